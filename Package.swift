@@ -1,0 +1,87 @@
+// swift-tools-version: 6.2
+// Renkei: the data-link job runner for Linux and systemd.
+//
+// The layout is the architecture:
+//   RenkeiCore      pure model (jobs, durations, run states); no I/O, no clock
+//   RenkeiStore     the SQLite run store (GRDB)
+//   RenkeiExecutor  child processes for steps (swift-subprocess)
+//   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
+//   renkeictl       the operator's command
+//   renkeid         the daemon
+import PackageDescription
+
+let package = Package(
+    name: "Renkei",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "renkeid", targets: ["renkeid"]),
+        .executable(name: "renkeictl", targets: ["renkeictl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2", traits: []),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .target(
+            name: "RenkeiCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "RenkeiStore",
+            dependencies: [
+                "RenkeiCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "RenkeiExecutor",
+            dependencies: [
+                "RenkeiCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "RenkeiRuntime",
+            dependencies: [
+                "RenkeiCore",
+                "RenkeiStore",
+                "RenkeiExecutor",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "renkeictl",
+            dependencies: [
+                "RenkeiCore",
+                "RenkeiStore",
+                "RenkeiRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "renkeid",
+            dependencies: [
+                "RenkeiCore",
+                "RenkeiRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
+        .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
+        .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
+        .testTarget(
+            name: "RenkeiRuntimeTests",
+            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore"]
+        ),
+    ]
+)

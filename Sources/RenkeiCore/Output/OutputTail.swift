@@ -1,0 +1,34 @@
+/// The last `capacity` bytes of a stream. A step may print gigabytes; the run record keeps only
+/// the end, which is where the error usually is.
+public struct OutputTail: Sendable {
+    /// How many bytes are kept.
+    public let capacity: Int
+    /// Up to twice `capacity`, trimmed back to `capacity` when full, so appends stay cheap.
+    private var buffer: [UInt8] = []
+    /// Bytes seen in all, kept or not.
+    public private(set) var totalBytes: Int = 0
+
+    public static let defaultCapacity = 64 * 1024
+
+    public init(capacity: Int = OutputTail.defaultCapacity) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        buffer.reserveCapacity(min(capacity * 2, 1 << 20))
+    }
+
+    public mutating func append<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        totalBytes += bytes.count
+        if bytes.count >= capacity {
+            buffer = Array(bytes.suffix(capacity))
+            return
+        }
+        buffer.append(contentsOf: bytes)
+        if buffer.count > capacity * 2 { buffer.removeFirst(buffer.count - capacity) }
+    }
+
+    /// The kept bytes, at most `capacity`.
+    public var bytes: [UInt8] { Array(buffer.suffix(capacity)) }
+
+    /// Whether earlier bytes were dropped.
+    public var isTruncated: Bool { totalBytes > capacity }
+}

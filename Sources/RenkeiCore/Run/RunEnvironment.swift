@@ -1,0 +1,100 @@
+/// The environment a step runs with: a small, fixed base, the `RENKEI_*` variables that say which
+/// run this is, then the job's own `environment`. Nothing else of the daemon's environment leaks in
+/// (no `NOTIFY_SOCKET`, no credentials an operator exported by accident).
+public enum RunEnvironment {
+    /// Variables every run defines, whatever the job says.
+    public static let renkeiVariables: Set<String> = [
+        "RENKEI_JOB", "RENKEI_RUN_ID", "RENKEI_ATTEMPT", "RENKEI_TRIGGER", "RENKEI_LOGICAL_TIME",
+        "RENKEI_LOGICAL_DATE", "RENKEI_WORK_DIR",
+    ]
+    /// Defined on reruns only; elsewhere `${RENKEI_RERUN_OF}` expands to an empty string.
+    public static let rerunVariable = "RENKEI_RERUN_OF"
+    /// Taken from the daemon's environment, each with a default, so they are always defined.
+    public static let baseVariables: [String: String] = [
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/",
+        "LANG": "C.UTF-8",
+    ]
+    /// `TZ` is set to the job's zone so `date` in a step agrees with the logical date.
+    public static let zoneVariable = "TZ"
+
+    /// Names a job file may use in `${…}` besides its own `environment` keys.
+    public static var predefinedNames: Set<String> {
+        renkeiVariables.union(baseVariables.keys).union([rerunVariable, zoneVariable])
+    }
+
+    /// What identifies the run to its steps.
+    public struct RunIdentity: Sendable, Equatable {
+        public var job: JobName
+        public var runID: Int64
+        public var attempt: Int
+        public var trigger: Trigger
+        public var logicalTime: LogicalTime
+        public var workDirectory: String
+        public var rerunOf: Int64?
+
+        public init(job: JobName, runID: Int64, attempt: Int, trigger: Trigger, logicalTime: LogicalTime, workDirectory: String, rerunOf: Int64? = nil) {
+            self.job = job
+            self.runID = runID
+            self.attempt = attempt
+            self.trigger = trigger
+            self.logicalTime = logicalTime
+            self.workDirectory = workDirectory
+            self.rerunOf = rerunOf
+        }
+    }
+
+    /// The complete environment for the steps of one run. `inherited` is the daemon's own
+    /// environment; only `baseVariables` are taken from it.
+    public static func build(for job: Job, run: RunIdentity, inherited: [String: String]) throws(VariableExpansion.Problem) -> [String: String] {
+        var environment: [String: String] = [:]
+        for (name, fallback) in baseVariables {
+            environment[name] = inherited[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        }
+        environment[zoneVariable] = run.logicalTime.zoneIdentifier
+        environment["RENKEI_JOB"] = run.job.rawValue
+        environment["RENKEI_RUN_ID"] = String(run.runID)
+        environment["RENKEI_ATTEMPT"] = String(run.attempt)
+        environment["RENKEI_TRIGGER"] = run.trigger.rawValue
+        environment["RENKEI_LOGICAL_TIME"] = run.logicalTime.iso8601
+        environment["RENKEI_LOGICAL_DATE"] = run.logicalTime.date
+        environment["RENKEI_WORK_DIR"] = run.workDirectory
+        environment[rerunVariable] = run.rerunOf.map(String.init) ?? ""
+        // Job values expand against the predefined ones only, so their order never matters.
+        let predefined = environment
+        for (name, value) in job.environment {
+            environment[name] = try VariableExpansion.expand(value, from: predefined)
+        }
+        if run.rerunOf == nil, job.environment[rerunVariable] == nil { environment[rerunVariable] = nil }
+        return environment
+    }
+
+    /// A step's argv with `${VAR}` expanded from the run's environment. `${RENKEI_RERUN_OF}`
+    /// outside a rerun is empty rather than an error: the file was checked when it was loaded.
+    /// A shell line is passed as written: the shell expands `${VAR}` from the same environment,
+    /// and pasting values into a shell line ourselves would let a value with `;` run commands.
+    public static func arguments(of step: Step, in environment: [String: String]) throws(VariableExpansion.Problem) -> [String] {
+        var lookup = environment
+        if lookup[rerunVariable] == nil { lookup[rerunVariable] = "" }
+        switch step.command {
+        case .argv(let arguments):
+            var expanded: [String] = []
+            for argument in arguments { expanded.append(try VariableExpansion.expand(argument, from: lookup)) }
+            return expanded
+        case .shell(let line):
+            return ["/bin/sh", "-c", line]
+        }
+    }
+
+    /// Values of variables whose names suggest a secret are kept out of the run record and the journal.
+    public static func redactingSecrets(_ environment: [String: String]) -> [String: String] {
+        var redacted = environment
+        for name in environment.keys where isSecretName(name) { redacted[name] = "(redacted)" }
+        return redacted
+    }
+
+    public static func isSecretName(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        return ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "APIKEY"].contains { upper.contains($0) }
+    }
+}

@@ -1,0 +1,64 @@
+import GRDB
+
+/// The store's schema, as named migrations. A migration that has landed is never edited: a change
+/// is a new migration appended here, with a test that opens a database of the previous version.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs and steps") { db in
+            try db.create(table: "run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("logical_time", .integer).notNull()
+                t.column("logical_zone", .text).notNull()
+                t.column("trigger", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("definition_hash", .text).notNull()
+                t.column("environment", .text).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("requested_by_uid", .integer)
+                t.column("requested_by_user", .text)
+                t.column("reason", .text)
+                t.column("rerun_of", .integer).references("run")
+                t.column("retry_of", .integer).references("run")
+                t.column("queued_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("exit_status", .integer)
+                t.column("signal", .integer)
+                t.column("error_class", .text)
+                t.column("error_message", .text)
+                t.column("failed_step", .text)
+                t.column("resolved_by", .integer).references("run")
+                t.column("resolved_at", .datetime)
+                t.column("owner", .text)
+                t.column("work_directory", .text)
+            }
+            try db.create(index: "run_by_job_and_logical_time", on: "run", columns: ["job", "logical_time"])
+            try db.create(index: "run_by_queued_at", on: "run", columns: ["queued_at"])
+            // Runs that are not final yet: what crash recovery and the scheduler look for.
+            try db.execute(sql: "CREATE INDEX run_unfinished ON run(state) WHERE state IN ('queued', 'running')")
+            try db.create(table: "step") { t in
+                t.column("run_id", .integer).notNull().references("run", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("command", .text).notNull()
+                t.column("pid", .integer)
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("exit_status", .integer)
+                t.column("signal", .integer)
+                t.column("error_class", .text)
+                t.column("message", .text)
+                t.column("stdout_tail", .blob).notNull()
+                t.column("stderr_tail", .blob).notNull()
+                t.column("stdout_bytes", .integer).notNull()
+                t.column("stderr_bytes", .integer).notNull()
+                t.primaryKey(["run_id", "position"])
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import RenkeiCore
+
+/// One row of `run`: one execution of one job for one logical time, or a slot that was not run.
+public struct RunRecord: Codable, Sendable, Equatable, Identifiable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "run"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var job: String
+    /// The slot served, seconds since the epoch; `logicalZone` says how to read its date.
+    public var logicalTime: Int64
+    public var logicalZone: String
+    public var trigger: Trigger
+    /// 1 for the first attempt at a logical time; retries count up.
+    public var attempt: Int
+    public var state: RunState
+    /// SHA-256 of the job file the run was started from.
+    public var definitionHash: String
+    /// The environment given to the steps (JSON object), values of secret-looking names redacted.
+    public var environment: String
+    /// How the run was asked for (JSON object): first step, only step, and the like.
+    public var parameters: String
+    /// For manual runs and reruns: who asked and why.
+    public var requestedByUid: Int64?
+    public var requestedByUser: String?
+    public var reason: String?
+    /// The run this one re-runs (trigger `rerun`) or retries (trigger `retry`).
+    public var rerunOf: Int64?
+    public var retryOf: Int64?
+    public var queuedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    public var errorClass: ErrorClass?
+    public var errorMessage: String?
+    public var failedStep: String?
+    /// For a failure: the later run that fixed it (a retry or a rerun), and when.
+    public var resolvedBy: Int64?
+    public var resolvedAt: Date?
+    /// The process that owns the run while it is queued or running (`ProcessIdentity`).
+    public var owner: String?
+    /// `STATE/work/JOB/RUN_ID`, shared by the run's steps.
+    public var workDirectory: String?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var logical: LogicalTime { LogicalTime(epochSeconds: logicalTime, zoneIdentifier: logicalZone) }
+}
+
+/// One row of `step`: how one step of one run went. Every step of the job gets a row when the run
+/// starts, so `show` lists the steps that never ran too.
+public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "step"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var runId: Int64
+    /// 0-based position in the job's steps.
+    public var position: Int
+    public var name: String
+    public var state: StepState
+    /// The argv as executed, `${VAR}` expanded (JSON array).
+    public var command: String
+    public var pid: Int32?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    public var errorClass: ErrorClass?
+    public var message: String?
+    /// The last bytes of each stream (`OutputTail`), and how many bytes there were in all.
+    public var stdoutTail: Data
+    public var stderrTail: Data
+    public var stdoutBytes: Int64
+    public var stderrBytes: Int64
+
+    public init(runId: Int64, position: Int, name: String, state: StepState = .pending, command: [String]) {
+        self.runId = runId
+        self.position = position
+        self.name = name
+        self.state = state
+        self.command = JSON.encode(command)
+        stdoutTail = Data()
+        stderrTail = Data()
+        stdoutBytes = 0
+        stderrBytes = 0
+    }
+}
+
+/// Where a step is. Steps have no retries of their own: a failed step fails its run.
+public enum StepState: String, Codable, Sendable, CaseIterable {
+    case pending
+    case running
+    case succeeded
+    case failed
+    case timedOut = "timed_out"
+    case cancelled
+    case interrupted
+    /// Not run because an earlier step failed, or because a rerun started after it.
+    case notRun = "not_run"
+    /// Not run by this run: a rerun reused the work of the run it repeats.
+    case reused
+}
+
+extension Trigger: DatabaseValueConvertible {}
+extension RunState: DatabaseValueConvertible {}
+extension ErrorClass: DatabaseValueConvertible {}
+extension StepState: DatabaseValueConvertible {}
+
+enum JSON {
+    static func encode<Value: Encodable>(_ value: Value) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from text: String) -> Value? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

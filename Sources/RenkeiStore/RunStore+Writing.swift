@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+import RenkeiCore
+
+/// What is known about a run before it starts.
+public struct NewRun: Sendable {
+    public var job: Job
+    public var logicalTime: LogicalTime
+    public var trigger: Trigger
+    public var attempt: Int
+    public var parameters: [String: String]
+    public var requestedByUid: Int64?
+    public var requestedByUser: String?
+    public var reason: String?
+    public var rerunOf: Int64?
+    public var retryOf: Int64?
+
+    public init(job: Job, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, parameters: [String: String] = [:],
+                requestedByUid: Int64? = nil, requestedByUser: String? = nil, reason: String? = nil,
+                rerunOf: Int64? = nil, retryOf: Int64? = nil) {
+        self.job = job
+        self.logicalTime = logicalTime
+        self.trigger = trigger
+        self.attempt = attempt
+        self.parameters = parameters
+        self.requestedByUid = requestedByUid
+        self.requestedByUser = requestedByUser
+        self.reason = reason
+        self.rerunOf = rerunOf
+        self.retryOf = retryOf
+    }
+}
+
+/// How one step ended, to be recorded.
+public struct StepEnd: Sendable {
+    public var termination: StepTermination
+    public var finishedAt: Date
+    public var stdoutTail: OutputTail
+    public var stderrTail: OutputTail
+
+    public init(termination: StepTermination, finishedAt: Date, stdoutTail: OutputTail, stderrTail: OutputTail) {
+        self.termination = termination
+        self.finishedAt = finishedAt
+        self.stdoutTail = stdoutTail
+        self.stderrTail = stderrTail
+    }
+}
+
+extension RunStore {
+    /// Records a new run as `queued`, owned by `owner`, with a `pending` row for each step. The id
+    /// it gets names the work directory, so the environment is filled in by `start`.
+    public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date) throws -> RunRecord {
+        try pool.write { db in
+            var run = RunRecord(
+                id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
+                logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
+                definitionHash: new.job.definitionHash, environment: "{}", parameters: JSON.encode(new.parameters),
+                requestedByUid: new.requestedByUid, requestedByUser: new.requestedByUser, reason: new.reason,
+                rerunOf: new.rerunOf, retryOf: new.retryOf, queuedAt: now, owner: owner.description
+            )
+            try run.insert(db)
+            for (position, step) in new.job.steps.enumerated() {
+                try StepRecord(runId: run.id!, position: position, name: step.name, command: step.command.arguments).insert(db)
+            }
+            return run
+        }
+    }
+
+    /// Moves a queued run to `running` with the environment and work directory it runs with.
+    public func start(runID: Int64, environment: [String: String], workDirectory: String, at now: Date) throws -> RunRecord {
+        try pool.write { db in
+            var run = try Self.fetchRun(db, runID)
+            try Self.transition(&run, .start)
+            run.startedAt = now
+            run.environment = JSON.encode(RunEnvironment.redactingSecrets(environment))
+            run.workDirectory = workDirectory
+            try run.update(db)
+            return run
+        }
+    }
+
+    /// Marks one step `running` with the argv it runs and its pid (nil when it could not start).
+    public func stepStarted(runID: Int64, position: Int, command: [String], pid: Int32?, at now: Date) throws {
+        try pool.write { db in
+            guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
+            step.state = .running
+            step.command = JSON.encode(command)
+            step.pid = pid
+            step.startedAt = now
+            try step.update(db)
+        }
+    }
+
+    /// Records how a step ended, with its output tails.
+    public func stepFinished(runID: Int64, position: Int, end: StepEnd) throws {
+        try pool.write { db in
+            guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
+            let outcome = RunOutcome.decide([(step.name, end.termination)])
+            step.state = StepState(outcome.state)
+            step.finishedAt = end.finishedAt
+            step.exitStatus = outcome.exitStatus ?? (end.termination == .exited(0) ? 0 : nil)
+            step.signal = outcome.signal
+            step.errorClass = outcome.errorClass
+            step.message = end.termination.succeeded ? nil : end.termination.summary
+            step.stdoutTail = Data(end.stdoutTail.bytes)
+            step.stderrTail = Data(end.stderrTail.bytes)
+            step.stdoutBytes = Int64(end.stdoutTail.totalBytes)
+            step.stderrBytes = Int64(end.stderrTail.totalBytes)
+            if step.startedAt == nil { step.startedAt = end.finishedAt }
+            try step.update(db)
+        }
+    }
+
+    /// Records the end of a run; steps still `pending` become `not_run`. Returns the final row.
+    @discardableResult
+    public func finish(runID: Int64, outcome: RunOutcome, at now: Date) throws -> RunRecord {
+        try pool.write { db in
+            var run = try Self.fetchRun(db, runID)
+            if run.state == .queued, outcome.state != .cancelled { try Self.transition(&run, .start) }
+            try Self.transition(&run, .finish(outcome.state))
+            run.finishedAt = now
+            run.errorClass = outcome.errorClass
+            run.errorMessage = outcome.message
+            run.failedStep = outcome.failedStep
+            run.exitStatus = outcome.exitStatus
+            run.signal = outcome.signal
+            run.owner = nil
+            try run.update(db)
+            try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [runID])
+            return run
+        }
+    }
+
+    /// Marks unfinished runs whose owner process is gone as `interrupted`: the process was killed,
+    /// crashed or the machine lost power while they ran. Returns the runs it marked.
+    @discardableResult
+    public func markAbandonedRunsInterrupted(now: Date) throws -> [RunRecord] {
+        try pool.write { db in
+            let unfinished = try RunRecord.filter(sql: "state IN ('queued', 'running')").fetchAll(db)
+            var marked: [RunRecord] = []
+            for var run in unfinished {
+                let owner = run.owner.flatMap(ProcessIdentity.init)
+                if let owner, owner.isAlive { continue }
+                let wasRunning = run.state == .running
+                try Self.transition(&run, .interrupt)
+                run.finishedAt = now
+                run.errorClass = .interrupted
+                let who = owner.map { "the process that ran it (pid \($0.pid))" } ?? "the process that ran it"
+                run.errorMessage = wasRunning
+                    ? "\(who) stopped while the run was running (killed, crashed or the machine went down); check the target system, then rerun it"
+                    : "\(who) stopped before the run started"
+                run.failedStep = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND state = 'running' ORDER BY position LIMIT 1", arguments: [run.id])
+                run.owner = nil
+                try run.update(db)
+                try db.execute(sql: """
+                    UPDATE step SET state = 'interrupted', error_class = 'interrupted', finished_at = ?,
+                        message = 'interrupted: the process that ran it stopped'
+                    WHERE run_id = ? AND state = 'running'
+                    """, arguments: [now, run.id])
+                try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [run.id])
+                marked.append(run)
+            }
+            return marked
+        }
+    }
+
+    static func fetchRun(_ db: Database, _ runID: Int64) throws -> RunRecord {
+        guard let run = try RunRecord.fetchOne(db, key: runID) else { throw RunStoreError.noSuchRun(runID) }
+        return run
+    }
+}
+
+public enum RunStoreError: Error, CustomStringConvertible {
+    case noSuchRun(Int64)
+
+    public var description: String {
+        switch self {
+        case .noSuchRun(let id): "no run \(id) in the store (see 'renkeictl history')"
+        }
+    }
+}
+
+extension StepState {
+    init(_ state: RunState) {
+        switch state {
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        case .timedOut: self = .timedOut
+        case .cancelled: self = .cancelled
+        case .interrupted: self = .interrupted
+        case .queued, .missed, .skipped: self = .notRun
+        case .running: self = .running
+        }
+    }
+}

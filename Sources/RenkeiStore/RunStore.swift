@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import RenkeiCore
+
+/// The SQLite database of runs and steps (`STATE/renkei.db`). Every state a run passes through is
+/// committed here before anything else learns of it.
+///
+/// Durability: WAL with `synchronous = FULL`. WAL alone already survives a `kill -9` of any process
+/// (a committed transaction is in the WAL file, which the kernel keeps); FULL also fsyncs the WAL
+/// at every commit, so a power cut loses no committed row either. A lost "succeeded" row could
+/// make catch-up import a day's data twice; a few fsyncs per run are a small price for that.
+///
+/// The methods are synchronous on purpose: a write that ends a run must not be skipped because the
+/// task that ran it was cancelled (GRDB's async writes throw `CancellationError` then).
+public final class RunStore: Sendable {
+    /// The database file.
+    public let path: String
+    /// Readers and the one writer.
+    let pool: DatabasePool
+
+    public enum OpenError: Error, CustomStringConvertible {
+        case noDatabase(String)
+        case cannotOpen(String, String)
+
+        public var description: String {
+            switch self {
+            case .noDatabase(let path):
+                return "no run store at \(path): nothing has run with this state directory yet (check --state or RENKEI_STATE)"
+            case .cannotOpen(let path, let reason):
+                return "cannot open the run store \(path): \(reason)"
+            }
+        }
+    }
+
+    private init(path: String, pool: DatabasePool) {
+        self.path = path
+        self.pool = pool
+    }
+
+    /// Opens the store for writing, creating and migrating it as needed, then marks `interrupted`
+    /// every unfinished run whose owning process no longer exists.
+    public static func openForWriting(at path: String, now: Date = Date()) throws -> RunStore {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Migrations.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw OpenError.cannotOpen(path, error.message ?? "\(error)")
+        }
+        let store = RunStore(path: path, pool: pool)
+        try store.markAbandonedRunsInterrupted(now: now)
+        return store
+    }
+
+    /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.
+    public static func openForReading(at path: String) throws -> RunStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw OpenError.noDatabase(path) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            return RunStore(path: path, pool: pool)
+        } catch let error as DatabaseError {
+            throw OpenError.cannotOpen(path, error.message ?? "\(error)")
+        }
+    }
+
+    /// Applies a state-machine event to a run inside the transaction that records it.
+    static func transition(_ run: inout RunRecord, _ event: RunState.Event) throws {
+        run.state = try run.state.applying(event)
+    }
+}
