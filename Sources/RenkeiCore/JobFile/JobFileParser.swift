@@ -180,13 +180,15 @@ public struct JobFileParser {
         var steps: [Step] = []
         var firstLineOfName: [String: Int] = [:]
         for stepNode in sequence {
-            guard let step = readStep(stepNode, known: known) else { continue }
-            if let firstLine = firstLineOfName[step.name] {
-                report(stepNode.mapping?["name"] ?? stepNode, "duplicate step name '\(step.name)' (first used on line \(firstLine)): step names must be unique so 'rerun --only' can name one")
-                continue
+            let step = readStep(stepNode, known: known)
+            if let nameNode = stepNode.mapping?["name"], case .scalar(let scalar) = nameNode {
+                if let firstLine = firstLineOfName[scalar.string] {
+                    report(nameNode, "duplicate step name '\(scalar.string)' (first used on line \(firstLine)): step names must be unique so 'rerun --only' can name one")
+                    continue
+                }
+                firstLineOfName[scalar.string] = nameNode.mark?.line ?? 0
             }
-            firstLineOfName[step.name] = stepNode.mapping?["name"]?.mark?.line ?? 0
-            steps.append(step)
+            if let step { steps.append(step) }
         }
         return steps
     }

@@ -1,0 +1,121 @@
+import Foundation
+import RenkeiCore
+
+/// A job together with the file it came from.
+public struct LoadedJob: Sendable {
+    public var job: Job
+    /// The job file's path as given.
+    public var file: String
+    /// Relative program paths in `run` (`bin/export.sh`) are looked up here.
+    public var directory: String { (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent }
+}
+
+/// Every job of a directory or list of files, and every problem found. A bad file never stops
+/// the others from loading.
+public struct JobCatalog: Sendable {
+    public var jobs: [LoadedJob] = []
+    public var problems: [JobFileProblem] = []
+    /// Files that were not loaded but may have been meant to be (`*.yml`).
+    public var notes: [String] = []
+
+    public func job(named name: String) -> LoadedJob? { jobs.first { $0.job.name.rawValue == name } }
+}
+
+public enum JobLoader {
+    /// Loads every `*.yaml` in `directory` (not below it), in name order.
+    public static func load(directory: String, trust: FileTrust = FileTrust()) -> JobCatalog {
+        var catalog = JobCatalog()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            catalog.problems.append(JobFileProblem(file: directory, line: 0, column: 0, message: "no jobs directory here: give one with --jobs or RENKEI_JOBS"))
+            return catalog
+        }
+        if let problem = trust.problem(with: directory, isDirectory: true) {
+            catalog.problems.append(JobFileProblem(file: directory, line: 0, column: 0, message: problem))
+            return catalog
+        }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            catalog.problems.append(JobFileProblem(file: directory, line: 0, column: 0, message: "cannot list the jobs directory: \((error as NSError).localizedDescription)"))
+            return catalog
+        }
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        for entry in entries where !entry.hasPrefix(".") {
+            if entry.hasSuffix(".yaml") {
+                catalog.add(loadFile(base + entry, trust: trust))
+            } else if entry.hasSuffix(".yml") {
+                catalog.notes.append("\(base + entry): not loaded: job files end in .yaml (rename it to \(entry.dropLast(4)).yaml)")
+            }
+        }
+        return catalog
+    }
+
+    /// Loads the given files, whatever their directory.
+    public static func load(files: [String], trust: FileTrust = FileTrust()) -> JobCatalog {
+        var catalog = JobCatalog()
+        for file in files { catalog.add(loadFile(file, trust: trust)) }
+        return catalog
+    }
+
+    /// Reads, checks and parses one job file.
+    public static func loadFile(_ path: String, trust: FileTrust = FileTrust()) -> Result<LoadedJob, JobFileFailure> {
+        func failure(_ message: String) -> Result<LoadedJob, JobFileFailure> {
+            .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: message)]))
+        }
+        let fileName = (path as NSString).lastPathComponent
+        guard fileName.hasSuffix(".yaml") else { return failure("a job file's name ends in .yaml") }
+        var status = stat()
+        guard stat(path, &status) == 0 else { return failure("cannot read: \(String(cString: strerror(errno)))") }
+        guard status.st_mode & S_IFMT == S_IFREG else { return failure("not a regular file") }
+        if let problem = trust.problem(with: path) { return failure(problem) }
+        let bytes: [UInt8]
+        switch readBytes(path) {
+        case .success(let read): bytes = read
+        case .failure(let failure): return .failure(failure)
+        }
+        let name = String(fileName.dropLast(".yaml".count))
+        return JobFileParser.parse(file: path, name: name, bytes: bytes).map { LoadedJob(job: $0, file: path) }
+    }
+
+    private static func readBytes(_ path: String) -> Result<[UInt8], JobFileFailure> {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            return .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: "cannot read: \(reason) (Renkei runs as \(FileTrust.userName(geteuid()) ?? "uid \(geteuid())"); chmod u+r, or chown the file to that user)")]))
+        }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                return .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: "cannot read: \(reason)")]))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > 1 << 20 {
+                return .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: "larger than 1 MiB: is this really a job file?")]))
+            }
+        }
+        return .success(bytes)
+    }
+}
+
+extension JobCatalog {
+    mutating func add(_ result: Result<LoadedJob, JobFileFailure>) {
+        switch result {
+        case .success(let loaded):
+            if let other = job(named: loaded.job.name.rawValue) {
+                problems.append(JobFileProblem(file: loaded.file, line: 0, column: 0, message: "a job named \(loaded.job.name) is already defined in \(other.file)"))
+            } else {
+                jobs.append(loaded)
+            }
+        case .failure(let failure):
+            problems.append(contentsOf: failure.problems)
+        }
+    }
+}

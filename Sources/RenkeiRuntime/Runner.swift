@@ -1,0 +1,117 @@
+import Foundation
+import RenkeiCore
+import RenkeiExecutor
+import RenkeiStore
+
+/// Carries out one run from start to end: lock, row, work directory, steps, final row. The same
+/// path serves `renkeictl run --local` and the daemon, so a run is recorded the same way whoever
+/// started it.
+public struct Runner: Sendable {
+    public let state: StateDirectory
+    public let store: RunStore
+    /// The environment `RunEnvironment` takes `PATH`, `HOME` and `LANG` from.
+    public let inherited: [String: String]
+    /// Who owns the rows this runner writes; a row whose owner is gone is `interrupted`.
+    public let owner: ProcessIdentity
+    /// Each output line of each step (the journal, in the daemon).
+    public let sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)?
+
+    public init(state: StateDirectory, store: RunStore, inherited: [String: String] = ProcessInfo.processInfo.environment,
+                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil) {
+        self.state = state
+        self.store = store
+        self.inherited = inherited
+        self.owner = owner
+        self.sink = sink
+    }
+
+    /// Runs `request` to its end and returns the final row. Throws `RunLock.Busy` (before any row
+    /// is written) when the job is already running, and store errors it could not record.
+    /// `onQueued` gets the row as soon as it is committed, so a caller can print the run id.
+    public func perform(_ request: RunRequest, onQueued: @Sendable (RunRecord) -> Void = { _ in }) async throws -> RunRecord {
+        let job = request.job.job
+        let lock = try RunLock.acquire(job: job.name, state: state)
+        defer { withExtendedLifetime(lock) {} }
+
+        let queued = try store.enqueue(NewRun(
+            job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
+            parameters: [:], requestedByUid: request.requestedBy.map { Int64($0.uid) },
+            requestedByUser: request.requestedBy?.userName, reason: request.reason,
+            rerunOf: request.rerunOf, retryOf: request.retryOf
+        ), owner: owner, at: Date())
+        onQueued(queued)
+        let runID = queued.id!
+
+        let workDirectory = state.workDirectory(for: job.name, runID: runID)
+        let environment: [String: String]
+        do {
+            try StateDirectory.makeDirectory(workDirectory)
+            environment = try RunEnvironment.build(for: job, run: .init(
+                job: job.name, runID: runID, attempt: request.attempt, trigger: request.trigger,
+                logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf
+            ), inherited: inherited)
+        } catch {
+            let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
+            return try store.finish(runID: runID, outcome: outcome, at: Date())
+        }
+        let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+
+        let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
+        var ended: [(name: String, termination: StepTermination)] = []
+        for (position, step) in job.steps.enumerated() {
+            let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
+                                                 workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline)
+            ended.append((step.name, termination))
+            if !termination.succeeded { break }
+        }
+        // Recorded even if this task was cancelled: the store's writes are synchronous.
+        return try store.finish(runID: runID, outcome: RunOutcome.decide(ended), at: Date())
+    }
+
+    private func perform(_ step: Step, at position: Int, of run: RunRecord, job: Job, environment: [String: String],
+                         workDirectory: String, programDirectory: String, runDeadline: ContinuousClock.Instant?) async throws -> StepTermination {
+        let runID = run.id!
+        let arguments: [String]
+        do {
+            arguments = try RunEnvironment.arguments(of: step, in: environment)
+        } catch {
+            let termination = StepTermination.spawnFailed("cannot expand the command: \(error)")
+            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            return termination
+        }
+        if Task.isCancelled {
+            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            return .cancelled
+        }
+        try store.stepStarted(runID: runID, position: position, command: arguments, pid: nil, at: Date())
+
+        // The step's own timeout, or what is left of the job's, whichever ends first.
+        var limit = step.timeout
+        if let runDeadline, let jobTimeout = job.timeout {
+            let left = ContinuousClock.now.duration(to: runDeadline)
+            let leftSeconds = max(Int64(left.components.seconds) + (left.components.attoseconds > 0 ? 1 : 0), 1)
+            if limit == nil || leftSeconds < limit!.seconds {
+                limit = JobDuration(seconds: min(leftSeconds, jobTimeout.seconds))
+            }
+        }
+        let store = self.store
+        var lineSink: OutputLineSink? = nil
+        if let sink = self.sink {
+            let stepName = step.name
+            lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
+        }
+        let onStart: @Sendable (Int32) -> Void = { pid in
+            try? store.stepStarted(runID: runID, position: position, command: arguments, pid: pid, at: Date())
+        }
+        let execution = await StepExecutor.run(
+            StepInvocation(arguments: arguments, environment: environment, workingDirectory: workDirectory,
+                           programDirectory: programDirectory, timeout: limit, killGrace: job.killGrace),
+            onStart: onStart,
+            sink: lineSink
+        )
+        try store.stepFinished(runID: runID, position: position, end: StepEnd(
+            termination: execution.termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr
+        ))
+        return execution.termination
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check job files and report every problem with its file, line and column.",
+        discussion: """
+            Checks every *.yaml in the jobs directory, or only the FILEs given. Prints one line per \
+            valid job; prints each problem as FILE:LINE:COL: error: MESSAGE on standard error and \
+            exits 2 if there is any.
+
+            Example:
+              renkeictl check --jobs /etc/renkei/jobs
+              renkeictl check /etc/renkei/jobs/juki-to-fukushi.yaml
+            """
+    )
+
+    @OptionGroup var location: LocationOptions
+
+    @Argument(help: ArgumentHelp("Job files to check instead of the whole directory.", valueName: "FILE"))
+    var files: [String] = []
+
+    func run() throws {
+        let catalog = files.isEmpty ? JobLoader.load(directory: location.locations.jobs) : JobLoader.load(files: files)
+        let width = catalog.jobs.map(\.job.name.rawValue.count).max() ?? 0
+        for loaded in catalog.jobs {
+            let job = loaded.job
+            let name = job.name.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
+            let schedule = job.schedule.map { "schedule \"\($0)\"" + (job.timezone.map { " \($0)" } ?? "") } ?? "manual only"
+            let steps = job.steps.count == 1 ? "1 step" : "\(job.steps.count) steps"
+            print("ok  \(name)  \(schedule), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+        }
+        for note in catalog.notes {
+            FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+        }
+        for problem in catalog.problems {
+            FileHandle.standardError.write(Data("\(problem)\n".utf8))
+        }
+        if !catalog.problems.isEmpty {
+            let files = Set(catalog.problems.map(\.file)).count
+            let summary = "\(catalog.problems.count) problem\(catalog.problems.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"); \(catalog.jobs.count) job\(catalog.jobs.count == 1 ? "" : "s") valid"
+            FileHandle.standardError.write(Data("\(summary)\n".utf8))
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+        if catalog.jobs.isEmpty {
+            throw Failure(.usage, "no job files (*.yaml) in \(location.locations.jobs)")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+import RenkeiStore
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List runs, newest first. Reads the store directly; works with the daemon stopped.",
+        discussion: """
+            Example:
+              renkeictl history juki-to-fukushi --since 2026-11-01
+              renkeictl history --json | jq '.[] | select(.state == "failed")'
+            """
+    )
+
+    @OptionGroup var location: LocationOptions
+
+    @Argument(help: "Only this job's runs.")
+    var job: String?
+
+    @Option(help: ArgumentHelp("Only runs queued at or after T (2026-11-26, 2026-11-26 06:30 or ISO 8601).", valueName: "T"))
+    var since: String?
+
+    @Option(help: "At most this many runs.")
+    var limit: Int = 50
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try openForReading(location.locations)
+        var sinceDate: Date?
+        if let since {
+            do {
+                let time = try LogicalTime.parse(since, zoneIdentifier: TimeZone.current.identifier)
+                sinceDate = Date(timeIntervalSince1970: TimeInterval(time.epochSeconds))
+            } catch { throw Failure(.usage, "--since: \(error)") }
+        }
+        let runs = try store.history(job: job, since: sinceDate, limit: limit)
+        if json {
+            print(try JSONOutput.encode(runs.map(RunJSON.init)))
+            return
+        }
+        if runs.isEmpty {
+            print(job.map { "no runs of \($0) recorded" + (since.map { " since \($0)" } ?? "") } ?? "no runs recorded")
+            return
+        }
+        var rows = [["RUN", "JOB", "LOGICAL TIME", "TRIGGER", "TRY", "STATE", "STARTED", "TOOK", "ERROR"]]
+        for run in runs {
+            rows.append([
+                String(run.id!), run.job, run.logical.iso8601, run.trigger.rawValue, String(run.attempt),
+                RunSummary.stateWord(run.state), RunSummary.localTime(run.startedAt), RunSummary.duration(run) ?? "-",
+                run.errorMessage.map { String($0.prefix(60)) } ?? "",
+            ])
+        }
+        print(Table.render(rows))
+    }
+}
+
+/// Opens the store at `locations.state` to read, turning a missing store into an operator's message.
+func openForReading(_ locations: Locations) throws -> RunStore {
+    do {
+        return try StateDirectory(locations.state).openStoreForReading()
+    } catch let error as RunStore.OpenError {
+        throw Failure(.noSuchJobOrRun, "\(error)")
+    }
+}
+
+/// Left-aligned columns two spaces apart; the last column is not padded.
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        guard let columns = rows.first?.count else { return "" }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == columns - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+import RenkeiStore
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a job now, outside its schedule.",
+        discussion: """
+            With --local the run happens in this process, without the daemon (for maintenance \
+            windows when renkeid is stopped). It is recorded exactly as the daemon records runs, \
+            takes the same per-job lock, and ends with exit status 0 if it succeeded, 1 if not. \
+            Ctrl-C cancels it: the steps' processes get SIGTERM, then SIGKILL, and the run is \
+            recorded as cancelled.
+
+            Example:
+              renkeictl run juki-to-fukushi --local --logical-time 2026-11-25 --reason "late file from the registry"
+            """
+    )
+
+    @OptionGroup var location: LocationOptions
+
+    @Argument(help: "The job to run (its file name without .yaml).")
+    var job: String
+
+    @Flag(help: "Run in this process, without the daemon.")
+    var local = false
+
+    @Option(help: ArgumentHelp("The slot to run for: 2026-11-26T06:30:00+09:00, 2026-11-26 06:30 (job's zone) or 2026-11-26. Default: now.", valueName: "T"))
+    var logicalTime: String?
+
+    @Option(help: ArgumentHelp("Why the run is needed; kept with the run.", valueName: "TEXT"))
+    var reason: String?
+
+    @Flag(help: "Print the steps' output lines as they come.")
+    var output = false
+
+    func run() async throws {
+        let locations = location.locations
+        guard local else {
+            throw Failure(.daemonUnreachable, "renkeid is not reachable at \(locations.socket); to run without the daemon, add --local")
+        }
+        let catalog = JobLoader.load(directory: locations.jobs)
+        guard let loaded = catalog.job(named: job) else {
+            if let problem = catalog.problems.first(where: { ($0.file as NSString).lastPathComponent == "\(job).yaml" }) {
+                let all = catalog.problems.filter { $0.file == problem.file }.map(\.description).joined(separator: "\n")
+                throw Failure(.usage, "\(job) cannot run: its job file has problems:\n\(all)")
+            }
+            throw Failure(.noSuchJobOrRun, "no job named \(job) in \(locations.jobs) (see 'renkeictl check --jobs \(locations.jobs)')")
+        }
+        let zone = loaded.job.timezone ?? TimeZone.current.identifier
+        let logical: LogicalTime
+        if let logicalTime {
+            do { logical = try LogicalTime.parse(logicalTime, zoneIdentifier: zone) } catch {
+                throw Failure(.usage, "--logical-time: \(error)")
+            }
+        } else {
+            logical = LogicalTime(epochSeconds: Int64(Date().timeIntervalSince1970), zoneIdentifier: zone)
+        }
+
+        let state = StateDirectory(locations.state)
+        let store: RunStore
+        do { store = try state.openStoreForWriting() } catch {
+            throw Failure(.runDidNotSucceed, "\(error)")
+        }
+        let runner = Runner(state: state, store: store, sink: output ? Self.printLine : nil)
+        let request = RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: Requester.current, reason: reason)
+
+        let task = Task {
+            try await runner.perform(request) { queued in
+                FileHandle.standardOutput.write(Data("run \(queued.id!) of \(queued.job) for \(logical.iso8601) started\n".utf8))
+            }
+        }
+        let cancellation = CancelOnSignals(task: task)
+        defer { cancellation.stop() }
+        let finished: RunRecord
+        do {
+            finished = try await task.value
+        } catch let busy as RunLock.Busy {
+            throw Failure(.runDidNotSucceed, "\(busy)")
+        } catch {
+            throw Failure(.runDidNotSucceed, "the run could not be recorded: \(error)")
+        }
+        print(RunSummary.outcomeLine(finished))
+        if finished.state != .succeeded {
+            print("  details: renkeictl show \(finished.id!)")
+            throw ExitCode(ExitStatus.runDidNotSucceed.rawValue)
+        }
+    }
+}
+
+extension Run {
+    /// `--output`: each step's lines, prefixed with the step's name.
+    @Sendable static func printLine(_ run: RunRecord, _ step: String, _ stream: RenkeiCore.OutputStream, _ line: [UInt8]) {
+        let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+        handle.write(Data("[\(step)] ".utf8) + Data(line) + Data("\n".utf8))
+    }
+}
+
+extension Requester {
+    /// The account running this command; under sudo, the person behind it too.
+    static var current: Requester {
+        let uid = getuid()
+        var name = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(uid)"
+        if let sudoUser = ProcessInfo.processInfo.environment["SUDO_USER"], !sudoUser.isEmpty, sudoUser != name {
+            name += " (sudo by \(sudoUser))"
+        }
+        return Requester(uid: uid, userName: name)
+    }
+}
+
+/// SIGINT and SIGTERM cancel the run's task, so its processes are stopped and the run is recorded
+/// as cancelled instead of being left to the next start-up to call interrupted.
+final class CancelOnSignals {
+    private let sources: [DispatchSourceSignal]
+
+    init(task: Task<RunRecord, any Error>) {
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("renkeictl: cancelling the run (stopping its processes)…\n".utf8))
+                task.cancel()
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
+    }
+}

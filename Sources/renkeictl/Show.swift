@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+import RenkeiStore
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one run: its steps, its error and the end of each step's output.",
+        discussion: """
+            Example:
+              renkeictl show 412
+              renkeictl show 412 --lines 100
+            """
+    )
+
+    @OptionGroup var location: LocationOptions
+
+    @Argument(help: ArgumentHelp("The run id (from 'renkeictl history').", valueName: "RUN"))
+    var runID: Int64
+
+    @Option(help: "Lines of each output tail to print (the store keeps the last 64 KiB).")
+    var lines: Int = 20
+
+    @Flag(help: "Print JSON, with the whole stored output tails.")
+    var json = false
+
+    func run() throws {
+        let locations = location.locations
+        let store = try openForReading(locations)
+        guard let detail = try store.detail(runID: runID) else {
+            throw Failure(.noSuchJobOrRun, "no run \(runID) in \(store.path) (see 'renkeictl history')")
+        }
+        if json {
+            print(try JSONOutput.encode(RunJSON(detail.run, steps: detail.steps)))
+            return
+        }
+        let logOutput = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job.logOutput
+        print(RunDetailText.render(detail, lines: lines, logOutput: logOutput))
+    }
+}
+
+/// `show`'s text: what an operator reads when a link did not arrive.
+enum RunDetailText {
+    static func render(_ detail: RunDetail, lines: Int, logOutput: Bool?) -> String {
+        let run = detail.run
+        var text: [String] = []
+        text.append("run \(run.id!) · \(run.job) · \(RunSummary.stateWord(run.state))")
+        func field(_ name: String, _ value: String) { text.append("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        field("logical time", "\(run.logical.iso8601) (\(run.logical.date), \(run.logicalZone))")
+        var trigger = "\(run.trigger.rawValue), attempt \(run.attempt)"
+        if let user = run.requestedByUser { trigger += ", asked by \(user)" }
+        field("trigger", trigger)
+        if let reason = run.reason { field("reason", reason) }
+        if let rerunOf = run.rerunOf { field("rerun of", "run \(rerunOf)") }
+        if let retryOf = run.retryOf { field("retry of", "run \(retryOf)") }
+        field("queued", RunSummary.localTime(run.queuedAt))
+        field("started", RunSummary.localTime(run.startedAt))
+        field("finished", RunSummary.localTime(run.finishedAt) + (RunSummary.duration(run).map { " (took \($0))" } ?? ""))
+        if let errorClass = run.errorClass {
+            field("error", "[\(errorClass.rawValue)] \(run.errorMessage ?? "")")
+        }
+        if let resolvedBy = run.resolvedBy { field("resolved by", "run \(resolvedBy) at \(RunSummary.localTime(run.resolvedAt))") }
+        field("definition", "sha256 \(run.definitionHash.prefix(16))…")
+        if let work = run.workDirectory { field("work dir", work) }
+        if logOutput == false { field("output", "kept out of the journal (log_output: false); only the tails below hold it") }
+
+        text.append("")
+        text.append("steps:")
+        for step in detail.steps {
+            var line = "  \(step.position + 1). \(step.name)  \(step.state.rawValue)"
+            if let status = step.exitStatus { line += "  exit \(status)" }
+            if let signal = step.signal { line += "  \(SignalName.describe(signal))" }
+            if let started = step.startedAt, let finished = step.finishedAt {
+                line += "  " + RunSummary.format(seconds: finished.timeIntervalSince(started))
+            }
+            text.append(line)
+            if let arguments = JSONOutput.decodeArguments(step.command), step.state != .pending, step.state != .notRun {
+                text.append("     $ " + arguments.map(shellQuoted).joined(separator: " "))
+            }
+            if let message = step.message { text.append("     \(message)") }
+            for (name, tail, total) in [("stdout", step.stdoutTail, step.stdoutBytes), ("stderr", step.stderrTail, step.stderrBytes)] where total > 0 {
+                let all = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                let trimmed = all.last == "" ? all.dropLast() : all[...]
+                let shown = trimmed.suffix(lines)
+                let kept = total > Int64(tail.count) ? ", last \(tail.count) kept" : ""
+                text.append("     \(name) (\(total) bytes\(kept); last \(shown.count) lines):")
+                for outputLine in shown { text.append("       | \(outputLine)") }
+            }
+        }
+        if run.state.isFailure {
+            text.append("")
+            text.append("next: fix the cause, then run it again for the same logical time:")
+            text.append("  renkeictl run \(run.job) --local --logical-time \(run.logical.iso8601) --reason \"…\"")
+        }
+        return text.joined(separator: "\n")
+    }
+
+    static func shellQuoted(_ argument: String) -> String {
+        let safe = argument.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0) }
+        return safe && !argument.isEmpty ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
