@@ -17,7 +17,11 @@ public struct JobFileParser {
         var parser = JobFileParser(file: file)
         let job = parser.parseJob(name: name, bytes: bytes)
         if let job, parser.problems.isEmpty { return .success(job) }
-        return .failure(JobFileFailure(problems: parser.problems))
+        // In file order, as a compiler lists them, whatever order the keys were checked in.
+        let ordered = parser.problems.enumerated().sorted { a, b in
+            (a.element.line, a.element.column, a.offset) < (b.element.line, b.element.column, b.offset)
+        }.map(\.element)
+        return .failure(JobFileFailure(problems: ordered))
     }
 
     // MARK: - The document
