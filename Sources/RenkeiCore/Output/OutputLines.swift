@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which stream a line came from.
 public enum OutputStream: String, Sendable {
     case stdout
@@ -22,18 +28,20 @@ public struct OutputLines: Sendable {
 
     /// Feeds `bytes`, calling `line` for each complete line (without its `\n`).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, line: ([UInt8]) -> Void) {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let room = maximumLength - pending.count
-            let window = rest.prefix(room)
-            if let newline = window.firstIndex(of: UInt8(ascii: "\n")) {
-                pending.append(contentsOf: rest[rest.startIndex..<newline])
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let room = min(maximumLength - pending.count, bytes.count - offset)
+            let window = UnsafeBufferPointer(start: base + offset, count: room)
+            if let found = memchr(base + offset, 0x0A, room) {
+                let length = UnsafeRawPointer(found) - UnsafeRawPointer(base + offset)
+                pending.append(contentsOf: UnsafeBufferPointer(start: base + offset, count: length))
                 line(pending)
                 pending.removeAll(keepingCapacity: true)
-                rest = rest[(newline + 1)...]
+                offset += length + 1
             } else {
                 pending.append(contentsOf: window)
-                rest = rest[window.endIndex...]
+                offset += room
                 if pending.count >= maximumLength {
                     line(pending)
                     pending.removeAll(keepingCapacity: true)

@@ -16,14 +16,19 @@ public struct OutputTail: Sendable {
         buffer.reserveCapacity(min(capacity * 2, 1 << 20))
     }
 
-    public mutating func append<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        totalBytes += bytes.count
-        if bytes.count >= capacity {
-            buffer = Array(bytes.suffix(capacity))
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let typed = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        totalBytes += typed.count
+        if typed.count >= capacity {
+            buffer = Array(UnsafeBufferPointer(rebasing: typed[(typed.count - capacity)...]))
             return
         }
-        buffer.append(contentsOf: bytes)
+        buffer.append(contentsOf: typed)
         if buffer.count > capacity * 2 { buffer.removeFirst(buffer.count - capacity) }
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
     }
 
     /// The kept bytes, at most `capacity`.
