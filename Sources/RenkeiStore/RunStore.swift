@@ -43,12 +43,12 @@ public final class RunStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets NORMAL on the writer when it turns WAL on, after `prepareDatabase`; the
+            // pool keeps that one writer connection, so setting FULL on it here lasts.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import Testing
+@testable import RenkeiCore
+@testable import RenkeiStore
+
+@Suite struct RunStoreTests {
+    private func scratchDatabase() throws -> (String, () -> Void) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("renkei-store-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return (directory + "/renkei.db", { try? FileManager.default.removeItem(atPath: directory) })
+    }
+
+    private let job = Job(name: JobName("juki")!, steps: [Step(name: "export", command: .argv(["/bin/true"])),
+                                                          Step(name: "deliver", command: .argv(["/bin/false"]))], definitionHash: "abc")
+
+    @Test func theDatabaseIsWALWithFullSync() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        let store = try RunStore.openForWriting(at: path)
+        let (mode, synchronous) = try store.pool.write { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(mode == "wal")
+        #expect(synchronous == 2)  // FULL
+        let migrations = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(migrations == ["v1: runs and steps"])
+    }
+
+    @Test func aRunPassesThroughItsStatesAndCannotEndTwice() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        let store = try RunStore.openForWriting(at: path)
+        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
+        let queued = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual, reason: "late file"), owner: .current, at: Date())
+        #expect(queued.state == .queued)
+        #expect(try store.detail(runID: queued.id!)?.steps.map(\.state) == [.pending, .pending])
+        let running = try store.start(runID: queued.id!, environment: ["A": "1", "SMTP_PASSWORD": "x"], workDirectory: "/w", at: Date())
+        #expect(running.state == .running)
+        #expect(running.environment == #"{"A":"1","SMTP_PASSWORD":"(redacted)"}"#)
+        try store.stepFinished(runID: queued.id!, position: 0, end: StepEnd(termination: .exited(0), finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+        let finished = try store.finish(runID: queued.id!, outcome: RunOutcome(state: .failed, errorClass: .exit, message: "step deliver: exit status 1", failedStep: "deliver", exitStatus: 1), at: Date())
+        #expect(finished.state == .failed)
+        #expect(finished.owner == nil)
+        #expect(try store.detail(runID: queued.id!)?.steps.map(\.state) == [.succeeded, .notRun])
+        #expect(throws: RunState.InvalidTransition.self) {
+            try store.finish(runID: queued.id!, outcome: .succeeded, at: Date())
+        }
+        // A reader sees the committed end, from another connection.
+        let reader = try RunStore.openForReading(at: path)
+        #expect(try reader.history(job: "juki").map(\.state) == [.failed])
+        #expect(try reader.history(job: "other").isEmpty)
+    }
+
+    @Test func readingAMissingStoreSaysWhatToCheck() {
+        #expect(throws: RunStore.OpenError.self) { try RunStore.openForReading(at: "/nonexistent/renkei.db") }
+        #expect("\(RunStore.OpenError.noDatabase("/x/renkei.db"))".contains("check --state or RENKEI_STATE"))
+    }
+}
