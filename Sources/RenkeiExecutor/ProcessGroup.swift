@@ -45,6 +45,19 @@ struct ProcessGroup: Sendable {
         return true
     }
 
+    /// The same as `terminate`, for callers that cannot wait asynchronously (start-up recovery).
+    @discardableResult
+    func terminateNow(grace: JobDuration) -> Bool {
+        if isEmpty { return false }
+        signal(SIGTERM)
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: grace.duration)
+        while !isEmpty && clock.now < end { usleep(20_000) }
+        if isEmpty { return false }
+        signal(SIGKILL)
+        return true
+    }
+
     /// Polls until the group is empty; the processes are not our children, so there is nothing to wait on.
     func waitUntilEmpty(within limit: Duration) async -> Bool {
         let clock = ContinuousClock()

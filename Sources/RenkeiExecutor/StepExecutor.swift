@@ -102,6 +102,12 @@ public enum StepExecutor {
         }
     }
 
+    /// Stops the process group of a step whose run was abandoned by a process that died (a
+    /// `kill -9` of renkeictl, a crash): SIGTERM, then SIGKILL after `grace`.
+    public static func stopAbandoned(processGroup pid: Int32, grace: JobDuration) {
+        ProcessGroup(id: pid).terminateNow(grace: grace)
+    }
+
     private enum StreamResult: Sendable {
         case output(RenkeiCore.OutputStream, OutputTail)
         case timer

@@ -83,7 +83,7 @@ public struct Runner: Sendable {
             try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return .cancelled
         }
-        try store.stepStarted(runID: runID, position: position, command: arguments, pid: nil, at: Date())
+        try store.stepStarted(runID: runID, position: position, command: arguments, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout
@@ -101,7 +101,7 @@ public struct Runner: Sendable {
             lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
         }
         let onStart: @Sendable (Int32) -> Void = { pid in
-            try? store.stepStarted(runID: runID, position: position, command: arguments, pid: pid, at: Date())
+            try? store.stepSpawned(runID: runID, position: position, pid: pid)
         }
         let execution = await StepExecutor.run(
             StepInvocation(arguments: arguments, environment: environment, workingDirectory: workDirectory,

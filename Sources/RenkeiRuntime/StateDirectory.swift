@@ -1,5 +1,6 @@
 import Foundation
 import RenkeiCore
+import RenkeiExecutor
 import RenkeiStore
 
 /// The layout of the state directory:
@@ -36,10 +37,12 @@ public struct StateDirectory: Sendable {
     }
 
     /// Opens the run store for writing. Runs left unfinished by a process that is gone are marked
-    /// `interrupted` on the way.
+    /// `interrupted` on the way, and the step processes they left running are stopped.
     public func openStoreForWriting(now: Date = Date()) throws -> RunStore {
         try prepare()
-        return try RunStore.openForWriting(at: database, now: now)
+        return try RunStore.openForWriting(at: database, now: now) { leftover in
+            StepExecutor.stopAbandoned(processGroup: leftover.pid, grace: JobDuration(seconds: 5))
+        }
     }
 
     public func openStoreForReading() throws -> RunStore {

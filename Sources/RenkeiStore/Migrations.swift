@@ -46,6 +46,7 @@ enum Migrations {
                 t.column("state", .text).notNull()
                 t.column("command", .text).notNull()
                 t.column("pid", .integer)
+                t.column("process", .text)
                 t.column("started_at", .datetime)
                 t.column("finished_at", .datetime)
                 t.column("exit_status", .integer)

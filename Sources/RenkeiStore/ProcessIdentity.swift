@@ -29,6 +29,11 @@ public struct ProcessIdentity: Sendable, Equatable, CustomStringConvertible {
         return ProcessIdentity(bootID: currentBootID, pid: pid, startTicks: startTicks(of: pid) ?? 0)
     }
 
+    /// The process `pid`, if it runs.
+    public static func of(_ pid: Int32) -> ProcessIdentity? {
+        startTicks(of: pid).map { ProcessIdentity(bootID: currentBootID, pid: pid, startTicks: $0) }
+    }
+
     /// Whether the process this names still runs.
     public var isAlive: Bool {
         guard bootID == Self.currentBootID else { return false }

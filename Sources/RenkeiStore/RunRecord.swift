@@ -66,6 +66,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     /// The argv as executed, `${VAR}` expanded (JSON array).
     public var command: String
     public var pid: Int32?
+    /// The step's process as a `ProcessIdentity`, so leftovers of a crashed run can be found safely.
+    public var process: String?
     public var startedAt: Date?
     public var finishedAt: Date?
     public var exitStatus: Int32?

@@ -79,15 +79,22 @@ extension RunStore {
         }
     }
 
-    /// Marks one step `running` with the argv it runs and its pid (nil when it could not start).
-    public func stepStarted(runID: Int64, position: Int, command: [String], pid: Int32?, at now: Date) throws {
+    /// Marks one step `running` with the argv it is about to run, before its process is spawned.
+    public func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) throws {
         try pool.write { db in
             guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
             step.state = .running
             step.command = JSON.encode(command)
-            step.pid = pid
             step.startedAt = now
             try step.update(db)
+        }
+    }
+
+    /// Records the pid of a step's process (the leader of its process group) once it exists.
+    public func stepSpawned(runID: Int64, position: Int, pid: Int32) throws {
+        let process = ProcessIdentity.of(pid)?.description
+        try pool.write { db in
+            try db.execute(sql: "UPDATE step SET pid = ?, process = ? WHERE run_id = ? AND position = ?", arguments: [pid, process, runID, position])
         }
     }
 
@@ -132,12 +139,13 @@ extension RunStore {
     }
 
     /// Marks unfinished runs whose owner process is gone as `interrupted`: the process was killed,
-    /// crashed or the machine lost power while they ran. Returns the runs it marked.
+    /// crashed or the machine lost power while they ran. Returns the runs it marked, each with
+    /// the step processes of it that still run (orphans of the dead owner).
     @discardableResult
-    public func markAbandonedRunsInterrupted(now: Date) throws -> [RunRecord] {
+    public func markAbandonedRunsInterrupted(now: Date) throws -> [InterruptedRun] {
         try pool.write { db in
             let unfinished = try RunRecord.filter(sql: "state IN ('queued', 'running')").fetchAll(db)
-            var marked: [RunRecord] = []
+            var marked: [InterruptedRun] = []
             for var run in unfinished {
                 let owner = run.owner.flatMap(ProcessIdentity.init)
                 if let owner, owner.isAlive { continue }
@@ -150,6 +158,8 @@ extension RunStore {
                     ? "\(who) stopped while the run was running (killed, crashed or the machine went down); check the target system, then rerun it"
                     : "\(who) stopped before the run started"
                 run.failedStep = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND state = 'running' ORDER BY position LIMIT 1", arguments: [run.id])
+                let leftovers = try String.fetchAll(db, sql: "SELECT process FROM step WHERE run_id = ? AND state = 'running' AND process IS NOT NULL", arguments: [run.id])
+                    .compactMap(ProcessIdentity.init).filter(\.isAlive)
                 run.owner = nil
                 try run.update(db)
                 try db.execute(sql: """
@@ -158,7 +168,7 @@ extension RunStore {
                     WHERE run_id = ? AND state = 'running'
                     """, arguments: [now, run.id])
                 try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [run.id])
-                marked.append(run)
+                marked.append(InterruptedRun(run: run, leftoverProcesses: leftovers))
             }
             return marked
         }
@@ -168,6 +178,12 @@ extension RunStore {
         guard let run = try RunRecord.fetchOne(db, key: runID) else { throw RunStoreError.noSuchRun(runID) }
         return run
     }
+}
+
+/// A run found abandoned by its owner, and the step processes of it still running.
+public struct InterruptedRun: Sendable {
+    public var run: RunRecord
+    public var leftoverProcesses: [ProcessIdentity]
 }
 
 public enum RunStoreError: Error, CustomStringConvertible {

@@ -38,8 +38,10 @@ public final class RunStore: Sendable {
     }
 
     /// Opens the store for writing, creating and migrating it as needed, then marks `interrupted`
-    /// every unfinished run whose owning process no longer exists.
-    public static func openForWriting(at path: String, now: Date = Date()) throws -> RunStore {
+    /// every unfinished run whose owning process no longer exists, and hands each step process
+    /// such a run left behind to `stopLeftover` (they must not go on writing to a target system
+    /// while an operator reruns the link).
+    public static func openForWriting(at path: String, now: Date = Date(), stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
@@ -54,7 +56,9 @@ public final class RunStore: Sendable {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
         }
         let store = RunStore(path: path, pool: pool)
-        try store.markAbandonedRunsInterrupted(now: now)
+        for interrupted in try store.markAbandonedRunsInterrupted(now: now) {
+            interrupted.leftoverProcesses.forEach(stopLeftover)
+        }
         return store
     }
 

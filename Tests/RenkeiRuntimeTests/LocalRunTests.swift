@@ -88,7 +88,8 @@ import Testing
         let pid = try #require(stepPid, "the step never started")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        defer { kill(-pid, SIGKILL) }  // the orphaned step: see the note in the issue
+        defer { kill(-pid, SIGKILL) }  // in case the assertion below fails
+        #expect(kill(pid, 0) == 0, "the orphaned step still runs after renkeictl died")
 
         let before = try RunStore.openForReading(at: database).detail(runID: 1)
         #expect(before?.run.state == .running)
@@ -100,6 +101,18 @@ import Testing
         #expect(after.run.failedStep == "transfer")
         #expect(after.run.errorMessage?.contains("stopped while the run was running") == true)
         #expect(after.steps[0].state == .interrupted)
+        // The orphaned step was stopped by the recovery, so a rerun cannot race it.
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = kill(-pid, 0) != 0 || Self.isZombie(pid)
+            if !gone { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(gone, "the orphaned step's process group survived the recovery")
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)] == "Z"
     }
 
     @Test func aLiveOwnersRunIsNotMarkedInterrupted() throws {
