@@ -34,6 +34,10 @@ public struct Locations: Sendable, Equatable {
         let resolvedSocket = socket ?? nonEmpty("RENKEI_SOCKET")
             ?? systemd("RUNTIME_DIRECTORY").map { $0 + "/control.sock" }
             ?? (inCheckout ? local + "/control.sock" : "/run/renkei/control.sock")
-        return Locations(jobs: resolvedJobs, state: resolvedState, socket: resolvedSocket)
+        // Absolute, because steps run in their work directory, not where the command was typed.
+        func absolute(_ path: String) -> String {
+            URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: currentDirectory, isDirectory: true)).standardizedFileURL.path
+        }
+        return Locations(jobs: absolute(resolvedJobs), state: absolute(resolvedState), socket: absolute(resolvedSocket))
     }
 }

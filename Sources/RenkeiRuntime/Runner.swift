@@ -54,18 +54,24 @@ public struct Runner: Sendable {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
             return try store.finish(runID: runID, outcome: outcome, at: Date())
         }
-        let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
-
-        let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
-        var ended: [(name: String, termination: StepTermination)] = []
-        for (position, step) in job.steps.enumerated() {
-            let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
-                                                 workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline)
-            ended.append((step.name, termination))
-            if !termination.succeeded { break }
+        do {
+            let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+            let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
+            var ended: [(name: String, termination: StepTermination)] = []
+            for (position, step) in job.steps.enumerated() {
+                let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
+                                                     workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline)
+                ended.append((step.name, termination))
+                if !termination.succeeded { break }
+            }
+            // Recorded even if this task was cancelled: the store's writes are synchronous.
+            return try store.finish(runID: runID, outcome: RunOutcome.decide(ended), at: Date())
+        } catch {
+            // A write failed mid-run (disk full, say): try once more to leave the run's end on record.
+            let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(error)")
+            if let recorded = try? store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
+            throw error
         }
-        // Recorded even if this task was cancelled: the store's writes are synchronous.
-        return try store.finish(runID: runID, outcome: RunOutcome.decide(ended), at: Date())
     }
 
     private func perform(_ step: Step, at position: Int, of run: RunRecord, job: Job, environment: [String: String],

@@ -11,8 +11,9 @@ import RenkeiStore
 public struct StateDirectory: Sendable {
     public let root: String
 
+    /// `root` may be relative; it is made absolute, since steps run in their own work directories.
     public init(_ root: String) {
-        self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
+        self.root = URL(fileURLWithPath: root).standardizedFileURL.path
     }
 
     public var database: String { root + "/renkei.db" }

@@ -91,3 +91,16 @@ import Testing
         #expect(try execute(renkeictl, ["no-such-command"]).status == 2)
     }
 }
+
+@Suite struct LocationsTests {
+    @Test func flagsBeatVariablesBeatSystemdBeatTheCheckout() {
+        let cwd = FileManager.default.temporaryDirectory.path
+        let env = ["RENKEI_STATE": "/srv/state", "STATE_DIRECTORY": "/var/lib/renkei", "RUNTIME_DIRECTORY": "/run/renkei", "CONFIGURATION_DIRECTORY": "/etc/renkei"]
+        let resolved = Locations.resolve(jobs: "relative/jobs", environment: env, currentDirectory: cwd)
+        #expect(resolved.jobs == URL(fileURLWithPath: cwd).appendingPathComponent("relative/jobs").standardizedFileURL.path)
+        #expect(resolved.state == "/srv/state")
+        #expect(resolved.socket == "/run/renkei/control.sock")
+        let system = Locations.resolve(environment: [:], currentDirectory: "/nonexistent-dir")
+        #expect(system == Locations(jobs: "/etc/renkei/jobs", state: "/var/lib/renkei", socket: "/run/renkei/control.sock"))
+    }
+}
