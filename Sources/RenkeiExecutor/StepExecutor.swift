@@ -90,15 +90,12 @@ public enum StepExecutor {
             // Whatever the step left running in its group (a `cmd &` in a shell) ends with it.
             await ProcessGroup(id: pid).terminate(grace: invocation.killGrace)
             return StepExecution(termination: watch.termination(for: result.terminationStatus, cancelled: Task.isCancelled), pid: pid, stdout: stdout, stderr: stderr)
-        } catch let error as SubprocessError {
-            if let pid = watch.pid {
-                await ProcessGroup(id: pid).terminate(grace: invocation.killGrace)
-                return StepExecution(termination: Task.isCancelled ? .cancelled : .spawnFailed("\(program): \(error)"), pid: pid, stdout: emptyTails.0, stderr: emptyTails.1)
-            }
-            return notStarted("\(program): \(error)")
         } catch {
+            // Spawning failed (SubprocessError names the path and errno), or the task was cancelled
+            // while the process ran: either way nothing of it may be left behind.
             if let pid = watch.pid { await ProcessGroup(id: pid).terminate(grace: invocation.killGrace) }
-            return StepExecution(termination: Task.isCancelled ? .cancelled : .spawnFailed("\(program): \(error)"), pid: watch.pid, stdout: emptyTails.0, stderr: emptyTails.1)
+            let termination: StepTermination = Task.isCancelled ? .cancelled : .spawnFailed("\(program): \(error)")
+            return StepExecution(termination: termination, pid: watch.pid, stdout: emptyTails.0, stderr: emptyTails.1)
         }
     }
 

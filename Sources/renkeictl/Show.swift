@@ -25,6 +25,10 @@ struct Show: ParsableCommand {
     @Flag(help: "Print JSON, with the whole stored output tails.")
     var json = false
 
+    func validate() throws {
+        guard lines >= 0 else { throw ValidationError("--lines must be 0 or more") }
+    }
+
     func run() throws {
         let locations = location.locations
         let store = try openForReading(locations)

@@ -77,15 +77,8 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         try process.run()
 
-        // Wait until the step's process is recorded as running.
         let database = scratch.state + "/renkei.db"
-        var stepPid: Int32?
-        for _ in 0..<200 where stepPid == nil {
-            try await Task.sleep(for: .milliseconds(50))
-            guard FileManager.default.fileExists(atPath: database) else { continue }
-            stepPid = try? RunStore.openForReading(at: database).detail(runID: 1)?.steps.first?.pid
-        }
-        let pid = try #require(stepPid, "the step never started")
+        let pid = try await Self.pidOfFirstStep(in: database)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         defer { kill(-pid, SIGKILL) }  // in case the assertion below fails
@@ -108,6 +101,36 @@ import Testing
             if !gone { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(gone, "the orphaned step's process group survived the recovery")
+    }
+
+    @Test func ctrlCCancelsTheRunStopsItsProcessesAndRecordsIt() async throws {
+        let scratch = try Scratch()
+        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"sleep 30 & wait\"]\n  - name: after\n    run: [\"/bin/true\"]\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: renkeictl)
+        process.arguments = ["run", "long", "--local", "--jobs", scratch.jobs, "--state", scratch.state]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let pid = try await Self.pidOfFirstStep(in: scratch.state + "/renkei.db")
+        defer { kill(-pid, SIGKILL) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        let detail = try #require(try RunStore.openForReading(at: scratch.state + "/renkei.db").detail(runID: 1))
+        #expect(detail.run.state == .cancelled)
+        #expect(detail.steps.map(\.state) == [.cancelled, .notRun])
+        #expect(kill(-pid, 0) != 0 || Self.isZombie(pid), "the step's processes outlived the cancelled run")
+    }
+
+    /// Waits until run 1's first step has a recorded pid, and returns it.
+    static func pidOfFirstStep(in database: String) async throws -> Int32 {
+        for _ in 0..<200 {
+            try await Task.sleep(for: .milliseconds(50))
+            guard FileManager.default.fileExists(atPath: database) else { continue }
+            if let pid = try? RunStore.openForReading(at: database).detail(runID: 1)?.steps.first?.pid { return pid }
+        }
+        throw CancellationError()
     }
 
     static func isZombie(_ pid: Int32) -> Bool {

@@ -59,13 +59,12 @@ public enum RunEnvironment {
         environment["RENKEI_LOGICAL_TIME"] = run.logicalTime.iso8601
         environment["RENKEI_LOGICAL_DATE"] = run.logicalTime.date
         environment["RENKEI_WORK_DIR"] = run.workDirectory
-        environment[rerunVariable] = run.rerunOf.map(String.init) ?? ""
+        if let rerunOf = run.rerunOf { environment[rerunVariable] = String(rerunOf) }
         // Job values expand against the predefined ones only, so their order never matters.
         let predefined = environment
         for (name, value) in job.environment {
             environment[name] = try VariableExpansion.expand(value, from: predefined)
         }
-        if run.rerunOf == nil, job.environment[rerunVariable] == nil { environment[rerunVariable] = nil }
         return environment
     }
 
