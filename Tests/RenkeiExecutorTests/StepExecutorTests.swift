@@ -79,7 +79,7 @@ private func processes(containing marker: String) -> [Int32] {
         #expect(missing.termination == .spawnFailed("/nonexistent/juki-export: No such file or directory"))
 
         let notExecutable = FileManager.default.temporaryDirectory.appendingPathComponent("renkei-not-exec-\(getpid())").path
-        FileManager.default.createFile(atPath: notExecutable, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: notExecutable, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o644])
         defer { try? FileManager.default.removeItem(atPath: notExecutable) }
         let denied = await StepExecutor.run(invocation([notExecutable]))
         guard case .spawnFailed(let message) = denied.termination else { Issue.record("expected spawnFailed, got \(denied.termination)"); return }
@@ -99,7 +99,7 @@ private func processes(containing marker: String) -> [Int32] {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("renkei-jobs-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/bin/hello", contents: Data("#!/bin/sh\necho \"hello from $0\"\n".utf8), attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: directory + "/bin/hello", contents: Data("#!/bin/sh\necho \"hello from $0\"\n".utf8), attributes: [.posixPermissions: 0o755])
         let result = await StepExecutor.run(invocation(["bin/hello"], directory: directory))
         #expect(result.termination == .exited(0))
         // The kernel hands the script its resolved path.

@@ -11,7 +11,7 @@ import Testing
         scratch.writeJob("good", good)
         scratch.writeJob("bad", "timeuot: 5m\n" + good)
         scratch.writeJob("also-good", good)
-        FileManager.default.createFile(atPath: scratch.jobs + "/old.yml", contents: Data(good.utf8))
+        _ = FileManager.default.createFile(atPath: scratch.jobs + "/old.yml", contents: Data(good.utf8))
         let catalog = JobLoader.load(directory: scratch.jobs)
         #expect(catalog.jobs.map(\.job.name.rawValue) == ["also-good", "good"])
         #expect(catalog.problems.count == 1)

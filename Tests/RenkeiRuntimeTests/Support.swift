@@ -18,7 +18,7 @@ final class Scratch {
     @discardableResult
     func writeJob(_ name: String, _ text: String, mode: mode_t = 0o644) -> String {
         let path = jobs + "/\(name).yaml"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         chmod(path, mode)
         return path
     }

@@ -34,7 +34,7 @@ public enum VariableExpansion {
     /// Every `${NAME}` in `text`, or the first syntax problem.
     public static func references(in text: String) throws(Problem) -> [Reference] {
         var found: [Reference] = []
-        try walk(text) { (name, offset) throws(Problem) in
+        _ = try walk(text) { (name, offset) throws(Problem) in
             found.append(Reference(name: name, offset: offset))
             return ""
         }
