@@ -17,9 +17,9 @@ public enum StepExecutor {
         onStart: @Sendable (Int32) -> Void = { _ in },
         sink: OutputLineSink? = nil
     ) async -> StepExecution {
-        let emptyTails = (OutputTail(capacity: invocation.tailCapacity), OutputTail(capacity: invocation.tailCapacity))
         func notStarted(_ reason: String) -> StepExecution {
-            StepExecution(termination: .spawnFailed(reason), pid: nil, stdout: emptyTails.0, stderr: emptyTails.1)
+            let empty = OutputTail(capacity: invocation.tailCapacity)
+            return StepExecution(termination: .spawnFailed(reason), pid: nil, stdout: empty, stderr: empty)
         }
         guard let programName = invocation.arguments.first, !programName.isEmpty else { return notStarted("the command is empty") }
         var isDirectory: ObjCBool = false
@@ -49,53 +49,41 @@ public enum StepExecutor {
             platformOptions: options
         )
 
-        let watch = Watch()
+        let watch = Watch(tailCapacity: invocation.tailCapacity)
         do {
             let result = try await Subprocess.run(configuration, input: .none, output: .sequence, error: .sequence) { execution in
                 let pid = execution.processIdentifier.value
                 watch.started(pid)
                 onStart(pid)
-                return await withTaskGroup(of: StreamResult.self) { tasks in
-                    tasks.addTask {
-                        .output(.stdout, await read(execution.standardOutput, .stdout, capacity: invocation.tailCapacity, sink: sink))
-                    }
-                    tasks.addTask {
-                        .output(.stderr, await read(execution.standardError, .stderr, capacity: invocation.tailCapacity, sink: sink))
+                await withTaskGroup(of: Void.self) { tasks in
+                    let readers = [(execution.standardOutput, RenkeiCore.OutputStream.stdout), (execution.standardError, .stderr)]
+                    for (sequence, stream) in readers {
+                        tasks.addTask { await read(sequence, stream, into: watch, sink: sink) }
                     }
                     if let limit = invocation.timeout {
                         tasks.addTask {
-                            guard (try? await Task.sleep(for: limit.duration)) != nil else { return .timer }
+                            guard (try? await Task.sleep(for: limit.duration)) != nil else { return }
                             let group = ProcessGroup(id: pid)
-                            guard !group.isEmpty else { return .timer }
+                            guard !group.isEmpty else { return }
                             watch.timedOut(after: limit)
-                            let killed = await group.terminate(grace: invocation.killGrace)
-                            watch.killed(killed)
-                            return .timer
+                            watch.killed(await group.terminate(grace: invocation.killGrace))
                         }
                     }
-                    var tails = emptyTails
-                    var streamsOpen = 2
-                    for await result in tasks {
-                        guard case .output(let stream, let tail) = result else { continue }
-                        if stream == .stdout { tails.0 = tail } else { tails.1 = tail }
-                        streamsOpen -= 1
-                        // Both streams end when the process exits: stop the timer.
-                        if streamsOpen == 0 { tasks.cancelAll() }
-                    }
-                    return tails
+                    // Both streams end when the process exits; then the timer is not needed.
+                    await tasks.next()
+                    await tasks.next()
+                    tasks.cancelAll()
                 }
             }
-            let (stdout, stderr) = result.closureResult
             let pid = result.processIdentifier.value
             // Whatever the step left running in its group (a `cmd &` in a shell) ends with it.
             await ProcessGroup(id: pid).terminate(grace: invocation.killGrace)
-            return StepExecution(termination: watch.termination(for: result.terminationStatus, cancelled: Task.isCancelled), pid: pid, stdout: stdout, stderr: stderr)
+            return watch.execution(watch.termination(for: result.terminationStatus, cancelled: Task.isCancelled))
         } catch {
             // Spawning failed (SubprocessError names the path and errno), or the task was cancelled
             // while the process ran: either way nothing of it may be left behind.
             if let pid = watch.pid { await ProcessGroup(id: pid).terminate(grace: invocation.killGrace) }
-            let termination: StepTermination = Task.isCancelled ? .cancelled : .spawnFailed("\(program): \(error)")
-            return StepExecution(termination: termination, pid: watch.pid, stdout: emptyTails.0, stderr: emptyTails.1)
+            return watch.execution(Task.isCancelled ? .cancelled : .spawnFailed("\(program): \(error)"))
         }
     }
 
@@ -105,19 +93,14 @@ public enum StepExecutor {
         ProcessGroup(id: pid).terminateNow(grace: grace)
     }
 
-    private enum StreamResult: Sendable {
-        case output(RenkeiCore.OutputStream, OutputTail)
-        case timer
-    }
-
-    /// Reads one stream to its end, keeping the tail and handing lines to the sink.
-    private static func read(_ sequence: SubprocessOutputSequence, _ stream: RenkeiCore.OutputStream, capacity: Int, sink: OutputLineSink?) async -> OutputTail {
-        var tail = OutputTail(capacity: capacity)
+    /// Reads one stream to its end, keeping its tail in `watch` and handing lines to the sink.
+    /// The tail lives in `watch`, not here, so what was printed survives a cancelled run.
+    private static func read(_ sequence: SubprocessOutputSequence, _ stream: RenkeiCore.OutputStream, into watch: Watch, sink: OutputLineSink?) async {
         var lines = OutputLines()
         do {
             for try await buffer in sequence {
                 buffer.withUnsafeBytes { bytes in
-                    tail.append(bytes)
+                    watch.append(bytes, to: stream)
                     if let sink { lines.feed(bytes) { sink(stream, $0) } }
                 }
             }
@@ -125,31 +108,49 @@ public enum StepExecutor {
             // A read error or cancellation ends the stream; what was read is kept.
         }
         if let sink { lines.finish { sink(stream, $0) } }
-        return tail
     }
 }
 
-/// What happened to a running step besides its exit: shared between the timer and the caller.
+/// What happened to a running step besides its exit, shared by its readers, its timer and the caller.
 private final class Watch: Sendable {
     private struct State {
         var pid: Int32?
         var timeout: JobDuration?
         var killed = false
+        var stdout: OutputTail
+        var stderr: OutputTail
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(tailCapacity: Int) {
+        state = Mutex(State(stdout: OutputTail(capacity: tailCapacity), stderr: OutputTail(capacity: tailCapacity)))
+    }
 
     var pid: Int32? { state.withLock { $0.pid } }
     func started(_ pid: Int32) { state.withLock { $0.pid = pid } }
     func timedOut(after limit: JobDuration) { state.withLock { $0.timeout = limit } }
     func killed(_ killed: Bool) { state.withLock { $0.killed = killed } }
 
+    func append(_ bytes: UnsafeRawBufferPointer, to stream: RenkeiCore.OutputStream) {
+        state.withLock { state in
+            switch stream {
+            case .stdout: state.stdout.append(bytes)
+            case .stderr: state.stderr.append(bytes)
+            }
+        }
+    }
+
     func termination(for status: TerminationStatus, cancelled: Bool) -> StepTermination {
-        let state = state.withLock { $0 }
-        if let limit = state.timeout { return .timedOut(limit: limit, killed: state.killed) }
+        let (timeout, killed) = state.withLock { ($0.timeout, $0.killed) }
+        if let timeout { return .timedOut(limit: timeout, killed: killed) }
         if cancelled { return .cancelled }
         switch status {
         case .exited(let code): return .exited(code)
         case .signaled(let signal): return .signaled(signal)
         }
+    }
+
+    func execution(_ termination: StepTermination) -> StepExecution {
+        state.withLock { StepExecution(termination: termination, pid: $0.pid, stdout: $0.stdout, stderr: $0.stderr) }
     }
 }

@@ -105,7 +105,7 @@ import Testing
 
     @Test func ctrlCCancelsTheRunStopsItsProcessesAndRecordsIt() async throws {
         let scratch = try Scratch()
-        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"sleep 30 & wait\"]\n  - name: after\n    run: [\"/bin/true\"]\n")
+        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"echo copying 1 of 2; sleep 30 & wait\"]\n  - name: after\n    run: [\"/bin/true\"]\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: renkeictl)
         process.arguments = ["run", "long", "--local", "--jobs", scratch.jobs, "--state", scratch.state]
@@ -120,6 +120,8 @@ import Testing
         let detail = try #require(try RunStore.openForReading(at: scratch.state + "/renkei.db").detail(runID: 1))
         #expect(detail.run.state == .cancelled)
         #expect(detail.steps.map(\.state) == [.cancelled, .notRun])
+        // What the step printed before it was cancelled is kept.
+        #expect(String(decoding: detail.steps[0].stdoutTail, as: UTF8.self) == "copying 1 of 2\n")
         #expect(kill(-pid, 0) != 0 || Self.isZombie(pid), "the step's processes outlived the cancelled run")
     }
 
