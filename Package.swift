@@ -74,6 +74,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
+        // Renkei's calendar against systemd-analyze itself, over a generated corpus.
+        .testTarget(name: "CalendarOracleTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
         .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
         .testTarget(

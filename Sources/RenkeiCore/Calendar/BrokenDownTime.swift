@@ -12,7 +12,8 @@ struct BrokenDownTime: Equatable, Sendable {
     var second: Int
     /// 0 = Sunday, as `tm_wday`; valid after normalization only.
     var weekday: Int = 0
-    var isDST: Bool = false
+    /// `tm_isdst`: 1 daylight time, 0 standard time, -1 unknown (let `mktime` decide).
+    var isDST: Int = -1
 
     /// Seconds since the epoch if these fields were UTC, out-of-range fields carried.
     var secondsAsUTC: Int64 {
@@ -34,7 +35,7 @@ struct BrokenDownTime: Equatable, Sendable {
         minute = secondsOfDay % 3600 / 60
         second = secondsOfDay % 60
         weekday = CivilTime.weekday(days: Int(days))
-        self.isDST = isDST
+        self.isDST = isDST ? 1 : 0
     }
 
     init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
@@ -76,6 +77,7 @@ struct WallClock {
         }
         // glibc clamps seconds to 0…59 for the search and adds the rest back at the end.
         let requestedSecond = tm.second
+        let requestedDST = tm.isDST
         var clamped = tm
         clamped.second = min(max(tm.second, 0), 59)
         let requested = clamped.secondsAsUTC
@@ -84,17 +86,40 @@ struct WallClock {
         var previousWasDST = false
         var converted = localTime(t)
         var probes = 6
+        var matched = false
         while true {
             converted = localTime(t)
             let difference = requested - converted.secondsAsUTC
-            if difference == 0 { break }
-            if t == t1 && t != t2 && previousWasDST { break }  // oscillating across a spring gap
+            if difference == 0 {
+                matched = true
+                break
+            }
+            // Oscillating across a spring-forward gap: settle as glibc does — on the reading whose
+            // DST flag differs from the one asked for, or, when none was asked for, on daylight time.
+            let nowDST = converted.isDST == 1
+            if t == t1 && t != t2 && (requestedDST < 0 ? (!previousWasDST || nowDST) : (requestedDST != 0) != nowDST) { break }
             probes -= 1
             if probes == 0 { break }
             t1 = t2
             t2 = t
             t += difference
-            previousWasDST = converted.isDST
+            previousWasDST = nowDST
+        }
+        if matched && requestedDST >= 0 && (requestedDST != 0) != (converted.isDST == 1) {
+            // The wall time exists but with the other DST flag: borrow the offset of the nearest
+            // time that has the flag asked for (glibc probes a week at a time, both ways).
+            let week: Int64 = 601_200
+            let bound: Int64 = 536_454_000 / 2 + week
+            search: for delta in stride(from: week, to: bound, by: Int(week)) {
+                for direction: Int64 in [-1, 1] {
+                    let other = localTime(t + Int64(delta) * direction)
+                    if (other.isDST == 1) == (requestedDST != 0) {
+                        t = t + Int64(delta) * direction + (requested - other.secondsAsUTC)
+                        converted = localTime(t)
+                        break search
+                    }
+                }
+            }
         }
         guessedOffset += t - t0
         if requestedSecond != clamped.second {

@@ -28,7 +28,10 @@ extension CalendarSpec {
         func resetBelowDay() { c.hour = 0; c.minute = 0; c.second = 0; usec = 0 }
 
         for _ in 0..<1000 {
+            // The first round normalizes with the DST flag `localtime` gave; later rounds let
+            // `mktime` decide (`tm_isdst = -1`), exactly as systemd's loop does.
             _ = clock.makeTime(&c)
+            c.isDST = -1
 
             var year = c.year
             var r = matchComponent(year: year, chain: self.year, tm: c, value: &year, clock: &clock)
