@@ -76,7 +76,24 @@ public enum JobLoader {
         case .failure(let failure): return .failure(failure)
         }
         let name = String(fileName.dropLast(".yaml".count))
-        return JobFileParser.parse(file: path, name: name, bytes: bytes).map { LoadedJob(job: $0, file: path) }
+        let directory = (path as NSString).deletingLastPathComponent
+        return JobFileParser.parse(file: path, name: name, bytes: bytes) { closedDayFile in
+            readClosedDayFile(closedDayFile, relativeTo: directory.isEmpty ? "." : directory)
+        }.map { LoadedJob(job: $0, file: path) }
+    }
+
+    /// A file of extra closed dates named in `closed_days`; a relative path is taken from the job
+    /// file's directory.
+    static func readClosedDayFile(_ name: String, relativeTo directory: String) -> Result<Set<JapaneseHolidays.Day>, ClosedDayFileError> {
+        let path = name.hasPrefix("/") ? name : directory + "/" + name
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read it" : "no such file"
+            return .failure(.unreadable(path, reason))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(.invalid(path, ClosedDays.FileProblem(line: 1, column: 1, message: "not UTF-8 text")))
+        }
+        return ClosedDays.parseDates(text).mapError { .invalid(path, $0) }
     }
 
     private static func readBytes(_ path: String) -> Result<[UInt8], JobFileFailure> {

@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiCore
 
 /// Where Renkei finds its job files, its state and its control socket.
 ///
@@ -39,5 +40,13 @@ public struct Locations: Sendable, Equatable {
             URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: currentDirectory, isDirectory: true)).standardizedFileURL.path
         }
         return Locations(jobs: absolute(resolvedJobs), state: absolute(resolvedState), socket: absolute(resolvedSocket))
+    }
+}
+
+/// The machine's time zone, the default for jobs that name none: `$TZ`, else `/etc/localtime`.
+public enum MachineTimeZone {
+    public static var identifier: String {
+        let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/etc/localtime")
+        return TimeZoneCatalog.machineZone(environment: ProcessInfo.processInfo.environment, localtimeLink: link)
     }
 }

@@ -25,12 +25,23 @@ struct Check: ParsableCommand {
     func run() throws {
         let catalog = files.isEmpty ? JobLoader.load(directory: location.locations.jobs) : JobLoader.load(files: files)
         let width = catalog.jobs.map(\.job.name.rawValue.count).max() ?? 0
+        let machineZone = MachineTimeZone.identifier
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         for loaded in catalog.jobs {
             let job = loaded.job
             let name = job.name.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
-            let schedule = job.schedule.map { "schedule \"\($0)\"" + (job.timezone.map { " \($0)" } ?? "") } ?? "manual only"
             let steps = job.steps.count == 1 ? "1 step" : "\(job.steps.count) steps"
-            print("ok  \(name)  \(schedule), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+            guard let schedule = job.jobSchedule(machineZone: machineZone) else {
+                print("ok  \(name)  manual only, \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+                continue
+            }
+            print("ok  \(name)  \"\(job.schedule!)\" (\(schedule.effectiveZone.identifier)), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+            let runs = schedule.slots(after: now, count: 60).filter { $0.runAt != nil }.prefix(3)
+            let times = runs.map { slot in
+                ExpressionReport.local(slot.runAt!, schedule.effectiveZone).components(separatedBy: " (").first!
+                    + (slot.disposition == .moved ? " (moved from a closed day)" : "")
+            }
+            print("    next: " + (times.isEmpty ? "never" : times.joined(separator: ", ")))
         }
         for note in catalog.notes {
             FileHandle.standardError.write(Data("note: \(note)\n".utf8))

@@ -37,7 +37,7 @@ struct History: ParsableCommand {
         var sinceDate: Date?
         if let since {
             do {
-                let time = try LogicalTime.parse(since, zoneIdentifier: TimeZone.current.identifier)
+                let time = try LogicalTime.parse(since, zoneIdentifier: MachineTimeZone.identifier)
                 sinceDate = Date(timeIntervalSince1970: TimeInterval(time.epochSeconds))
             } catch { throw Failure(.usage, "--since: \(error)") }
         }

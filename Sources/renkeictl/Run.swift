@@ -50,7 +50,7 @@ struct Run: AsyncParsableCommand {
             }
             throw Failure(.noSuchJobOrRun, "no job named \(job) in \(locations.jobs) (see 'renkeictl check --jobs \(locations.jobs)')")
         }
-        let zone = loaded.job.timezone ?? TimeZone.current.identifier
+        let zone = loaded.job.timezone ?? MachineTimeZone.identifier
         let logical: LogicalTime
         if let logicalTime {
             do { logical = try LogicalTime.parse(logicalTime, zoneIdentifier: zone) } catch {

@@ -96,9 +96,9 @@ public struct CalendarSpec: Sendable, Equatable {
     /// Nil when valid, else the field that is out of range.
     func invalidField() -> String? {
         if weekdays > Self.allWeekdays { return "weekday" }
-        if !Self.chainValid(year, from: Self.minimumYear, to: Self.maximumYear, endOfMonth: false) { return "year (1970…2199)" }
+        if !Self.chainValid(year, from: Self.minimumYear, to: Self.maximumYear, endOfMonth: false) { return "year (1970…2199, or a repetition that fits)" }
         if !Self.chainValid(month, from: 1, to: 12, endOfMonth: false) { return "month (1…12)" }
-        if !Self.chainValid(day, from: 1, to: 31, endOfMonth: endOfMonth) { return endOfMonth ? "day from the end of the month (1…28)" : "day (1…31)" }
+        if !Self.chainValid(day, from: 1, to: 31, endOfMonth: endOfMonth) { return endOfMonth ? "day counted from the end of the month (~1…~28)" : "day (1…31)" }
         if !Self.chainValid(hour, from: 0, to: 23, endOfMonth: false) { return "hour (0…23)" }
         if !Self.chainValid(minute, from: 0, to: 59, endOfMonth: false) { return "minute (0…59)" }
         if !Self.chainValid(microsecond, from: 0, to: 60 * Self.microsecondsPerSecond - 1, endOfMonth: false) { return "second (0…59)" }

@@ -28,6 +28,8 @@ private struct CalendarParser {
     var bytes: [UInt8]
     var index = 0
     var spec = CalendarSpec()
+    /// Where each field's text starts (byte offsets), to point at an out-of-range value.
+    var fieldStarts: [String: Int] = [:]
 
     init(original: String) {
         self.original = original
@@ -59,7 +61,8 @@ private struct CalendarParser {
         }
         spec.normalize()
         if let field = spec.invalidField() {
-            throw CalendarError(expression: original, column: 1, reason: "a value is out of range or never elapses: \(field)")
+            let key = String(field.prefix { $0 != " " })
+            throw fail("out of range: \(field)", at: fieldStarts[key] ?? 0)
         }
         return spec
     }
@@ -189,6 +192,7 @@ private struct CalendarParser {
         }
         let start = index
         let first = try parseChain(usec: false)
+        let secondStart = index + 1
         if current == 0 || current == UInt8(ascii: ":") {
             // That was an hour: the expression is a time without a date.
             index = start
@@ -205,6 +209,8 @@ private struct CalendarParser {
             skipSpaces()
             spec.month = first
             spec.day = second
+            fieldStarts["month"] = start
+            fieldStarts["day"] = secondStart
             return false
         } else if spec.endOfMonth {
             throw fail("'~' comes between month and day, last in the date (*-02~03)")
@@ -215,12 +221,16 @@ private struct CalendarParser {
             throw fail("expected '-' or '~' before the day")
         }
         index += 1
+        let thirdStart = index
         let third = try parseChain(usec: false)
         if current != 0 && current != UInt8(ascii: " ") { throw fail("expected a space between the date and the time") }
         skipSpaces()
         spec.year = first
         spec.month = second
         spec.day = third
+        fieldStarts["year"] = start
+        fieldStarts["month"] = secondStart
+        fieldStarts["day"] = thirdStart
         return false
     }
 
@@ -231,14 +241,17 @@ private struct CalendarParser {
             spec.microsecond = [.init(start: 0)]
             return
         }
+        fieldStarts["hour"] = index
         let hour = try parseChain(usec: false)
         if current != UInt8(ascii: ":") { throw fail("expected ':' between hour and minute") }
         index += 1
+        fieldStarts["minute"] = index
         let minute = try parseChain(usec: false)
         var second: [CalendarSpec.Component] = [.init(start: 0)]
         if current != 0 {
             if current != UInt8(ascii: ":") { throw fail("expected ':' between minute and second") }
             index += 1
+            fieldStarts["second"] = index
             second = try parseChain(usec: true)
             if current != 0 { throw fail("unexpected text after the seconds") }
         }
@@ -304,6 +317,9 @@ private struct CalendarParser {
     mutating func parseDecimal(usec: Bool) throws(CalendarError) -> Int {
         let begin = index
         guard current >= UInt8(ascii: "0") && current <= UInt8(ascii: "9") else {
+            if index == 0 {
+                throw fail("not a calendar expression: expected a weekday (Mon), a date (*-*-* or 2026-04-01), a time (06:30) or a shorthand (daily, weekly, …)")
+            }
             throw fail("expected a number or '*'")
         }
         guard var value = parseNumber() else { throw fail("the number is too large", at: begin) }

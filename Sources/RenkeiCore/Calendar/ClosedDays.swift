@@ -26,6 +26,12 @@ public struct ClosedDays: Sendable, Equatable {
         public let line: Int
         public let column: Int
         public let message: String
+
+        public init(line: Int, column: Int, message: String) {
+            self.line = line
+            self.column = column
+            self.message = message
+        }
     }
 
     /// Reads a closed-day file: one `YYYY-MM-DD` per line; `#` starts a comment; blank lines are fine.

@@ -7,10 +7,14 @@ public struct Job: Sendable, Equatable {
     public var description: String?
     /// When it runs, as written (`Mon..Fri *-*-* 06:30` or cron `30 6 * * 1-5`).
     public var schedule: String?
+    /// The same, parsed; nil for a job that only runs when asked.
+    public var parsedSchedule: Schedule?
     /// IANA zone the schedule and the logical date are read in; nil means the machine's zone.
     public var timezone: String?
-    /// Calendars of days the city hall is closed (`jp-municipal`, or files of extra dates).
+    /// Calendars of days the city hall is closed (`jp-municipal`, or files of extra dates), as written.
     public var closedDays: [String]
+    /// The same, resolved: which days are closed.
+    public var closedDayCalendar: ClosedDays
     /// What a slot that falls on a closed day does.
     public var onClosedDay: OnClosedDay
     /// Which past slots run after the daemon was down.
@@ -37,8 +41,8 @@ public struct Job: Sendable, Equatable {
     public var definitionHash: String
 
     public init(
-        name: JobName, description: String? = nil, schedule: String? = nil, timezone: String? = nil,
-        closedDays: [String] = [], onClosedDay: OnClosedDay = .skip, catchUp: CatchUp = .latest,
+        name: JobName, description: String? = nil, schedule: String? = nil, parsedSchedule: Schedule? = nil, timezone: String? = nil,
+        closedDays: [String] = [], closedDayCalendar: ClosedDays = ClosedDays(), onClosedDay: OnClosedDay = .skip, catchUp: CatchUp = .latest,
         catchUpWindow: JobDuration = Job.defaultCatchUpWindow, overlap: Overlap = .skip,
         timeout: JobDuration? = nil, killGrace: JobDuration = Job.defaultKillGrace, logOutput: Bool = true,
         retry: RetryPolicy? = nil, deadline: Deadline? = nil, environment: [String: String] = [:],
@@ -47,8 +51,10 @@ public struct Job: Sendable, Equatable {
         self.name = name
         self.description = description
         self.schedule = schedule
+        self.parsedSchedule = parsedSchedule
         self.timezone = timezone
         self.closedDays = closedDays
+        self.closedDayCalendar = closedDayCalendar
         self.onClosedDay = onClosedDay
         self.catchUp = catchUp
         self.catchUpWindow = catchUpWindow
@@ -65,6 +71,14 @@ public struct Job: Sendable, Equatable {
 
     public static let defaultCatchUpWindow = JobDuration(seconds: 86_400)
     public static let defaultKillGrace = JobDuration(seconds: 10)
+
+    /// The job's schedule in its zone (`machineZone` when it names none), with its closed days;
+    /// nil for a job without a schedule.
+    public func jobSchedule(machineZone: String) -> JobSchedule? {
+        guard let parsedSchedule else { return nil }
+        let zone = ZoneRules.named(timezone ?? machineZone) ?? .utc
+        return JobSchedule(schedule: parsedSchedule, zone: zone, closedDays: closedDayCalendar, onClosedDay: onClosedDay)
+    }
 
     /// The step named `name`, if the job has one.
     public func step(named name: String) -> Step? { steps.first { $0.name == name } }

@@ -9,12 +9,15 @@ import Yams
 public struct JobFileParser {
     /// The path shown in messages.
     let file: String
+    /// Reads a closed-day file named in `closed_days` (the loader resolves paths and does the I/O).
+    let readClosedDayFile: ClosedDayFileReader
     /// Problems found so far; parsing goes on after each one to report them all in one pass.
     var problems: [JobFileProblem] = []
 
     /// Parses `bytes`, read from `file`, as the job named by the file name.
-    public static func parse(file: String, name: String, bytes: [UInt8]) -> Result<Job, JobFileFailure> {
-        var parser = JobFileParser(file: file)
+    public static func parse(file: String, name: String, bytes: [UInt8],
+                             readClosedDayFile: @escaping ClosedDayFileReader = { path in .failure(.unreadable(path, "closed-day files are not read here")) }) -> Result<Job, JobFileFailure> {
+        var parser = JobFileParser(file: file, readClosedDayFile: readClosedDayFile)
         let job = parser.parseJob(name: name, bytes: bytes)
         if let job, parser.problems.isEmpty { return .success(job) }
         // In file order, as a compiler lists them, whatever order the keys were checked in.
@@ -55,8 +58,9 @@ public struct JobFileParser {
 
         let description = fields["description"].flatMap { readString($0, key: "description") }
         let schedule = fields["schedule"].flatMap { readNonEmptyString($0, key: "schedule") }
+        let parsedSchedule = fields["schedule"].flatMap { node in schedule.flatMap { readSchedule(node, text: $0) } }
         let timezone = fields["timezone"].flatMap { readTimeZone($0) }
-        let closedDays = fields["closed_days"].map { readClosedDays($0) } ?? []
+        let (closedDays, closedDayCalendar) = fields["closed_days"].map { readClosedDays($0) } ?? ([], ClosedDays())
         let onClosedDay = fields["on_closed_day"].flatMap { readChoice($0, key: "on_closed_day", as: OnClosedDay.self) } ?? .skip
         let catchUp = fields["catch_up"].flatMap { readChoice($0, key: "catch_up", as: CatchUp.self) } ?? .latest
         let catchUpWindow = fields["catch_up_window"].flatMap { readDuration($0, key: "catch_up_window", zeroAllowed: false) } ?? Job.defaultCatchUpWindow
@@ -76,8 +80,8 @@ public struct JobFileParser {
         }
         guard let jobName, problems.isEmpty else { return nil }
         return Job(
-            name: jobName, description: description, schedule: schedule, timezone: timezone,
-            closedDays: closedDays, onClosedDay: onClosedDay, catchUp: catchUp, catchUpWindow: catchUpWindow,
+            name: jobName, description: description, schedule: schedule, parsedSchedule: parsedSchedule, timezone: timezone,
+            closedDays: closedDays, closedDayCalendar: closedDayCalendar, onClosedDay: onClosedDay, catchUp: catchUp, catchUpWindow: catchUpWindow,
             overlap: overlap, timeout: timeout, killGrace: killGrace, logOutput: logOutput, retry: retry,
             deadline: deadline, environment: environment, steps: steps,
             definitionHash: SHA256.hash(data: bytes).map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined()
@@ -267,25 +271,46 @@ public struct JobFileParser {
         }
     }
 
-    private mutating func readClosedDays(_ node: Node) -> [String] {
+    private mutating func readClosedDays(_ node: Node) -> ([String], ClosedDays) {
         let elements: [Node]
         switch node {
         case .scalar: elements = [node]
         case .sequence(let sequence): elements = Array(sequence)
         default:
-            report(node, "'closed_days' must be a calendar name (jp-municipal) or a list of them, found \(kind(of: node))")
-            return []
+            report(node, "'closed_days' must be a calendar name (jp-municipal), a file of dates, or a list of them, found \(kind(of: node))")
+            return ([], ClosedDays())
         }
-        var calendars: [String] = []
+        var names: [String] = []
+        var calendar = ClosedDays()
         for element in elements {
             guard let value = readNonEmptyString(element, key: "closed_days") else { continue }
-            if value == "jp-municipal" || value.contains("/") {
-                calendars.append(value)
-            } else {
-                report(element, "unknown closed-days calendar '\(value)': use jp-municipal, or the path of a file of extra closed dates (YYYY-MM-DD per line)")
+            names.append(value)
+            if value == "jp-municipal" {
+                calendar.jpMunicipal = true
+                continue
+            }
+            switch readClosedDayFile(value) {
+            case .success(let dates):
+                calendar.extraDates.formUnion(dates)
+            case .failure(.unreadable(let path, let reason)):
+                report(element, "closed_days '\(value)' is not a known calendar (jp-municipal) and cannot be read as a file of dates (\(path): \(reason))")
+            case .failure(.invalid(let path, let problem)):
+                problems.append(JobFileProblem(file: path, line: problem.line, column: problem.column, message: problem.message))
             }
         }
-        return calendars
+        return (names, calendar)
+    }
+
+    private mutating func readSchedule(_ node: Node, text: String) -> Schedule? {
+        do {
+            return try Schedule.parse(text)
+        } catch {
+            guard case .scalar(let scalar) = node else { return nil }
+            let quoteWidth = scalar.style == .singleQuoted || scalar.style == .doubleQuoted ? 1 : 0
+            report(line: scalar.mark?.line ?? 0, column: (scalar.mark?.column ?? 0) + quoteWidth + error.column - 1,
+                   "bad 'schedule': \(error.reason) (in \"\(text)\"; systemd calendar syntax as in 'man systemd.time', or 5-field cron)")
+            return nil
+        }
     }
 
     private mutating func readTimeZone(_ node: Node) -> String? {
@@ -464,6 +489,16 @@ public struct JobFileParser {
         }
         return d[a.count][b.count]
     }
+}
+
+/// Reads a file of closed dates for `closed_days` (dependency of the parser, which does no I/O).
+public typealias ClosedDayFileReader = (String) -> Result<Set<JapaneseHolidays.Day>, ClosedDayFileError>
+
+public enum ClosedDayFileError: Error {
+    /// The file cannot be read: path tried and why.
+    case unreadable(String, String)
+    /// A line of the file is not a date.
+    case invalid(String, ClosedDays.FileProblem)
 }
 
 /// All problems of one job file.
