@@ -1,13 +1,23 @@
 /// A 5-field cron expression (`m h dom mon dow`, Vixie cron's syntax) or an `@daily`-style
-/// shorthand. It is translated into systemd calendar expressions, so it elapses with exactly the
-/// same rules — wall-clock times in the job's zone, daylight-saving changes included.
+/// shorthand, in wall-clock time of the job's zone.
 ///
-/// Vixie cron's one twist is kept: when both day-of-month and day-of-week are restricted, a day
-/// matching either runs (`0 6 1 * Mon` is "the 1st, and every Monday"). That takes two calendar
-/// expressions, and the next elapse is the earlier of the two.
+/// Vixie cron's rules are kept: when both day-of-month and day-of-week are restricted, a day
+/// matching either runs (`0 6 1 * Mon` is "the 1st, and every Monday"); each matching wall-clock
+/// time runs once — at its first occurrence when the clock falls back, and at the moment of the
+/// jump when the clock springs forward over it (as Debian's cron does; a systemd expression would
+/// skip that day instead).
 public struct CronExpression: Sendable, Equatable {
-    /// One or two systemd expressions whose elapses together are the cron expression's.
+    /// The same times as systemd expressions, for display (two when day-of-month and day-of-week
+    /// are both restricted).
     public let calendars: [CalendarSpec]
+    /// Matching values of each field; weekdays 0 = Sunday … 6.
+    let minutes: Set<Int>
+    let hours: Set<Int>
+    let daysOfMonth: Set<Int>
+    let months: Set<Int>
+    let weekdays: Set<Int>
+    let dayOfMonthRestricted: Bool
+    let weekdayRestricted: Bool
 
     public static func isCron(_ text: String) -> Bool {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -36,19 +46,17 @@ public struct CronExpression: Sendable, Equatable {
     public static func parse(_ text: String) throws(CalendarError) -> CronExpression {
         let trimmed = text.trimmingCharacters(in: " \t")
         if trimmed.hasPrefix("@") {
-            let systemd: String
             switch trimmed.lowercased() {
-            case "@yearly", "@annually": systemd = "*-01-01 00:00:00"
-            case "@monthly": systemd = "*-*-01 00:00:00"
-            case "@weekly": systemd = "Sun *-*-* 00:00:00"  // cron's week starts on Sunday
-            case "@daily", "@midnight": systemd = "*-*-* 00:00:00"
-            case "@hourly": systemd = "*-*-* *:00:00"
+            case "@yearly", "@annually": return try parse("0 0 1 1 *")
+            case "@monthly": return try parse("0 0 1 * *")
+            case "@weekly": return try parse("0 0 * * 0")  // cron's week starts on Sunday
+            case "@daily", "@midnight": return try parse("0 0 * * *")
+            case "@hourly": return try parse("0 * * * *")
             case "@reboot":
                 throw CalendarError(expression: text, column: 1, reason: "@reboot is not a schedule: Renkei runs links at times, not at boot")
             default:
                 throw CalendarError(expression: text, column: 1, reason: "unknown shorthand: use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly")
             }
-            return CronExpression(calendars: [try CalendarSpec.parse(systemd)])
         }
 
         var values: [Set<Int>] = []
@@ -70,8 +78,8 @@ public struct CronExpression: Sendable, Equatable {
         var weekdays = values[4]
         if weekdays.contains(7) { weekdays.remove(7); weekdays.insert(0) }
         var base = CalendarSpec()
-        base.minute = compress(values[0])
-        base.hour = compress(values[1])
+        base.minute = values[0].count == 60 ? [] : compress(values[0])
+        base.hour = values[1].count == 24 ? [] : compress(values[1])
         base.month = restricted[3] ? compress(values[3]) : []
         base.microsecond = [.init(start: 0)]
         var byDay = base
@@ -91,7 +99,8 @@ public struct CronExpression: Sendable, Equatable {
                 throw CalendarError(expression: text, column: 1, reason: "this cron expression never elapses")
             }
         }
-        return CronExpression(calendars: calendars)
+        return CronExpression(calendars: calendars, minutes: values[0], hours: values[1], daysOfMonth: values[2], months: values[3],
+                              weekdays: weekdays, dayOfMonthRestricted: restricted[2], weekdayRestricted: restricted[4])
     }
 
     /// The values of one field, and whether it restricts anything (`*` and `*/1` do not).
@@ -163,8 +172,62 @@ public struct CronExpression: Sendable, Equatable {
     /// The systemd expressions this cron expression stands for, `;`-separated when there are two.
     public var normalizedForm: String { calendars.map(\.normalizedForm).joined(separator: "; ") }
 
+    /// The first run strictly after `after` (microseconds since the epoch) in `zone`, or nil.
     public func nextElapse(after: Int64, in zone: ZoneRules) -> Int64? {
-        calendars.compactMap { $0.nextElapse(after: after, in: zone) }.min()
+        let clock = WallClock(zone: zone)
+        let afterSecond = CivilTime.floorDiv(after, 1_000_000)
+        // Walk wall-clock minutes forward from the local time of `after`; days that cannot match
+        // are skipped whole, so a search for 29 February takes a few thousand steps, not millions.
+        let start = clock.localTime(afterSecond)
+        var days = CivilTime.days(year: start.year, month: start.month + 1, day: start.day)
+        var fromMinute = start.hour * 60 + start.minute + 1
+        let lastDay = CivilTime.days(year: CalendarSpec.maximumYear, month: 12, day: 31)
+        let sortedMinutes = minutes.sorted(), sortedHours = hours.sorted()
+        while days <= lastDay {
+            if matchesDay(days) {
+                for hour in sortedHours where (hour + 1) * 60 > fromMinute {
+                    for minute in sortedMinutes where hour * 60 + minute >= fromMinute {
+                        let wall = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60)
+                        if let instant = Self.firstInstant(ofWallTime: wall, in: zone), instant > afterSecond {
+                            return instant * 1_000_000
+                        }
+                    }
+                }
+            }
+            days += 1
+            fromMinute = 0
+        }
+        return nil
+    }
+
+    private func matchesDay(_ days: Int) -> Bool {
+        let date = CivilTime.date(days: days)
+        guard months.contains(date.month) else { return false }
+        let byDay = daysOfMonth.contains(date.day)
+        let byWeekday = weekdays.contains(CivilTime.weekday(days: days))
+        switch (dayOfMonthRestricted, weekdayRestricted) {
+        case (true, true): return byDay || byWeekday
+        case (true, false): return byDay
+        case (false, true): return byWeekday
+        case (false, false): return true
+        }
+    }
+
+    /// The first instant whose local time in `zone` is `wall` (local seconds since the epoch); for
+    /// a wall time skipped by a forward jump, the instant of the jump.
+    static func firstInstant(ofWallTime wall: Int64, in zone: ZoneRules) -> Int64? {
+        let offsets = Set([zone.offset(at: wall - 86_400), zone.offset(at: wall), zone.offset(at: wall + 86_400)])
+        let occurrences = offsets.map { wall - $0 }.filter { $0 + zone.offset(at: $0) == wall }
+        if let first = occurrences.min() { return first }
+        // In a gap: find the transition between a day before and a day after.
+        var low = wall - 86_400 - 14 * 3600, high = wall + 86_400
+        let before = zone.offset(at: low)
+        guard zone.offset(at: high) != before else { return nil }
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            if zone.offset(at: middle) == before { low = middle } else { high = middle }
+        }
+        return high
     }
 }
 
