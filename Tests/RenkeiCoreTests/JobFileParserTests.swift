@@ -226,3 +226,35 @@ private let minimalSteps = """
         #expect(found.count == 3)
     }
 }
+
+@Suite struct JobFileScheduleTests {
+    @Test func aBadScheduleIsReportedAtItsBadPart() {
+        let found = problems("schedule: \"Mon..Fri *-*-* 25:30\"\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        #expect(found == ["Jobs/juki-to-fukushi.yaml:1:27: error: bad 'schedule': out of range: hour (0…23) (in \"Mon..Fri *-*-* 25:30\"; systemd calendar syntax as in 'man systemd.time', or 5-field cron)"])
+        let cron = problems("schedule: 61 6 * * 1-5\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        #expect(cron.count == 1)
+        #expect(cron.first?.hasPrefix("Jobs/juki-to-fukushi.yaml:1:11: error: bad 'schedule': minute field '61'") == true)
+    }
+
+    @Test func schedulesAreParsedIntoTheModel() throws {
+        let parsed = try job("schedule: \"30 6 * * 1-5\"\ntimezone: Asia/Tokyo\nclosed_days: jp-municipal\non_closed_day: after\n" + minimalSteps)
+        #expect(parsed.parsedSchedule?.normalizedForm == "Mon..Fri *-*-* 06:30:00")
+        #expect(parsed.closedDayCalendar.jpMunicipal)
+        let schedule = try #require(parsed.jobSchedule(machineZone: "UTC"))
+        #expect(schedule.effectiveZone.identifier == "Asia/Tokyo")
+        // Friday 2026-11-27 06:30 JST is the next run after Thursday noon UTC.
+        #expect(schedule.nextSlot(after: utc(2026, 11, 26, 12))?.runAt == utc(2026, 11, 26, 21, 30))
+    }
+
+    @Test func closedDayFilesAreReadThroughTheLoader() {
+        let reader: ClosedDayFileReader = { name in
+            name == "maintenance.txt" ? .success([.init(year: 2026, month: 12, day: 28)]) : .failure(.unreadable("/etc/renkei/jobs/\(name)", "no such file"))
+        }
+        let text = "schedule: daily\nclosed_days: [jp-municipal, maintenance.txt, holidays]\n" + minimalSteps
+        guard case .failure(let failure) = JobFileParser.parse(file: "j.yaml", name: "j", bytes: Array(text.utf8), readClosedDayFile: reader) else {
+            Issue.record("a missing closed-day file was accepted")
+            return
+        }
+        #expect(failure.problems.map(\.description) == ["j.yaml:2:46: error: closed_days 'holidays' is not a known calendar (jp-municipal) and cannot be read as a file of dates (/etc/renkei/jobs/holidays: no such file)"])
+    }
+}
