@@ -6,6 +6,9 @@ struct OracleAnswer: Equatable {
     var normalized: String?
     /// Elapses in whole seconds since the epoch (systemd prints no fractions).
     var elapses: [Int64]
+    /// systemd parsed it but gave up computing an elapse ("Resource deadlock avoided": the time
+    /// never exists, such as 02:30 on the day clocks spring forward, every year).
+    var gaveUp = false
 }
 
 /// Runs `systemd-analyze calendar --base-time=… --iterations=…` on many expressions at once, with
@@ -28,6 +31,12 @@ enum SystemdAnalyze {
 
         var answers: [String: OracleAnswer] = [:]
         for line in String(decoding: stderrData, as: UTF8.self).split(separator: "\n") {
+            let gaveUpPrefix = "Failed to determine next elapse for '"
+            if line.hasPrefix(gaveUpPrefix), let end = line.range(of: "': ", options: .backwards) {
+                let expression = String(line[line.index(line.startIndex, offsetBy: gaveUpPrefix.count)..<end.lowerBound])
+                answers[expression] = OracleAnswer(normalized: nil, elapses: [], gaveUp: true)
+                continue
+            }
             let prefix = "Failed to parse calendar specification '"
             guard line.hasPrefix(prefix), let end = line.range(of: "': ", options: .backwards) else { continue }
             let expression = String(line[line.index(line.startIndex, offsetBy: prefix.count)..<end.lowerBound])
@@ -51,6 +60,7 @@ enum SystemdAnalyze {
                 }
             }
             guard let normalized = answer.normalized else { continue }
+            if answers[original ?? normalized]?.gaveUp == true { continue }
             answers[original ?? normalized] = answer
         }
         return answers
