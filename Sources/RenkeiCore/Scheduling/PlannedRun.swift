@@ -1,0 +1,56 @@
+/// A run the scheduler has decided on: which job, which slot, why, and from when it may start.
+public struct PlannedRun: Sendable, Equatable {
+    public var job: JobName
+    /// The slot it serves, microseconds since the epoch; retries keep their slot's.
+    public var logicalTime: Int64
+    public var trigger: Trigger
+    /// 1 for a slot's first run; retries count up.
+    public var attempt: Int
+    /// The failed run a retry repeats.
+    public var retryOf: Int64?
+    /// Not before this instant (microseconds): the slot's run time, or a retry's.
+    public var dueAt: Int64
+
+    public init(job: JobName, logicalTime: Int64, trigger: Trigger, attempt: Int = 1, retryOf: Int64? = nil, dueAt: Int64) {
+        self.job = job
+        self.logicalTime = logicalTime
+        self.trigger = trigger
+        self.attempt = attempt
+        self.retryOf = retryOf
+        self.dueAt = dueAt
+    }
+
+    /// The slot it serves, which its deadlines and its retries share.
+    public var slot: SlotKey { SlotKey(job: job, logicalTime: logicalTime) }
+}
+
+/// One slot of one job.
+public struct SlotKey: Hashable, Sendable {
+    public let job: JobName
+    public let logicalTime: Int64
+}
+
+/// What the scheduler asks its owner to do. The owner carries these out in order (start
+/// processes, write rows, log) and reports back with `runStarted`, `runEnded` or `runRefused`.
+public enum SchedulerAction: Sendable, Equatable {
+    /// Start this run now.
+    case start(PlannedRun)
+    /// Record a slot that was not run on purpose.
+    case recordSkipped(job: JobName, logicalTime: Int64, reason: String)
+    /// Record a slot that was not run because the daemon was down (or the clock jumped).
+    case recordMissed(job: JobName, logicalTime: Int64, reason: String)
+    /// Slots found late after downtime or a clock jump; `running` of them will run.
+    case catchUpStarted(job: JobName, late: Int, running: Int)
+    /// A slot's run did not start, or did not finish, by its deadline.
+    case deadlineBreached(DeadlineBreach)
+}
+
+/// `deadline.start_by` or `finish_by` passed before the slot's run started or finished.
+public struct DeadlineBreach: Sendable, Equatable {
+    public enum Kind: String, Sendable { case startBy = "start_by", finishBy = "finish_by" }
+    public var job: JobName
+    public var logicalTime: Int64
+    public var kind: Kind
+    /// The deadline, microseconds since the epoch.
+    public var deadline: Int64
+}

@@ -1,0 +1,216 @@
+/// The scheduling decisions of `renkeid`, with no clock, no I/O and no processes: the daemon tells
+/// it the time and what happened, and it answers with actions. That is how hours of slots,
+/// retries, deadlines and clock jumps are tested in milliseconds.
+///
+/// Rules it keeps:
+/// - every slot of every job ends in exactly one action: a start, `recordSkipped` or `recordMissed`;
+/// - at most `maxConcurrent` runs at once, one per job; the rest wait in due order;
+/// - a slot found more than `lateness` after its time (daemon down, machine asleep, clock jumped
+///   forward) follows the job's `catch_up` policy and `catch_up_window`;
+/// - slots are enumerated after a cursor that only moves forward, so a clock that jumps back
+///   never runs a slot twice.
+public struct Scheduler: Sendable {
+    /// At most this many runs at once.
+    public let maxConcurrent: Int
+    /// A slot this much past its time when the scheduler sees it counts as missed downtime.
+    public let lateness: Int64
+
+    /// Each job's definition and progress.
+    var jobs: [JobName: JobState] = [:]
+    /// Retries waiting for their time.
+    var retryTimers: [PlannedRun] = []
+    /// Deadlines still to watch.
+    var deadlines: [DeadlineWatch] = []
+    /// How many runs were started and have not ended.
+    public private(set) var running = 0
+
+    struct JobState: Sendable {
+        var job: Job
+        var schedule: JobSchedule?
+        /// The last slot handled (started, queued, skipped or missed); nil: nothing yet.
+        var cursor: Int64
+        /// The run of this job that was started and has not ended.
+        var active: PlannedRun?
+        /// Runs due and waiting for a free place, oldest due first.
+        var pending: [PlannedRun] = []
+        /// Still defined in the jobs directory; a removed job lingers until its run ends.
+        var removed = false
+    }
+
+    struct DeadlineWatch: Sendable {
+        var breach: DeadlineBreach
+        var satisfied = false
+    }
+
+    public init(maxConcurrent: Int = 8, lateness: Int64 = 60_000_000) {
+        precondition(maxConcurrent > 0)
+        self.maxConcurrent = maxConcurrent
+        self.lateness = lateness
+    }
+
+    // MARK: - Jobs
+
+    /// Adds or replaces a job. `lastSlot` is the newest slot the store has for it; a job seen for
+    /// the first time (nil) has no past slots and starts from `now`.
+    public mutating func add(_ job: Job, schedule: JobSchedule?, lastSlot: Int64?, now: Int64) {
+        jobs[job.name] = JobState(job: job, schedule: schedule, cursor: lastSlot ?? now)
+    }
+
+    /// A reloaded definition. A job whose schedule changed continues from `now`, never from the
+    /// past: a slot that was not due under the old schedule must not fire (systemd #16732).
+    public mutating func update(_ job: Job, schedule: JobSchedule?, now: Int64) {
+        guard var state = jobs[job.name] else {
+            add(job, schedule: schedule, lastSlot: nil, now: now)
+            return
+        }
+        if state.schedule?.schedule != schedule?.schedule || state.schedule?.zone.identifier != schedule?.zone.identifier
+            || state.job.closedDayCalendar != job.closedDayCalendar || state.job.onClosedDay != job.onClosedDay {
+            state.cursor = max(state.cursor, now)
+        }
+        state.job = job
+        state.schedule = schedule
+        state.removed = false
+        jobs[job.name] = state
+    }
+
+    /// A job whose file is gone: no more slots; a running run finishes.
+    public mutating func remove(_ name: JobName) {
+        guard var state = jobs[name] else { return }
+        state.removed = true
+        state.pending.removeAll()
+        retryTimers.removeAll { $0.job == name }
+        jobs[name] = state
+        if state.active == nil { jobs[name] = nil }
+    }
+
+    public var jobNames: [JobName] { jobs.keys.sorted() }
+
+    // MARK: - Time passing
+
+    /// Everything that is due at `now`: slots, retries, deadlines, and starts for free places.
+    public mutating func advance(to now: Int64) -> [SchedulerAction] {
+        var actions: [SchedulerAction] = []
+        for name in jobs.keys.sorted() {
+            actions += dueSlots(of: name, now: now)
+        }
+        let dueRetries = retryTimers.filter { $0.dueAt <= now }
+        retryTimers.removeAll { $0.dueAt <= now }
+        for retry in dueRetries where jobs[retry.job]?.removed == false {
+            enqueue(retry)
+        }
+        actions += checkDeadlines(now: now)
+        actions += dispatch()
+        return actions
+    }
+
+    /// When `advance` next has something to do; nil when nothing is scheduled at all.
+    public func nextWakeUp(now: Int64) -> Int64? {
+        var candidates: [Int64] = []
+        if running < maxConcurrent && jobs.values.contains(where: { $0.active == nil && !$0.pending.isEmpty }) {
+            candidates.append(now)
+        }
+        for state in jobs.values where !state.removed {
+            if let slot = state.schedule?.nextSlot(after: state.cursor) {
+                candidates.append(slot.runAt ?? slot.logicalTime)
+            }
+        }
+        candidates += retryTimers.map(\.dueAt)
+        candidates += deadlines.filter { !$0.satisfied }.map(\.breach.deadline)
+        return candidates.min()
+    }
+
+    /// The next slot of each scheduled job, for `STATUS=` and `renkeictl status`.
+    public func nextSlots() -> [(job: JobName, runAt: Int64)] {
+        jobs.values.compactMap { state in
+            guard !state.removed, let slot = state.schedule?.nextSlot(after: state.cursor), let runAt = slot.runAt else { return nil }
+            return (state.job.name, runAt)
+        }.sorted { $0.runAt < $1.runAt }
+    }
+
+    /// Runs waiting for a place.
+    public var queued: Int { jobs.values.reduce(0) { $0 + $1.pending.count } }
+
+    // MARK: - What happened to runs
+
+    /// A started run exists now (its row is committed).
+    public mutating func runStarted(_ run: PlannedRun) {
+        for index in deadlines.indices where deadlines[index].breach.job == run.job && deadlines[index].breach.logicalTime == run.logicalTime
+            && deadlines[index].breach.kind == .startBy {
+            deadlines[index].satisfied = true
+        }
+    }
+
+    /// A started run ended in `state` as run `runID`. A failure with retries left schedules the next
+    /// attempt; a job's next waiting run may start.
+    public mutating func runEnded(_ run: PlannedRun, runID: Int64, state: RunState, now: Int64) -> [SchedulerAction] {
+        release(run)
+        var slotDone = true
+        if state.isFailure, let job = jobs[run.job], !job.removed, let retry = job.job.retry, run.attempt <= retry.limit {
+            let wait = retry.delay(beforeRetry: run.attempt).seconds * 1_000_000
+            retryTimers.append(PlannedRun(job: run.job, logicalTime: run.logicalTime, trigger: .retry, attempt: run.attempt + 1,
+                                          retryOf: runID, dueAt: now + wait))
+            slotDone = false
+        }
+        if slotDone {
+            for index in deadlines.indices where deadlines[index].breach.job == run.job && deadlines[index].breach.logicalTime == run.logicalTime {
+                deadlines[index].satisfied = true
+            }
+            deadlines.removeAll { $0.satisfied && $0.breach.job == run.job && $0.breach.logicalTime == run.logicalTime }
+        }
+        return dispatch()
+    }
+
+    /// A run could not start because another process holds the job's lock (`renkeictl run
+    /// --local`): the slot is recorded skipped.
+    public mutating func runRefused(_ run: PlannedRun, reason: String) -> [SchedulerAction] {
+        release(run)
+        satisfyDeadlines(of: run.slot)
+        return [.recordSkipped(job: run.job, logicalTime: run.logicalTime, reason: reason)] + dispatch()
+    }
+
+    /// Runs a previous daemon left unfinished, now recorded `interrupted`: each counts as a failed
+    /// attempt and is retried if its job has attempts left.
+    public mutating func recovered(job name: JobName, logicalTime: Int64, attempt: Int, runID: Int64, now: Int64) {
+        guard let job = jobs[name]?.job, let retry = job.retry, attempt <= retry.limit else { return }
+        retryTimers.append(PlannedRun(job: name, logicalTime: logicalTime, trigger: .retry, attempt: attempt + 1, retryOf: runID,
+                                      dueAt: now + retry.delay(beforeRetry: attempt).seconds * 1_000_000))
+    }
+
+    // MARK: - Internals
+
+    private mutating func release(_ run: PlannedRun) {
+        running = max(running - 1, 0)
+        guard var state = jobs[run.job] else { return }
+        state.active = nil
+        jobs[run.job] = state.removed ? nil : state
+    }
+
+    mutating func enqueue(_ run: PlannedRun) {
+        guard var state = jobs[run.job] else { return }
+        state.pending.append(run)
+        state.pending.sort { ($0.dueAt, $0.logicalTime, $0.attempt) < ($1.dueAt, $1.logicalTime, $1.attempt) }
+        jobs[run.job] = state
+    }
+
+    /// Starts waiting runs while there are places, the longest-waiting first, one per job.
+    mutating func dispatch() -> [SchedulerAction] {
+        var actions: [SchedulerAction] = []
+        while running < maxConcurrent {
+            let candidates = jobs.values.filter { $0.active == nil && !$0.pending.isEmpty }
+            guard let next = candidates.min(by: { a, b in
+                (a.pending[0].dueAt, a.pending[0].logicalTime, a.job.name) < (b.pending[0].dueAt, b.pending[0].logicalTime, b.job.name)
+            }) else { break }
+            var state = next
+            let run = state.pending.removeFirst()
+            state.active = run
+            jobs[run.job] = state
+            running += 1
+            actions.append(.start(run))
+        }
+        return actions
+    }
+
+    mutating func satisfyDeadlines(of slot: SlotKey) {
+        deadlines.removeAll { $0.breach.job == slot.job && $0.breach.logicalTime == slot.logicalTime }
+    }
+}
