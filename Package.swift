@@ -6,6 +6,7 @@
 //   RenkeiStore     the SQLite run store (GRDB)
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
 //   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
+//   RenkeiSystemd   sd_notify (and, later, the journal) over libsystemd
 //   renkeictl       the operator's command
 //   renkeid         the daemon
 import PackageDescription
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -56,6 +58,9 @@ let package = Package(
                 "RenkeiExecutor",
             ]
         ),
+        // libsystemd's sd_notify and sd_journal_sendv (libsystemd-dev).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "RenkeiSystemd", dependencies: ["CSystemd"]),
         .executableTarget(
             name: "renkeictl",
             dependencies: [
@@ -69,8 +74,11 @@ let package = Package(
             name: "renkeid",
             dependencies: [
                 "RenkeiCore",
+                "RenkeiStore",
                 "RenkeiRuntime",
+                "RenkeiSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),

@@ -15,14 +15,19 @@ public struct Runner: Sendable {
     public let owner: ProcessIdentity
     /// Each output line of each step (the journal, in the daemon).
     public let sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)?
+    /// What a cancelled run is recorded as: `cancelled` when an operator stops it, `interrupted`
+    /// when the daemon is shutting down (it counts as a failed attempt and is retried later).
+    public let cancelledMeans: RunState
 
     public init(state: StateDirectory, store: RunStore, inherited: [String: String] = ProcessInfo.processInfo.environment,
-                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil) {
+                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil,
+                cancelledMeans: RunState = .cancelled) {
         self.state = state
         self.store = store
         self.inherited = inherited
         self.owner = owner
         self.sink = sink
+        self.cancelledMeans = cancelledMeans
     }
 
     /// Runs `request` to its end and returns the final row. Throws `RunLock.Busy` (before any row
@@ -64,8 +69,14 @@ public struct Runner: Sendable {
                 ended.append((step.name, termination))
                 if !termination.succeeded { break }
             }
+            var outcome = RunOutcome.decide(ended)
+            if outcome.state == .cancelled && cancelledMeans == .interrupted {
+                outcome = RunOutcome(state: .interrupted, errorClass: .interrupted,
+                                     message: "renkeid was stopped while step \(outcome.failedStep ?? "?") ran; its processes were stopped",
+                                     failedStep: outcome.failedStep)
+            }
             // Recorded even if this task was cancelled: the store's writes are synchronous.
-            return try store.finish(runID: runID, outcome: RunOutcome.decide(ended), at: Date())
+            return try store.finish(runID: runID, outcome: outcome, at: Date())
         } catch {
             // A write failed mid-run (disk full, say): try once more to leave the run's end on record.
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(error)")

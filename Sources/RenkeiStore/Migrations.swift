@@ -60,6 +60,17 @@ enum Migrations {
                 t.primaryKey(["run_id", "position"])
             }
         }
+        migrator.registerMigration("v2: deadline breaches") { db in
+            try db.create(table: "deadline_breach") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("logical_time", .integer).notNull()
+                t.column("kind", .text).notNull()
+                t.column("deadline", .datetime).notNull()
+                t.column("recorded_at", .datetime).notNull()
+            }
+            try db.create(index: "deadline_breach_by_job", on: "deadline_breach", columns: ["job", "logical_time"])
+        }
         return migrator
     }
 }

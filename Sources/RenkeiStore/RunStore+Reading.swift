@@ -19,6 +19,37 @@ extension RunStore {
         }
     }
 
+    /// The newest slot the ledger has for `job` (seconds since the epoch): scheduled, caught-up,
+    /// retried, skipped or missed. Manual runs and reruns are not slots.
+    public func lastSlot(job: String) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(logical_time) FROM run WHERE job = ? AND trigger IN ('schedule', 'catch-up', 'retry')", arguments: [job])
+        }
+    }
+
+    /// Failed attempts of `job` that finished since `since` and have no next attempt recorded:
+    /// the retries a stopped or crashed daemon still owed.
+    public func failuresAwaitingRetry(job: String, since: Date) throws -> [RunRecord] {
+        try pool.read { db in
+            try RunRecord.fetchAll(db, sql: """
+                SELECT * FROM run AS failed
+                WHERE job = ? AND state IN ('failed', 'timed_out', 'interrupted') AND trigger IN ('schedule', 'catch-up', 'retry')
+                  AND finished_at >= ?
+                  AND NOT EXISTS (SELECT 1 FROM run AS next WHERE next.job = failed.job AND next.logical_time = failed.logical_time
+                                  AND next.attempt > failed.attempt)
+                ORDER BY logical_time
+                """, arguments: [job, since])
+        }
+    }
+
+    /// Deadline breaches recorded for `job` (or all), newest first: (logical time, kind).
+    public func deadlineBreaches(job: String? = nil) throws -> [(job: String, logicalTime: Int64, kind: String)] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT job, logical_time, kind FROM deadline_breach WHERE ? IS NULL OR job = ? ORDER BY id DESC", arguments: [job, job])
+            return rows.map { ($0["job"], $0["logical_time"], $0["kind"]) }
+        }
+    }
+
     /// One run and its steps in order, or nil.
     public func detail(runID: Int64) throws -> RunDetail? {
         try pool.read { db in

@@ -174,6 +174,30 @@ extension RunStore {
         }
     }
 
+    /// Records a slot that was not run: `skipped` (overlap, closed day, lock held) or `missed`
+    /// (daemon down). Its row is final at once; `reason` says why, for the operator.
+    @discardableResult
+    public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, at now: Date) throws -> RunRecord {
+        precondition(state == .skipped || state == .missed)
+        return try pool.write { db in
+            var run = RunRecord(
+                id: nil, job: job.name.rawValue, logicalTime: logicalTime.epochSeconds, logicalZone: logicalTime.zoneIdentifier,
+                trigger: .schedule, attempt: 1, state: state, definitionHash: job.definitionHash, environment: "{}", parameters: "{}",
+                queuedAt: now, finishedAt: now, errorClass: state == .missed ? .missed : nil, errorMessage: reason
+            )
+            try run.insert(db)
+            return run
+        }
+    }
+
+    /// Records that a slot's run did not start or finish by its deadline.
+    public func recordDeadlineBreach(job: String, logicalTime: Int64, kind: String, deadline: Date, at now: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO deadline_breach (job, logical_time, kind, deadline, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [job, logicalTime, kind, deadline, now])
+        }
+    }
+
     static func fetchRun(_ db: Database, _ runID: Int64) throws -> RunRecord {
         guard let run = try RunRecord.fetchOne(db, key: runID) else { throw RunStoreError.noSuchRun(runID) }
         return run

@@ -17,6 +17,8 @@ public final class RunStore: Sendable {
     public let path: String
     /// Readers and the one writer.
     let pool: DatabasePool
+    /// Runs this open found abandoned by a dead process and marked `interrupted`.
+    public let interruptedAtOpen: [InterruptedRun]
 
     public enum OpenError: Error, CustomStringConvertible {
         case noDatabase(String)
@@ -32,9 +34,10 @@ public final class RunStore: Sendable {
         }
     }
 
-    private init(path: String, pool: DatabasePool) {
+    private init(path: String, pool: DatabasePool, interruptedAtOpen: [InterruptedRun] = []) {
         self.path = path
         self.pool = pool
+        self.interruptedAtOpen = interruptedAtOpen
     }
 
     /// Opens the store for writing, creating and migrating it as needed, then marks `interrupted`
@@ -55,11 +58,11 @@ public final class RunStore: Sendable {
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
         }
-        let store = RunStore(path: path, pool: pool)
-        for interrupted in try store.markAbandonedRunsInterrupted(now: now) {
-            interrupted.leftoverProcesses.forEach(stopLeftover)
+        let interrupted = try RunStore(path: path, pool: pool).markAbandonedRunsInterrupted(now: now)
+        for run in interrupted {
+            run.leftoverProcesses.forEach(stopLeftover)
         }
-        return store
+        return RunStore(path: path, pool: pool, interruptedAtOpen: interrupted)
     }
 
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.

@@ -1,35 +1,96 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import Logging
 import RenkeiRuntime
+import RenkeiStore
 
-/// The daemon. This build loads and checks the job files and opens the run store (marking runs
-/// left unfinished by a dead process `interrupted`); the scheduler is not part of it yet, so it
-/// then says so and exits. Until then, `renkeictl run JOB --local` runs jobs by hand.
+/// The daemon's command line. `renkeid` runs in the foreground (systemd's Type=notify), logs to
+/// standard error, and stops on SIGTERM or SIGINT; SIGHUP reloads the job files.
 @main
-struct Renkeid: ParsableCommand {
+struct Renkeid: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renkeid",
-        abstract: "The Renkei daemon: runs data-link jobs on their schedules and records every run."
+        abstract: "The Renkei daemon: runs data-link jobs on their schedules and records every slot.",
+        discussion: """
+            Signals: SIGHUP reloads the job files; SIGTERM or SIGINT stops dispatching and waits \
+            --shutdown-grace for running runs (a second one stops them at once).
+
+            Example:
+              renkeid --jobs /etc/renkei/jobs --state /var/lib/renkei --max-concurrent 8
+            """
     )
 
-    @Option(help: ArgumentHelp("Directory of job files.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Directory of job files (default: $RENKEI_JOBS, $CONFIGURATION_DIRECTORY/jobs, ./Jobs in a checkout, else /etc/renkei/jobs).", valueName: "DIR"))
     var jobs: String?
 
-    @Option(help: ArgumentHelp("State directory (run store, work directories, locks).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("State directory (default: $RENKEI_STATE, $STATE_DIRECTORY, ./.renkei in a checkout, else /var/lib/renkei).", valueName: "DIR"))
     var state: String?
 
-    @Option(help: ArgumentHelp("Control socket path.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("Control socket path (default: $RENKEI_SOCKET, $RUNTIME_DIRECTORY/control.sock, …).", valueName: "PATH"))
     var socket: String?
 
-    func run() throws {
-        let locations = Locations.resolve(jobs: jobs, state: state, socket: socket)
-        let catalog = JobLoader.load(directory: locations.jobs)
-        for problem in catalog.problems {
-            FileHandle.standardError.write(Data("\(problem)\n".utf8))
+    @Option(help: "At most this many runs at once; the rest wait in slot order.")
+    var maxConcurrent: Int = 8
+
+    @Option(help: ArgumentHelp("How long running runs may take to finish after SIGTERM, in seconds.", valueName: "SECONDS"))
+    var shutdownGrace: Int = 60
+
+    func validate() throws {
+        guard maxConcurrent >= 1 && maxConcurrent <= 1000 else { throw ValidationError("--max-concurrent must be 1 to 1000") }
+        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
         }
-        let store = try StateDirectory(locations.state).openStoreForWriting()
-        print("renkeid: \(catalog.jobs.count) jobs loaded from \(locations.jobs), \(catalog.problems.count) problems; run store \(store.path)")
-        FileHandle.standardError.write(Data("renkeid: this build has no scheduler yet; run jobs with 'renkeictl run JOB --local'\n".utf8))
-        throw ExitCode(69)  // EX_UNAVAILABLE
+        let logger = Logger(label: "renkeid")
+        let locations = Locations.resolve(jobs: jobs, state: state, socket: socket)
+        let stateDirectory = StateDirectory(locations.state)
+        let store: RunStore
+        let lock: DaemonLock
+        do {
+            try stateDirectory.prepare()
+            lock = try DaemonLock(state: stateDirectory)
+            store = try stateDirectory.openStoreForWriting()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let daemon = Daemon(locations: locations, store: store, maxConcurrent: maxConcurrent,
+                            shutdownGrace: .seconds(shutdownGrace), logger: logger)
+        let signals = SignalHandlers(daemon: daemon)
+        let status = await daemon.run()
+        signals.stop()
+        withExtendedLifetime(lock) {}
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// SIGTERM/SIGINT ask the daemon to stop, SIGHUP to reload; the default actions are ignored.
+final class SignalHandlers {
+    private let sources: [DispatchSourceSignal]
+
+    init(daemon: Daemon) {
+        var sources: [DispatchSourceSignal] = []
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                Task {
+                    if number == SIGHUP { await daemon.requestReload() } else { await daemon.requestStop(name) }
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
     }
 }

@@ -283,3 +283,16 @@ private let steps = "steps:\n  - name: a\n    run: [\"/bin/true\"]\n"
         #expect(sim.log.filter { $0.contains(" start ") }.count == 1_800)
     }
 }
+
+@Suite struct SchedulerRestartTests {
+    @Test func slotsThatPassedWhileTheDaemonWasDownAreLateHoweverRecent() throws {
+        // Down for only five seconds: still downtime, handled by catch_up.
+        var sim = Simulation(start: utc(2026, 1, 5, 6, 0, 5))
+        try sim.add("schedule: \"*:*:0/2\"\ncatch_up: none\n" + "steps:\n  - name: a\n    run: [\"/bin/true\"]\n", lastSlot: utc(2026, 1, 5, 6))
+        sim.run(until: utc(2026, 1, 5, 6, 0, 6))
+        #expect(sim.log == [
+            "1/5 06:00:05 missed job@1/5 06:00:02", "1/5 06:00:05 missed job@1/5 06:00:04", "1/5 06:00:05 catch-up job: 2 late, 0 to run",
+            "1/5 06:00:06 start #1 job@1/5 06:00:06 schedule attempt 1",
+        ])
+    }
+}

@@ -24,7 +24,7 @@ import Testing
         #expect(mode == "wal")
         #expect(synchronous == 2)  // FULL
         let migrations = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: runs and steps"])
+        #expect(migrations == ["v1: runs and steps", "v2: deadline breaches"])
     }
 
     @Test func aRunPassesThroughItsStatesAndCannotEndTwice() throws {
@@ -50,6 +50,25 @@ import Testing
         let reader = try RunStore.openForReading(at: path)
         #expect(try reader.history(job: "juki").map(\.state) == [.failed])
         #expect(try reader.history(job: "other").isEmpty)
+    }
+
+    @Test func aVersion1DatabaseIsMigratedWithItsRunsKept() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        // A store as the first release left it: only "v1", one finished run.
+        let old = try DatabasePool(path: path)
+        try Migrations.migrator.migrate(old, upTo: "v1: runs and steps")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at, finished_at, error_class)
+                VALUES ('juki', 1795987800, 'Asia/Tokyo', 'schedule', 1, 'failed', 'h', '{}', '{}', '2026-11-30 21:30:00.000', '2026-11-30 21:31:00.000', 'exit')
+                """)
+        }
+        try old.close()
+        let store = try RunStore.openForWriting(at: path)
+        #expect(try store.history().map(\.state) == [.failed])
+        try store.recordDeadlineBreach(job: "juki", logicalTime: 1_795_987_800, kind: "finish_by", deadline: Date(), at: Date())
+        #expect(try store.deadlineBreaches(job: "juki").map(\.kind) == ["finish_by"])
     }
 
     @Test func readingAMissingStoreSaysWhatToCheck() {

@@ -11,6 +11,11 @@ public struct LogicalTime: Sendable, Hashable, Comparable, CustomStringConvertib
         self.zoneIdentifier = zoneIdentifier
     }
 
+    /// The whole second at or before `microseconds` since the epoch (slots are kept in microseconds).
+    public init(microseconds: Int64, zoneIdentifier: String) {
+        self.init(epochSeconds: CivilTime.floorDiv(microseconds, 1_000_000), zoneIdentifier: zoneIdentifier)
+    }
+
     public static func < (lhs: LogicalTime, rhs: LogicalTime) -> Bool { lhs.epochSeconds < rhs.epochSeconds }
 
     public var description: String { iso8601 }

@@ -22,7 +22,8 @@ extension Scheduler {
             case .skippedClosedDay:
                 actions.append(.recordSkipped(job: name, logicalTime: slot.logicalTime, reason: "closed day (on_closed_day: skip)"))
             case .open, .moved:
-                if now - slot.runAt! > lateness { late.append(slot) } else { onTime.append(slot) }
+                let runAt = slot.runAt!
+                if runAt < state.lateBefore || now - runAt > lateness { late.append(slot) } else { onTime.append(slot) }
             }
         }
         jobs[name] = state

@@ -35,6 +35,8 @@ public struct Scheduler: Sendable {
         var pending: [PlannedRun] = []
         /// Still defined in the jobs directory; a removed job lingers until its run ends.
         var removed = false
+        /// Slots before this instant passed while no scheduler ran: they are late however recent.
+        var lateBefore: Int64 = .min
     }
 
     struct DeadlineWatch: Sendable {
@@ -53,7 +55,9 @@ public struct Scheduler: Sendable {
     /// Adds or replaces a job. `lastSlot` is the newest slot the store has for it; a job seen for
     /// the first time (nil) has no past slots and starts from `now`.
     public mutating func add(_ job: Job, schedule: JobSchedule?, lastSlot: Int64?, now: Int64) {
-        jobs[job.name] = JobState(job: job, schedule: schedule, cursor: lastSlot ?? now)
+        var state = JobState(job: job, schedule: schedule, cursor: lastSlot ?? now)
+        if lastSlot != nil { state.lateBefore = now }
+        jobs[job.name] = state
     }
 
     /// A reloaded definition. A job whose schedule changed continues from `now`, never from the

@@ -1,0 +1,297 @@
+import Foundation
+import Logging
+import RenkeiCore
+import RenkeiRuntime
+import RenkeiStore
+import RenkeiSystemd
+
+/// The running daemon: one loop that asks the `Scheduler` what is due, carries out its actions
+/// (start runs, record skipped and missed slots and deadline breaches), reports to systemd, and
+/// sleeps until the next slot or until something happens (a run ends, SIGHUP, SIGTERM).
+actor Daemon {
+    /// Where jobs and state live.
+    let locations: Locations
+    let state: StateDirectory
+    let store: RunStore
+    /// Carries out each run, recording it as `renkeictl run --local` does.
+    let runner: Runner
+    let notifier: SystemdNotifier
+    let logger: Logger
+    /// How long running runs may take to finish after SIGTERM.
+    let shutdownGrace: Duration
+    /// The zone of jobs that name none.
+    let machineZone: String
+    /// The decisions.
+    var scheduler: Scheduler
+    /// The definitions in force, by name; a file that stops parsing keeps its last good one.
+    var jobs: [JobName: LoadedJob] = [:]
+    /// Runs in progress, by token.
+    var runs: [Int: (planned: PlannedRun, task: Task<Void, Never>)] = [:]
+    var nextToken = 0
+    /// SIGTERM/SIGINT count: one stops dispatching, a second cuts the wait for running runs short.
+    var stopRequests = 0
+    var reloadRequested = false
+    /// The last `STATUS=` sent, so an unchanged one is not sent again.
+    var lastStatus = ""
+    let wakeup = Wakeup()
+
+    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger) {
+        self.locations = locations
+        state = StateDirectory(locations.state)
+        self.store = store
+        runner = Runner(state: state, store: store, cancelledMeans: .interrupted)
+        notifier = SystemdNotifier()
+        self.logger = logger
+        self.shutdownGrace = shutdownGrace
+        machineZone = MachineTimeZone.identifier
+        scheduler = Scheduler(maxConcurrent: maxConcurrent)
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+    /// Runs until SIGTERM/SIGINT and the shutdown that follows; returns the exit status.
+    func run() async -> Int32 {
+        loadJobs(initial: true)
+        for interrupted in store.interruptedAtOpen {
+            let run = interrupted.run
+            logger.warning("run \(run.id!) of \(run.job) was interrupted: \(run.errorMessage ?? "its process stopped")")
+        }
+        // Failed attempts whose retry never ran (the daemon stopped or crashed first) are retried.
+        for (name, loaded) in jobs where loaded.job.retry != nil {
+            let since = Date().addingTimeInterval(-TimeInterval(loaded.job.catchUpWindow.seconds))
+            for run in (try? store.failuresAwaitingRetry(job: name.rawValue, since: since)) ?? [] {
+                scheduler.recovered(job: name, logicalTime: run.logicalTime * 1_000_000, attempt: run.attempt, runID: run.id!, now: Self.now())
+            }
+        }
+        notifier.ready(status: status())
+        logger.info("renkeid ready: \(jobs.count) jobs from \(locations.jobs), state \(locations.state)")
+
+        var lastWatchdog = ContinuousClock.now
+        while stopRequests == 0 {
+            if reloadRequested {
+                reloadRequested = false
+                reload()
+            }
+            let now = Self.now()
+            perform(scheduler.advance(to: now))
+            sendStatus()
+            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval * 0.9 {
+                notifier.watchdog()
+                lastWatchdog = ContinuousClock.now
+            }
+            // Sleep until the next slot; wake at least every minute (a wall clock that jumped is
+            // seen within a minute) and every half watchdog period.
+            var sleep: Duration = .seconds(60)
+            if let wake = scheduler.nextWakeUp(now: Self.now()) {
+                sleep = min(sleep, .microseconds(max(wake - Self.now(), 0)))
+            }
+            if let interval = notifier.watchdogInterval { sleep = min(sleep, interval) }
+            if sleep > .zero { await wakeup.wait(for: sleep) }
+        }
+        await shutDown()
+        return 0
+    }
+
+    // MARK: - Signals
+
+    func requestStop(_ signal: String) {
+        stopRequests += 1
+        if stopRequests == 1 {
+            logger.notice("\(signal): stopping; running runs get up to \(shutdownGrace) to finish (send it again to stop them now)")
+        } else {
+            logger.notice("\(signal) again: stopping running runs now")
+        }
+        wakeup.signal()
+    }
+
+    func requestReload() {
+        reloadRequested = true
+        wakeup.signal()
+    }
+
+    // MARK: - Jobs
+
+    /// Loads the jobs directory. On reload, a file that no longer parses keeps its previous
+    /// definition; a changed schedule continues from now; an added job starts from now.
+    func loadJobs(initial: Bool) {
+        let catalog = JobLoader.load(directory: locations.jobs)
+        for problem in catalog.problems { logger.error("\(problem)") }
+        for note in catalog.notes { logger.warning("\(note)") }
+        let now = Self.now()
+        var seen: Set<JobName> = []
+        for loaded in catalog.jobs {
+            let name = loaded.job.name
+            seen.insert(name)
+            let schedule = loaded.job.jobSchedule(machineZone: machineZone)
+            if let old = jobs[name] {
+                if old.job.definitionHash != loaded.job.definitionHash {
+                    scheduler.update(loaded.job, schedule: schedule, now: now)
+                    logger.info("\(name): new definition loaded")
+                }
+            } else if initial {
+                let last = (try? store.lastSlot(job: name.rawValue)).flatMap { $0 }.map { $0 * 1_000_000 }
+                scheduler.add(loaded.job, schedule: schedule, lastSlot: last, now: now)
+            } else {
+                scheduler.add(loaded.job, schedule: schedule, lastSlot: nil, now: now)
+                logger.info("\(name): new job, scheduled from now")
+            }
+            jobs[name] = loaded
+        }
+        // A job whose file is broken stays as it was; one whose file is gone is dropped.
+        let broken = Set(catalog.problems.compactMap { problem -> JobName? in
+            let file = (problem.file as NSString).lastPathComponent
+            return file.hasSuffix(".yaml") ? JobName(String(file.dropLast(5))) : nil
+        })
+        for name in jobs.keys where !seen.contains(name) {
+            if broken.contains(name) {
+                logger.error("\(name): keeping the previous definition until its file is fixed")
+            } else {
+                scheduler.remove(name)
+                jobs[name] = nil
+                logger.info("\(name): job file removed; not scheduled any more")
+            }
+        }
+    }
+
+    func reload() {
+        notifier.reloading()
+        logger.info("SIGHUP: reloading job files from \(locations.jobs)")
+        loadJobs(initial: false)
+        notifier.ready(status: status())
+        lastStatus = ""
+    }
+
+    // MARK: - Actions
+
+    func perform(_ actions: [SchedulerAction]) {
+        for action in actions {
+            switch action {
+            case .start(let planned):
+                // While stopping nothing new starts. A slot without a row is found again at the next
+                // start (catch_up), a pending retry by `failuresAwaitingRetry`.
+                if stopRequests == 0 { start(planned) }
+            case .recordSkipped(let name, let logicalTime, let reason):
+                record(name, logicalTime, state: .skipped, reason: reason)
+            case .recordMissed(let name, let logicalTime, let reason):
+                record(name, logicalTime, state: .missed, reason: reason)
+            case .catchUpStarted(let name, let late, let running):
+                logger.notice("\(name): \(late) slot(s) passed while renkeid was not running; \(running) will run now (catch_up)")
+            case .deadlineBreached(let breach):
+                let zone = zoneName(of: breach.job)
+                let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
+                let deadline = LogicalTime(microseconds: breach.deadline, zoneIdentifier: zone)
+                let what = breach.kind == .startBy ? "had not started" : "had not finished"
+                logger.warning("\(breach.job): the run for \(slot.iso8601) \(what) by its deadline \(deadline.iso8601) (\(breach.kind.rawValue))")
+                do {
+                    try store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
+                                                   deadline: Date(timeIntervalSince1970: TimeInterval(deadline.epochSeconds)), at: Date())
+                } catch {
+                    logger.error("cannot record the deadline breach of \(breach.job): \(error)")
+                }
+            }
+        }
+    }
+
+    func zoneName(of name: JobName) -> String {
+        jobs[name]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? jobs[name]?.job.timezone ?? machineZone
+    }
+
+    func record(_ name: JobName, _ logicalTime: Int64, state: RunState, reason: String) {
+        let slot = LogicalTime(microseconds: logicalTime, zoneIdentifier: zoneName(of: name))
+        logger.info("\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)")
+        guard let job = jobs[name]?.job else { return }
+        do {
+            try store.recordSlot(job: job, logicalTime: slot, state: state, reason: reason, at: Date())
+        } catch {
+            logger.error("\(name): cannot record the \(state.rawValue) slot \(slot.iso8601): \(error)")
+        }
+    }
+
+    func start(_ planned: PlannedRun) {
+        guard let loaded = jobs[planned.job] else {
+            perform(scheduler.runRefused(planned, reason: "the job's file was removed"))
+            return
+        }
+        let token = nextToken
+        nextToken += 1
+        let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
+        let request = RunRequest(job: loaded, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
+        let runner = self.runner
+        // Detached: a run's own work (store writes, process I/O) must not queue behind the actor.
+        let task = Task.detached {
+            let result: Result<RunRecord, any Error>
+            do {
+                result = .success(try await runner.perform(request) { queued in
+                    Task { await self.runStarted(token, id: queued.id!) }
+                })
+            } catch {
+                result = .failure(error)
+            }
+            await self.runFinished(token, result)
+        }
+        runs[token] = (planned, task)
+    }
+
+    func runStarted(_ token: Int, id: Int64) {
+        guard let planned = runs[token]?.planned else { return }
+        scheduler.runStarted(planned)
+        let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
+        let attempt = planned.attempt > 1 ? ", attempt \(planned.attempt)" : ""
+        logger.info("\(planned.job): run \(id) started for \(logical.iso8601) (\(planned.trigger.rawValue)\(attempt))")
+    }
+
+    func runFinished(_ token: Int, _ result: Result<RunRecord, any Error>) {
+        guard let (planned, _) = runs.removeValue(forKey: token) else { return }
+        switch result {
+        case .success(let record):
+            let message = record.errorMessage.map { ": \($0)" } ?? ""
+            if record.state == .succeeded {
+                logger.info("\(planned.job): run \(record.id!) succeeded")
+            } else {
+                logger.warning("\(planned.job): run \(record.id!) \(record.state.rawValue)\(message)")
+            }
+            perform(scheduler.runEnded(planned, runID: record.id!, state: record.state, now: Self.now()))
+        case .failure(let busy as RunLock.Busy):
+            perform(scheduler.runRefused(planned, reason: "another process holds the job's lock (\(busy.holder.map { "pid \($0)" } ?? "unknown"), e.g. renkeictl run --local)"))
+        case .failure(let error):
+            logger.error("\(planned.job): the run could not be recorded: \(error)")
+            perform(scheduler.runRefused(planned, reason: "the run could not be recorded: \(error)"))
+        }
+        wakeup.signal()
+    }
+
+    // MARK: - Status and shutdown
+
+    func status() -> String {
+        var text = "\(scheduler.running) running, \(scheduler.queued) queued"
+        if let next = scheduler.nextSlots().first {
+            let zone = ZoneRules.named(zoneName(of: next.job)) ?? .utc
+            let iso = LogicalTime.iso8601(LogicalTime(microseconds: next.runAt, zoneIdentifier: zone.identifier).epochSeconds, in: zone)
+            text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"
+        }
+        return text
+    }
+
+    func sendStatus() {
+        let text = status()
+        if text != lastStatus {
+            notifier.status(text)
+            lastStatus = text
+        }
+    }
+
+    func shutDown() async {
+        notifier.stopping(status: "stopping: \(runs.count) run(s) to finish")
+        let deadline = ContinuousClock.now.advanced(by: shutdownGrace)
+        while !runs.isEmpty && stopRequests < 2 && ContinuousClock.now < deadline {
+            await wakeup.wait(for: min(deadline - ContinuousClock.now, .seconds(1)))
+        }
+        if !runs.isEmpty {
+            logger.notice("stopping \(runs.count) running run(s): their processes get SIGTERM, then SIGKILL; they are recorded interrupted")
+            let tasks = runs.values.map(\.task)
+            for task in tasks { task.cancel() }
+            for task in tasks { await task.value }
+        }
+        logger.info("renkeid stopped")
+    }
+}
