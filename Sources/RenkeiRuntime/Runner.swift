@@ -113,7 +113,8 @@ public struct Runner: Sendable {
         }
         let store = self.store
         var lineSink: OutputLineSink? = nil
-        if let sink = self.sink {
+        // `log_output: false` keeps a job's output (residents' data) out of the log; the tails keep it.
+        if let sink = self.sink, job.logOutput {
             let stepName = step.name
             lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
         }

@@ -39,7 +39,14 @@ actor Daemon {
         self.locations = locations
         state = StateDirectory(locations.state)
         self.store = store
-        runner = Runner(state: state, store: store, cancelledMeans: .interrupted)
+        runner = Runner(state: state, store: store, sink: { run, step, stream, line in
+            let text = String(decoding: line, as: UTF8.self)
+            if stream == .stderr {
+                logger.warning("\(run.job)[\(step)] \(text)")
+            } else {
+                logger.info("\(run.job)[\(step)] \(text)")
+            }
+        }, cancelledMeans: .interrupted)
         notifier = SystemdNotifier()
         self.logger = logger
         self.shutdownGrace = shutdownGrace
