@@ -41,9 +41,17 @@ public struct StateDirectory: Sendable {
     /// `interrupted` on the way, and the step processes they left running are stopped.
     public func openStoreForWriting(now: Date = Date()) throws -> RunStore {
         try prepare()
-        return try RunStore.openForWriting(at: database, now: now) { leftover in
+        let store = try RunStore.openForWriting(at: database, now: now) { leftover in
             StepExecutor.stopAbandoned(processGroup: leftover.pid, grace: JobDuration(seconds: 5))
         }
+        // Whatever else is left of those runs (a process spawned just before the crash, before its
+        // pid was recorded; a grandchild that left the group) is found by its environment.
+        for interrupted in store.interruptedAtOpen {
+            if let workDirectory = interrupted.run.workDirectory {
+                LeftoverProcesses.stop(workDirectory: workDirectory, grace: JobDuration(seconds: 5))
+            }
+        }
+        return store
     }
 
     public func openStoreForReading() throws -> RunStore {

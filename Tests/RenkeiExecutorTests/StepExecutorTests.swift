@@ -129,3 +129,31 @@ private func processes(containing marker: String) -> [Int32] {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 }
+
+@Suite struct LeftoverProcessesTests {
+    @Test func processesAreFoundByTheirRunsWorkDirectoryEvenInAnotherSession() throws {
+        let workDirectory = "/tmp/renkei-leftover-\(UUID().uuidString.prefix(8))/work/job/7"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["sleep", "30"]
+        process.environment = ["RENKEI_WORK_DIR": workDirectory, "PATH": "/usr/bin:/bin"]
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL) }
+        var found: [Int32] = []
+        for _ in 0..<100 where found.isEmpty {
+            found = LeftoverProcesses.find(workDirectory: workDirectory)
+            usleep(20_000)
+        }
+        // setsid forked: the sleep runs in a session of its own, orphaned, as after a crash.
+        #expect(found.count == 1)
+        defer { for pid in found { kill(pid, SIGKILL) } }
+        #expect(LeftoverProcesses.find(workDirectory: workDirectory + "0").isEmpty, "another run's directory does not match")
+        #expect(LeftoverProcesses.stop(workDirectory: workDirectory, grace: JobDuration(seconds: 2)) == found)
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = LeftoverProcesses.find(workDirectory: workDirectory).isEmpty
+            usleep(20_000)
+        }
+        #expect(gone)
+    }
+}

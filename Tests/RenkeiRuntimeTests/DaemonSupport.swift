@@ -66,8 +66,11 @@ func eventually(seconds: Double = 10, _ condition: () throws -> Bool) rethrows -
 
 /// All runs in the scratch store, oldest first.
 func allRuns(_ scratch: Scratch) throws -> [RunRecord] {
-    guard FileManager.default.fileExists(atPath: scratch.state + "/renkei.db") else { return [] }
-    return try RunStore.openForReading(at: scratch.state + "/renkei.db").history(limit: 10_000).reversed()
+    // The daemon may still be creating the database: no store or no tables yet is "no runs".
+    guard FileManager.default.fileExists(atPath: scratch.state + "/renkei.db"),
+          let runs = try? RunStore.openForReading(at: scratch.state + "/renkei.db").history(limit: 10_000)
+    else { return [] }
+    return runs.reversed()
 }
 
 /// Pids of live processes whose command line contains `marker`.
