@@ -2,14 +2,22 @@
 SWIFT ?= swift
 CTL = .build/debug/renkeictl
 PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
+# The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd).
+TEST_PACKAGES = systemd
 
-.PHONY: all deps build run test check clean
+.PHONY: all deps test-deps install-missing build run test check clean
 
 all: build
 
 # Debian packages the build links against; installed only when missing (needs root).
 deps:
-	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-missing NEEDED="$(PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-missing NEEDED="$(PACKAGES) $(TEST_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(NEEDED); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "missing packages:$$missing — run: sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; fi; \
 	  echo "installing:$$missing"; \
@@ -26,7 +34,7 @@ run: build
 	@echo "Starting renkeid (Ctrl-C to stop). In another terminal: $(CTL) history"
 	.build/debug/renkeid --jobs Jobs --state .renkei
 
-test: build
+test: test-deps build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -6,7 +6,7 @@
 //   RenkeiStore     the SQLite run store (GRDB)
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
 //   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
-//   RenkeiSystemd   sd_notify (and, later, the journal) over libsystemd
+//   RenkeiSystemd   the journal (swift-log handler, job output) and sd_notify over libsystemd
 //   renkeictl       the operator's command
 //   renkeid         the daemon
 import PackageDescription
@@ -56,18 +56,22 @@ let package = Package(
                 "RenkeiCore",
                 "RenkeiStore",
                 "RenkeiExecutor",
+                "RenkeiSystemd",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // libsystemd's sd_notify and sd_journal_sendv (libsystemd-dev).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "RenkeiSystemd", dependencies: ["CSystemd"]),
+        .target(name: "RenkeiSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "renkeictl",
             dependencies: [
                 "RenkeiCore",
                 "RenkeiStore",
                 "RenkeiRuntime",
+                "RenkeiSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -88,7 +92,7 @@ let package = Package(
         .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
-            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore"]
+            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]
         ),
     ]
 )

@@ -1,4 +1,4 @@
-import CSystemd
+internal import CSystemd
 import Foundation
 
 /// Tells systemd how the daemon is doing (`sd_notify`): `READY=1`, `STATUS=…`, `WATCHDOG=1`,

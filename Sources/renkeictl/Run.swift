@@ -4,6 +4,8 @@ import Foundation
 import RenkeiCore
 import RenkeiRuntime
 import RenkeiStore
+import RenkeiSystemd
+import Logging
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,11 +67,26 @@ struct Run: AsyncParsableCommand {
         do { store = try state.openStoreForWriting() } catch {
             throw Failure(.runDidNotSucceed, "\(error)")
         }
-        let runner = Runner(state: state, store: store, sink: output ? Self.printLine : nil)
+        // The run's events and output go to the journal too, as the daemon's do.
+        let journal = Journal.isAvailable
+        if journal {
+            LoggingSystem.bootstrap { _ in JournalLogHandler(identifier: "renkeictl") }
+        } else {
+            LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        }
+        let events = RunEvents(logger: Logger(label: "renkeictl"))
+        let destination: OutputDestination? = journal ? .journal(logger: events.logger) : nil
+        let printOutput = output
+        let sink: @Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void = { run, step, stream, line in
+            destination?.sink(run, step, stream, line)
+            if printOutput { Self.printLine(run, step, stream, line) }
+        }
+        let runner = Runner(state: state, store: store, sink: sink)
         let request = RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: Requester.current, reason: reason)
 
         let task = Task {
             try await runner.perform(request) { queued in
+                events.started(queued, job: loaded.job)
                 FileHandle.standardOutput.write(Data("run \(queued.id!) of \(queued.job) for \(logical.iso8601) started\n".utf8))
             }
         }
@@ -83,6 +100,8 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw Failure(.runDidNotSucceed, "the run could not be recorded: \(error)")
         }
+        events.ended(finished, job: loaded.job, retryAt: nil)
+        destination?.flush()
         print(RunSummary.outcomeLine(finished))
         if finished.state != .succeeded {
             print("  details: renkeictl show \(finished.id!)")

@@ -34,19 +34,15 @@ actor Daemon {
     /// The last `STATUS=` sent, so an unchanged one is not sent again.
     var lastStatus = ""
     let wakeup = Wakeup()
+    /// The run events (started, failed, …) as journal entries.
+    let events: RunEvents
 
-    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger) {
+    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger, output: OutputDestination) {
         self.locations = locations
         state = StateDirectory(locations.state)
         self.store = store
-        runner = Runner(state: state, store: store, sink: { run, step, stream, line in
-            let text = String(decoding: line, as: UTF8.self)
-            if stream == .stderr {
-                logger.warning("\(run.job)[\(step)] \(text)")
-            } else {
-                logger.info("\(run.job)[\(step)] \(text)")
-            }
-        }, cancelledMeans: .interrupted)
+        events = RunEvents(logger: logger)
+        runner = Runner(state: state, store: store, sink: output.sink, cancelledMeans: .interrupted)
         notifier = SystemdNotifier()
         self.logger = logger
         self.shutdownGrace = shutdownGrace
@@ -60,8 +56,7 @@ actor Daemon {
     func run() async -> Int32 {
         loadJobs(initial: true)
         for interrupted in store.interruptedAtOpen {
-            let run = interrupted.run
-            logger.warning("run \(run.id!) of \(run.job) was interrupted: \(run.errorMessage ?? "its process stopped")")
+            events.ended(interrupted.run, job: jobs[JobName(interrupted.run.job) ?? JobName("x")!]?.job, retryAt: nil)
         }
         // Failed attempts whose retry never ran (the daemon stopped or crashed first) are retried.
         for (name, loaded) in jobs where loaded.job.retry != nil {
@@ -71,7 +66,7 @@ actor Daemon {
             }
         }
         notifier.ready(status: status())
-        logger.info("renkeid ready: \(jobs.count) jobs from \(locations.jobs), state \(locations.state)")
+        logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(locations.jobs), state \(locations.state); \(status())")
 
         var lastWatchdog = ContinuousClock.now
         while stopRequests == 0 {
@@ -104,7 +99,7 @@ actor Daemon {
     func requestStop(_ signal: String) {
         stopRequests += 1
         if stopRequests == 1 {
-            logger.notice("\(signal): stopping; running runs get up to \(shutdownGrace) to finish (send it again to stop them now)")
+            logger.event(.daemonStopping, .notice, "\(signal): renkeid stopping; \(runs.count) running run(s) get up to \(shutdownGrace.components.seconds)s to finish (send \(signal) again to stop them now)")
         } else {
             logger.notice("\(signal) again: stopping running runs now")
         }
@@ -120,9 +115,16 @@ actor Daemon {
 
     /// Loads the jobs directory. On reload, a file that no longer parses keeps its previous
     /// definition; a changed schedule continues from now; an added job starts from now.
-    func loadJobs(initial: Bool) {
+    /// Returns how many files had problems.
+    @discardableResult
+    func loadJobs(initial: Bool) -> Int {
         let catalog = JobLoader.load(directory: locations.jobs)
-        for problem in catalog.problems { logger.error("\(problem)") }
+        for problem in catalog.problems {
+            let file = (problem.file as NSString).lastPathComponent
+            var fields = ["RENKEI_FILE": problem.file]
+            if file.hasSuffix(".yaml") { fields[EventField.job] = String(file.dropLast(5)) }
+            logger.event(.jobFileInvalid, .error, "\(problem)", fields)
+        }
         for note in catalog.notes { logger.warning("\(note)") }
         let now = Self.now()
         var seen: Set<JobName> = []
@@ -133,14 +135,14 @@ actor Daemon {
             if let old = jobs[name] {
                 if old.job.definitionHash != loaded.job.definitionHash {
                     scheduler.update(loaded.job, schedule: schedule, now: now)
-                    logger.info("\(name): new definition loaded")
+                    logger.info("\(name): new definition loaded", metadata: [EventField.job: "\(name)"])
                 }
             } else if initial {
                 let last = (try? store.lastSlot(job: name.rawValue)).flatMap { $0 }.map { $0 * 1_000_000 }
                 scheduler.add(loaded.job, schedule: schedule, lastSlot: last, now: now)
             } else {
                 scheduler.add(loaded.job, schedule: schedule, lastSlot: nil, now: now)
-                logger.info("\(name): new job, scheduled from now")
+                logger.info("\(name): new job, scheduled from now", metadata: [EventField.job: "\(name)"])
             }
             jobs[name] = loaded
         }
@@ -151,19 +153,22 @@ actor Daemon {
         })
         for name in jobs.keys where !seen.contains(name) {
             if broken.contains(name) {
-                logger.error("\(name): keeping the previous definition until its file is fixed")
+                logger.event(.reloadFailed, .error, "\(name): its job file has errors; keeping the previous definition until it is fixed (renkeictl check)",
+                             [EventField.job: name.rawValue])
             } else {
                 scheduler.remove(name)
                 jobs[name] = nil
-                logger.info("\(name): job file removed; not scheduled any more")
+                logger.info("\(name): job file removed; not scheduled any more", metadata: [EventField.job: "\(name)"])
             }
         }
+        return Set(catalog.problems.map(\.file)).count
     }
 
     func reload() {
         notifier.reloading()
-        logger.info("SIGHUP: reloading job files from \(locations.jobs)")
-        loadJobs(initial: false)
+        let broken = loadJobs(initial: false)
+        let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
+        logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(locations.jobs): \(jobs.count) jobs\(problems)")
         notifier.ready(status: status())
         lastStatus = ""
     }
@@ -182,13 +187,21 @@ actor Daemon {
             case .recordMissed(let name, let logicalTime, let reason):
                 record(name, logicalTime, state: .missed, reason: reason)
             case .catchUpStarted(let name, let late, let running):
-                logger.notice("\(name): \(late) slot(s) passed while renkeid was not running; \(running) will run now (catch_up)")
+                let policy = jobs[name]?.job.catchUp.rawValue ?? "?"
+                logger.event(.catchUpStarted, .notice, "\(name): \(late) slot(s) passed while renkeid was not running; \(running) will run now (catch_up: \(policy))",
+                             [EventField.job: name.rawValue])
+            case .retryScheduled(let retry):
+                let at = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zoneName(of: retry.job))
+                logger.event(.retryScheduled, .notice, "\(retry.job): attempt \(retry.attempt) of the slot \(LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zoneName(of: retry.job)).iso8601) at \(at.iso8601)",
+                             [EventField.job: retry.job.rawValue, EventField.attempt: String(retry.attempt), EventField.trigger: "retry",
+                              EventField.logicalTime: LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zoneName(of: retry.job)).iso8601])
             case .deadlineBreached(let breach):
                 let zone = zoneName(of: breach.job)
                 let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
                 let deadline = LogicalTime(microseconds: breach.deadline, zoneIdentifier: zone)
                 let what = breach.kind == .startBy ? "had not started" : "had not finished"
-                logger.warning("\(breach.job): the run for \(slot.iso8601) \(what) by its deadline \(deadline.iso8601) (\(breach.kind.rawValue))")
+                logger.event(.deadlineBreached, .warning, "\(breach.job): the run for \(slot.iso8601) \(what) by its deadline \(deadline.iso8601) (\(breach.kind.rawValue))",
+                             [EventField.job: breach.job.rawValue, EventField.logicalTime: slot.iso8601, "RENKEI_DEADLINE": breach.kind.rawValue])
                 do {
                     try store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
                                                    deadline: Date(timeIntervalSince1970: TimeInterval(deadline.epochSeconds)), at: Date())
@@ -205,7 +218,9 @@ actor Daemon {
 
     func record(_ name: JobName, _ logicalTime: Int64, state: RunState, reason: String) {
         let slot = LogicalTime(microseconds: logicalTime, zoneIdentifier: zoneName(of: name))
-        logger.info("\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)")
+        logger.event(state == .missed ? .slotMissed : .slotSkipped, state == .missed ? .warning : .info,
+                     "\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)",
+                     [EventField.job: name.rawValue, EventField.logicalTime: slot.iso8601, EventField.state: state.rawValue])
         guard let job = jobs[name]?.job else { return }
         do {
             try store.recordSlot(job: job, logicalTime: slot, state: state, reason: reason, at: Date())
@@ -229,7 +244,7 @@ actor Daemon {
             let result: Result<RunRecord, any Error>
             do {
                 result = .success(try await runner.perform(request) { queued in
-                    Task { await self.runStarted(token, id: queued.id!) }
+                    Task { await self.runStarted(token, record: queued) }
                 })
             } catch {
                 result = .failure(error)
@@ -239,25 +254,23 @@ actor Daemon {
         runs[token] = (planned, task)
     }
 
-    func runStarted(_ token: Int, id: Int64) {
+    func runStarted(_ token: Int, record: RunRecord) {
         guard let planned = runs[token]?.planned else { return }
         scheduler.runStarted(planned)
-        let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
-        let attempt = planned.attempt > 1 ? ", attempt \(planned.attempt)" : ""
-        logger.info("\(planned.job): run \(id) started for \(logical.iso8601) (\(planned.trigger.rawValue)\(attempt))")
+        events.started(record, job: jobs[planned.job]?.job)
     }
 
     func runFinished(_ token: Int, _ result: Result<RunRecord, any Error>) {
         guard let (planned, _) = runs.removeValue(forKey: token) else { return }
         switch result {
         case .success(let record):
-            let message = record.errorMessage.map { ": \($0)" } ?? ""
-            if record.state == .succeeded {
-                logger.info("\(planned.job): run \(record.id!) succeeded")
-            } else {
-                logger.warning("\(planned.job): run \(record.id!) \(record.state.rawValue)\(message)")
+            let actions = scheduler.runEnded(planned, runID: record.id!, state: record.state, now: Self.now())
+            var retryAt: LogicalTime?
+            for case .retryScheduled(let retry) in actions {
+                retryAt = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zoneName(of: retry.job))
             }
-            perform(scheduler.runEnded(planned, runID: record.id!, state: record.state, now: Self.now()))
+            events.ended(record, job: jobs[planned.job]?.job, retryAt: retryAt)
+            perform(actions)
         case .failure(let busy as RunLock.Busy):
             perform(scheduler.runRefused(planned, reason: "another process holds the job's lock (\(busy.holder.map { "pid \($0)" } ?? "unknown"), e.g. renkeictl run --local)"))
         case .failure(let error):

@@ -4,6 +4,9 @@ import Foundation
 import Logging
 import RenkeiRuntime
 import RenkeiStore
+import RenkeiSystemd
+
+extension LogTarget: ExpressibleByArgument {}
 
 /// The daemon's command line. `renkeid` runs in the foreground (systemd's Type=notify), logs to
 /// standard error, and stops on SIGTERM or SIGINT; SIGHUP reloads the job files.
@@ -36,18 +39,18 @@ struct Renkeid: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long running runs may take to finish after SIGTERM, in seconds.", valueName: "SECONDS"))
     var shutdownGrace: Int = 60
 
+    @Option(help: ArgumentHelp("Where events go: journal, console (standard error), or auto (the journal when its socket exists).", valueName: "TARGET"))
+    var logTarget: LogTarget = .auto
+
     func validate() throws {
         guard maxConcurrent >= 1 && maxConcurrent <= 1000 else { throw ValidationError("--max-concurrent must be 1 to 1000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        logTarget.bootstrap(identifier: "renkeid")
         let logger = Logger(label: "renkeid")
+        let toJournal = logTarget == .journal || (logTarget == .auto && Journal.isAvailable)
         let locations = Locations.resolve(jobs: jobs, state: state, socket: socket)
         let stateDirectory = StateDirectory(locations.state)
         let store: RunStore
@@ -61,7 +64,8 @@ struct Renkeid: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let daemon = Daemon(locations: locations, store: store, maxConcurrent: maxConcurrent,
-                            shutdownGrace: .seconds(shutdownGrace), logger: logger)
+                            shutdownGrace: .seconds(shutdownGrace), logger: logger,
+                            output: toJournal ? .journal(logger: logger) : .console)
         let signals = SignalHandlers(daemon: daemon)
         let status = await daemon.run()
         signals.stop()

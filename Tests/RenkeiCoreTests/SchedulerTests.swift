@@ -46,6 +46,8 @@ struct Simulation {
                 log.append("\(Self.clock(now)) missed \(job)@\(Self.clock(logicalTime))")
             case .catchUpStarted(let job, let late, let running):
                 log.append("\(Self.clock(now)) catch-up \(job): \(late) late, \(running) to run")
+            case .retryScheduled:
+                break
             case .deadlineBreached(let breach):
                 log.append("\(Self.clock(now)) breach \(breach.job)@\(Self.clock(breach.logicalTime)) \(breach.kind.rawValue)")
             }

@@ -13,7 +13,7 @@ final class DaemonProcess {
         logPath = scratch.root + "/" + log
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: renkeid)
-        process.arguments = ["--jobs", scratch.jobs, "--state", scratch.state] + arguments
+        process.arguments = ["--jobs", scratch.jobs, "--state", scratch.state, "--log-target", "console"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = nil
         env["WATCHDOG_USEC"] = nil

@@ -43,6 +43,8 @@ public enum SchedulerAction: Sendable, Equatable {
     case catchUpStarted(job: JobName, late: Int, running: Int)
     /// A slot's run did not start, or did not finish, by its deadline.
     case deadlineBreached(DeadlineBreach)
+    /// A failed attempt will be retried at `run.dueAt` (for the log; nothing to do now).
+    case retryScheduled(PlannedRun)
 }
 
 /// `deadline.start_by` or `finish_by` passed before the slot's run started or finished.

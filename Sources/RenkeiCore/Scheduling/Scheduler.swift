@@ -149,10 +149,12 @@ public struct Scheduler: Sendable {
     public mutating func runEnded(_ run: PlannedRun, runID: Int64, state: RunState, now: Int64) -> [SchedulerAction] {
         release(run)
         var slotDone = true
+        var actions: [SchedulerAction] = []
         if state.isFailure, let job = jobs[run.job], !job.removed, let retry = job.job.retry, run.attempt <= retry.limit {
             let wait = retry.delay(beforeRetry: run.attempt).seconds * 1_000_000
-            retryTimers.append(PlannedRun(job: run.job, logicalTime: run.logicalTime, trigger: .retry, attempt: run.attempt + 1,
-                                          retryOf: runID, dueAt: now + wait))
+            let next = PlannedRun(job: run.job, logicalTime: run.logicalTime, trigger: .retry, attempt: run.attempt + 1, retryOf: runID, dueAt: now + wait)
+            retryTimers.append(next)
+            actions.append(.retryScheduled(next))
             slotDone = false
         }
         if slotDone {
@@ -161,7 +163,7 @@ public struct Scheduler: Sendable {
             }
             deadlines.removeAll { $0.satisfied && $0.breach.job == run.job && $0.breach.logicalTime == run.logicalTime }
         }
-        return dispatch()
+        return actions + dispatch()
     }
 
     /// A run could not start because another process holds the job's lock (`renkeictl run

@@ -1,0 +1,74 @@
+/// Every kind of event Renkei logs, each with one fixed 128-bit `MESSAGE_ID` (made once with
+/// `systemd-id128 new`; never change one: monitoring rules match on them) explained in
+/// `Units/renkei.catalog`.
+public enum EventKind: String, Sendable, CaseIterable {
+    case daemonReady = "daemon-ready"
+    case daemonReloaded = "daemon-reloaded"
+    case reloadFailed = "reload-failed"
+    case daemonStopping = "daemon-stopping"
+    case jobFileInvalid = "job-file-invalid"
+    case runStarted = "run-started"
+    case runSucceeded = "run-succeeded"
+    case runFailed = "run-failed"
+    case runTimedOut = "run-timed-out"
+    case runInterrupted = "run-interrupted"
+    case runCancelled = "run-cancelled"
+    case retryScheduled = "retry-scheduled"
+    case slotSkipped = "slot-skipped"
+    case slotMissed = "slot-missed"
+    case catchUpStarted = "catch-up-started"
+    case deadlineBreached = "deadline-breached"
+    case rerunRequested = "rerun-requested"
+    case rerunRefused = "rerun-refused"
+    case outputDropped = "output-dropped"
+
+    public var messageID: String {
+        switch self {
+        case .daemonReady: "7c77bc8d728f49b2aa8658d14c70c4e1"
+        case .daemonReloaded: "4a8fa53453bd47c1a375b2e154cdf580"
+        case .reloadFailed: "870a5aae48da4df493a87f7d6fd55cf8"
+        case .daemonStopping: "463ac9c46de34f12a7ff1a214d6dda17"
+        case .jobFileInvalid: "f4eb62e979fa4f9e9e37e17cfe26b570"
+        case .runStarted: "9d98557ad9ed4a6c83a6df4a5b5acc1b"
+        case .runSucceeded: "cb49118484ae4a519e0c1724afaf56a0"
+        case .runFailed: "085a6de17fe9430b9a99f7d6402c1c14"
+        case .runTimedOut: "4a4b61a3ea504cb9a57e48b6b9aece6e"
+        case .runInterrupted: "c0e97d67b40a4d778ef867ac4c771099"
+        case .runCancelled: "c93774c6b2dd429198ff007c97520566"
+        case .retryScheduled: "13c699e9382642a2b8ab347c7136e218"
+        case .slotSkipped: "c55bd51c44c94f768df8b27e20990b0a"
+        case .slotMissed: "b5cb95bc60644bf0b01ef95e59394542"
+        case .catchUpStarted: "431469c8044a41f38a8333f199f9455c"
+        case .deadlineBreached: "8692a5b1fe6b4d60ac0fdfdfbe55601f"
+        case .rerunRequested: "c8507556a2bb453aae0f345d0971cfb4"
+        case .rerunRefused: "a97982e10f624ef5b46cd1763cf33b93"
+        case .outputDropped: "adaa784896c046ffa6a14d65a30166d1"
+        }
+    }
+
+    /// The event for a run that ended in `state`.
+    public static func runEnded(_ state: RunState) -> EventKind {
+        switch state {
+        case .succeeded: .runSucceeded
+        case .timedOut: .runTimedOut
+        case .interrupted: .runInterrupted
+        case .cancelled: .runCancelled
+        default: .runFailed
+        }
+    }
+}
+
+/// The journal fields Renkei sets on its events, as SPEC names them.
+public enum EventField {
+    public static let job = "RENKEI_JOB"
+    public static let runID = "RENKEI_RUN_ID"
+    public static let step = "RENKEI_STEP"
+    public static let attempt = "RENKEI_ATTEMPT"
+    public static let trigger = "RENKEI_TRIGGER"
+    public static let logicalTime = "RENKEI_LOGICAL_TIME"
+    public static let state = "RENKEI_STATE"
+    public static let errorClass = "RENKEI_ERROR_CLASS"
+    public static let exitStatus = "RENKEI_EXIT_STATUS"
+    public static let requestedBy = "RENKEI_REQUESTED_BY"
+    public static let messageID = "MESSAGE_ID"
+}
