@@ -1,3 +1,4 @@
+import Foundation
 import RenkeiCore
 
 /// Someone's ask for one run of one job.
@@ -11,6 +12,12 @@ public struct RunRequest: Sendable {
     public var reason: String?
     public var rerunOf: Int64?
     public var retryOf: Int64?
+    /// Which steps run; the others are recorded `reused` (before the first) or `not_run`.
+    public var steps: StepSelection = .all
+    /// Where the steps work: a new directory, the rerun run's own, or a copy of it.
+    public var workDirectory: WorkDirectoryMode = .fresh
+    /// Set by whoever cancels the run, so the record says why.
+    public var cancellation = CancellationReason()
 
     public init(job: LoadedJob, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, requestedBy: Requester? = nil,
                 reason: String? = nil, rerunOf: Int64? = nil, retryOf: Int64? = nil) {
@@ -22,6 +29,53 @@ public struct RunRequest: Sendable {
         self.reason = reason
         self.rerunOf = rerunOf
         self.retryOf = retryOf
+    }
+}
+
+/// The steps a run executes, by position.
+public enum StepSelection: Sendable, Equatable {
+    case all
+    /// From this step to the end (a rerun from the failed step).
+    case from(Int)
+    /// This step alone (`rerun --only`).
+    case only(Int)
+
+    public func includes(_ position: Int) -> Bool {
+        switch self {
+        case .all: true
+        case .from(let first): position >= first
+        case .only(let step): position == step
+        }
+    }
+}
+
+public enum WorkDirectoryMode: Sendable, Equatable {
+    /// `STATE/work/JOB/RUN_ID`, new and empty.
+    case fresh
+    /// The directory of an earlier run, as it was left (a rerun from the failed step).
+    case reuse(String)
+    /// A new directory holding a copy of an earlier run's (a rerun from the top).
+    case copy(from: String)
+}
+
+/// Why a run's task was cancelled: an operator (`renkeictl cancel`) or the daemon stopping.
+public final class CancellationReason: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelledBy: String?
+
+    public init() {}
+
+    /// Marks the run cancelled by `user`; then cancel its task.
+    public func operatorCancels(_ user: String) {
+        lock.lock()
+        cancelledBy = user
+        lock.unlock()
+    }
+
+    public var operatorName: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelledBy
     }
 }
 

@@ -6,6 +6,17 @@ import RenkeiStore
 /// Carries out one run from start to end: lock, row, work directory, steps, final row. The same
 /// path serves `renkeictl run --local` and the daemon, so a run is recorded the same way whoever
 /// started it.
+public enum RerunError: Error, CustomStringConvertible {
+    case workDirectoryGone(String)
+
+    public var description: String {
+        switch self {
+        case .workDirectoryGone(let path):
+            "the earlier run's work directory \(path) is gone, so its steps' results cannot be reused: rerun with --from-top"
+        }
+    }
+}
+
 public struct Runner: Sendable {
     public let state: StateDirectory
     public let store: RunStore
@@ -30,27 +41,58 @@ public struct Runner: Sendable {
         self.cancelledMeans = cancelledMeans
     }
 
-    /// Runs `request` to its end and returns the final row. Throws `RunLock.Busy` (before any row
-    /// is written) when the job is already running, and store errors it could not record.
-    /// `onQueued` gets the row as soon as it is committed, so a caller can print the run id.
-    public func perform(_ request: RunRequest, onQueued: @Sendable (RunRecord) -> Void = { _ in }) async throws -> RunRecord {
+    /// Records `request` as a `queued` run now (manual runs and reruns get their id at once).
+    public func enqueue(_ request: RunRequest) throws -> RunRecord {
         let job = request.job.job
-        let lock = try RunLock.acquire(job: job.name, state: state)
+        var parameters: [String: String] = [:]
+        switch request.steps {
+        case .all: break
+        case .from(let first): parameters["from_step"] = job.steps[first].name
+        case .only(let step): parameters["only_step"] = job.steps[step].name
+        }
+        switch request.workDirectory {
+        case .fresh: break
+        case .reuse(let path): parameters["work_directory"] = "reused \(path)"
+        case .copy(let path): parameters["work_directory"] = "copied from \(path)"
+        }
+        return try store.enqueue(NewRun(
+            job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
+            parameters: parameters, requestedByUid: request.requestedBy.map { Int64($0.uid) },
+            requestedByUser: request.requestedBy?.userName, reason: request.reason,
+            rerunOf: request.rerunOf, retryOf: request.retryOf,
+            stepStates: job.steps.indices.map { position in
+                if request.steps.includes(position) { return .pending }
+                if case .from(let first) = request.steps, position < first { return .reused }
+                return .notRun
+            }
+        ), owner: owner, at: Date())
+    }
+
+    /// Runs `request` to its end and returns the final row. `queued` is its row if `enqueue`
+    /// already made one. Throws `RunLock.Busy` when the job is already running (before any row is
+    /// written, or, for a queued row, after recording it cancelled) and store errors it could not
+    /// record. `onQueued` gets the row as soon as it is committed.
+    public func perform(_ request: RunRequest, queued existing: RunRecord? = nil, onQueued: @Sendable (RunRecord) -> Void = { _ in }) async throws -> RunRecord {
+        let job = request.job.job
+        let lock: RunLock
+        do {
+            lock = try RunLock.acquire(job: job.name, state: state)
+        } catch let busy as RunLock.Busy {
+            if let existing {
+                _ = try? store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
+            }
+            throw busy
+        }
         defer { withExtendedLifetime(lock) {} }
 
-        let queued = try store.enqueue(NewRun(
-            job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
-            parameters: [:], requestedByUid: request.requestedBy.map { Int64($0.uid) },
-            requestedByUser: request.requestedBy?.userName, reason: request.reason,
-            rerunOf: request.rerunOf, retryOf: request.retryOf
-        ), owner: owner, at: Date())
+        let queued = try existing ?? enqueue(request)
         onQueued(queued)
         let runID = queued.id!
 
-        let workDirectory = state.workDirectory(for: job.name, runID: runID)
+        let workDirectory: String
         let environment: [String: String]
         do {
-            try StateDirectory.makeDirectory(workDirectory)
+            workDirectory = try prepareWorkDirectory(request, runID: runID)
             environment = try RunEnvironment.build(for: job, run: .init(
                 job: job.name, runID: runID, attempt: request.attempt, trigger: request.trigger,
                 logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf
@@ -63,17 +105,21 @@ public struct Runner: Sendable {
             let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
             let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
             var ended: [(name: String, termination: StepTermination)] = []
-            for (position, step) in job.steps.enumerated() {
+            for (position, step) in job.steps.enumerated() where request.steps.includes(position) {
                 let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
                                                      workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline)
                 ended.append((step.name, termination))
                 if !termination.succeeded { break }
             }
             var outcome = RunOutcome.decide(ended)
-            if outcome.state == .cancelled && cancelledMeans == .interrupted {
-                outcome = RunOutcome(state: .interrupted, errorClass: .interrupted,
-                                     message: "renkeid was stopped while step \(outcome.failedStep ?? "?") ran; its processes were stopped",
-                                     failedStep: outcome.failedStep)
+            if outcome.state == .cancelled {
+                if let user = request.cancellation.operatorName {
+                    outcome.message = "cancelled by \(user) during step \(outcome.failedStep ?? "?")"
+                } else if cancelledMeans == .interrupted {
+                    outcome = RunOutcome(state: .interrupted, errorClass: .interrupted,
+                                         message: "renkeid was stopped while step \(outcome.failedStep ?? "?") ran; its processes were stopped",
+                                         failedStep: outcome.failedStep)
+                }
             }
             // Recorded even if this task was cancelled: the store's writes are synchronous.
             return try store.finish(runID: runID, outcome: outcome, at: Date())
@@ -82,6 +128,28 @@ public struct Runner: Sendable {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(error)")
             if let recorded = try? store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
             throw error
+        }
+    }
+
+    /// The run's work directory, made ready as the request says.
+    private func prepareWorkDirectory(_ request: RunRequest, runID: Int64) throws -> String {
+        let own = state.workDirectory(for: request.job.job.name, runID: runID)
+        switch request.workDirectory {
+        case .fresh:
+            try StateDirectory.makeDirectory(own)
+            return own
+        case .reuse(let path):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw RerunError.workDirectoryGone(path)
+            }
+            return path
+        case .copy(let source):
+            try StateDirectory.makeDirectory(own)
+            for item in (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? [] {
+                try FileManager.default.copyItem(atPath: source + "/" + item, toPath: own + "/" + item)
+            }
+            return own
         }
     }
 

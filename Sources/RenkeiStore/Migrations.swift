@@ -71,6 +71,24 @@ enum Migrations {
             }
             try db.create(index: "deadline_breach_by_job", on: "deadline_breach", columns: ["job", "logical_time"])
         }
+        migrator.registerMigration("v3: audit") { db in
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("user", .text).notNull()
+                t.column("pid", .integer).notNull()
+                t.column("request", .text).notNull()
+                t.column("reason", .text)
+                t.column("result", .text).notNull()
+                t.column("run_id", .integer)
+                t.column("previous_hash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+            // Append-only: the database itself refuses edits and deletions through SQL.
+            try db.execute(sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+            try db.execute(sql: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+        }
         return migrator
     }
 }

@@ -14,10 +14,12 @@ public struct NewRun: Sendable {
     public var reason: String?
     public var rerunOf: Int64?
     public var retryOf: Int64?
+    /// The state each step's row starts in: `pending`, or `reused`/`not_run` for steps a rerun skips.
+    public var stepStates: [StepState]?
 
     public init(job: Job, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, parameters: [String: String] = [:],
                 requestedByUid: Int64? = nil, requestedByUser: String? = nil, reason: String? = nil,
-                rerunOf: Int64? = nil, retryOf: Int64? = nil) {
+                rerunOf: Int64? = nil, retryOf: Int64? = nil, stepStates: [StepState]? = nil) {
         self.job = job
         self.logicalTime = logicalTime
         self.trigger = trigger
@@ -28,6 +30,7 @@ public struct NewRun: Sendable {
         self.reason = reason
         self.rerunOf = rerunOf
         self.retryOf = retryOf
+        self.stepStates = stepStates
     }
 }
 
@@ -60,7 +63,8 @@ extension RunStore {
             )
             try run.insert(db)
             for (position, step) in new.job.steps.enumerated() {
-                try StepRecord(runId: run.id!, position: position, name: step.name, command: step.command.arguments).insert(db)
+                let state = new.stepStates?[position] ?? .pending
+                try StepRecord(runId: run.id!, position: position, name: step.name, state: state, command: step.command.arguments).insert(db)
             }
             return run
         }
@@ -123,8 +127,12 @@ extension RunStore {
     public func finish(runID: Int64, outcome: RunOutcome, at now: Date) throws -> RunRecord {
         try pool.write { db in
             var run = try Self.fetchRun(db, runID)
-            if run.state == .queued, outcome.state != .cancelled { try Self.transition(&run, .start) }
-            try Self.transition(&run, .finish(outcome.state))
+            if run.state == .queued && outcome.state == .cancelled {
+                try Self.transition(&run, .cancel)
+            } else {
+                if run.state == .queued { try Self.transition(&run, .start) }
+                try Self.transition(&run, .finish(outcome.state))
+            }
             run.finishedAt = now
             run.errorClass = outcome.errorClass
             run.errorMessage = outcome.message
@@ -134,8 +142,22 @@ extension RunStore {
             run.owner = nil
             try run.update(db)
             try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [runID])
+            // A success resolves every open failure of the same job and logical time: the failed
+            // attempts a retry recovered, and the runs a rerun repeated.
+            if run.state == .succeeded {
+                try db.execute(sql: """
+                    UPDATE run SET resolved_by = ?, resolved_at = ?
+                    WHERE job = ? AND logical_time = ? AND state IN ('failed', 'timed_out', 'interrupted') AND resolved_by IS NULL AND id != ?
+                    """, arguments: [runID, now, run.job, run.logicalTime, runID])
+            }
             return run
         }
+    }
+
+    /// Records a queued run that never started as `cancelled` (an operator cancelled it, or the
+    /// job's lock was held).
+    public func cancelQueued(runID: Int64, message: String, at now: Date) throws {
+        _ = try finish(runID: runID, outcome: RunOutcome(state: .cancelled, message: message), at: now)
     }
 
     /// Marks unfinished runs whose owner process is gone as `interrupted`: the process was killed,
