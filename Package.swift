@@ -57,12 +57,15 @@ let package = Package(
                 "RenkeiStore",
                 "RenkeiExecutor",
                 "RenkeiSystemd",
+                "RenkeiControl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // libsystemd's sd_notify and sd_journal_sendv (libsystemd-dev).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "RenkeiSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
+        // The control socket's protocol, shared by renkeid and renkeictl.
+        .target(name: "RenkeiControl"),
         .executableTarget(
             name: "renkeictl",
             dependencies: [
@@ -70,6 +73,7 @@ let package = Package(
                 "RenkeiStore",
                 "RenkeiRuntime",
                 "RenkeiSystemd",
+                "RenkeiControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,6 +85,7 @@ let package = Package(
                 "RenkeiStore",
                 "RenkeiRuntime",
                 "RenkeiSystemd",
+                "RenkeiControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -71,7 +71,7 @@ public struct RunEvents: Sendable {
             if let retryAt {
                 next = "retry at \(String(retryAt.iso8601.dropFirst(11).prefix(8)))"
             } else {
-                next = "no retry left: see renkeictl show \(run.id!)"
+                next = "no retry left: see renkeictl show \(run.id!), fix the cause, then renkeictl rerun \(run.id!)"
             }
             fields[EventField.state] = run.state.rawValue
             logger.event(kind, .error, "\(base) \(verb)\(place): \(error) (\(Self.attempts(run, job)), \(next))", fields)

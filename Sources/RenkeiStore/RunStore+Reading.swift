@@ -42,6 +42,21 @@ extension RunStore {
         }
     }
 
+    /// Failed runs nobody has fixed yet — the newest failed attempt of each job and logical time
+    /// with no success since — oldest first.
+    public func unresolvedFailures(job: String? = nil, since: Date? = nil, until: Date? = nil) throws -> [RunRecord] {
+        try pool.read { db in
+            try RunRecord.fetchAll(db, sql: """
+                SELECT * FROM run AS failed
+                WHERE state IN ('failed', 'timed_out', 'interrupted') AND resolved_by IS NULL
+                  AND (? IS NULL OR job = ?) AND (? IS NULL OR queued_at >= ?) AND (? IS NULL OR queued_at < ?)
+                  AND NOT EXISTS (SELECT 1 FROM run AS later WHERE later.job = failed.job AND later.logical_time = failed.logical_time
+                                  AND later.id > failed.id AND later.state IN ('failed', 'timed_out', 'interrupted', 'succeeded', 'running', 'queued'))
+                ORDER BY logical_time, id
+                """, arguments: [job, job, since, since, until, until])
+        }
+    }
+
     /// Deadline breaches recorded for `job` (or all), newest first: (logical time, kind).
     public func deadlineBreaches(job: String? = nil) throws -> [(job: String, logicalTime: Int64, kind: String)] {
         try pool.read { db in

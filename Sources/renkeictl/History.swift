@@ -50,12 +50,16 @@ struct History: ParsableCommand {
             print(job.map { "no runs of \($0) recorded" + (since.map { " since \($0)" } ?? "") } ?? "no runs recorded")
             return
         }
-        var rows = [["RUN", "JOB", "LOGICAL TIME", "TRIGGER", "TRY", "STATE", "STARTED", "TOOK", "ERROR"]]
+        var rows = [["RUN", "JOB", "LOGICAL TIME", "TRIGGER", "TRY", "STATE", "STARTED", "TOOK", "CHAIN", "ERROR"]]
         for run in runs {
+            var chain: [String] = []
+            if let of = run.rerunOf { chain.append("rerun of \(of)") }
+            if let of = run.retryOf { chain.append("retry of \(of)") }
+            if let by = run.resolvedBy { chain.append("resolved by \(by)") }
             rows.append([
                 String(run.id!), run.job, run.logical.iso8601, run.trigger.rawValue, String(run.attempt),
                 RunSummary.stateWord(run.state), RunSummary.localTime(run.startedAt), RunSummary.duration(run) ?? "-",
-                run.errorMessage.map { String($0.prefix(60)) } ?? "",
+                chain.isEmpty ? "-" : chain.joined(separator: ", "), run.errorMessage.map { String($0.prefix(60)) } ?? "",
             ])
         }
         print(Table.render(rows))

@@ -17,7 +17,7 @@ struct Renkeictl: AsyncParsableCommand {
               renkeictl history juki-to-fukushi --since 2026-11-01
               renkeictl show 412
             """,
-        subcommands: [Check.self, CalendarCommand.self, Run.self, History.self, Show.self]
+        subcommands: [Check.self, CalendarCommand.self, Status.self, Jobs.self, Run.self, Rerun.self, Cancel.self, History.self, Show.self, Audit.self]
     )
 
     /// Maps every failure to the exit status SPEC promises; argument errors are 2, not 64.
@@ -73,5 +73,8 @@ struct LocationOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("State directory (default: $RENKEI_STATE, ./.renkei in a checkout, else /var/lib/renkei).", valueName: "DIR"))
     var state: String?
 
-    var locations: Locations { Locations.resolve(jobs: jobs, state: state) }
+    @Option(name: .long, help: ArgumentHelp("renkeid's control socket (default: $RENKEI_SOCKET, ./.renkei/control.sock in a checkout, else /run/renkei/control.sock).", valueName: "PATH"))
+    var socket: String?
+
+    var locations: Locations { Locations.resolve(jobs: jobs, state: state, socket: socket) }
 }

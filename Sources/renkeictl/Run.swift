@@ -5,6 +5,7 @@ import RenkeiCore
 import RenkeiRuntime
 import RenkeiStore
 import RenkeiSystemd
+import RenkeiControl
 import Logging
 
 struct Run: AsyncParsableCommand {
@@ -36,13 +37,21 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Why the run is needed; kept with the run.", valueName: "TEXT"))
     var reason: String?
 
-    @Flag(help: "Print the steps' output lines as they come.")
+    @Flag(help: "Print the steps' output lines as they come (with --local).")
     var output = false
+
+    @Flag(help: "Follow the run until it ends; exit 0 if it succeeded, 1 if not.")
+    var wait = false
 
     func run() async throws {
         let locations = location.locations
         guard local else {
-            throw Failure(.daemonUnreachable, "renkeid is not reachable at \(locations.socket); to run without the daemon, add --local")
+            let response = try askDaemon(locations, ControlRequest(operation: .run, job: job, logicalTime: logicalTime, reason: reason))
+            print(response.message)
+            if wait, let id = response.runs?.first?.id, !(try waitForRun(locations, id)) {
+                throw ExitCode(ExitStatus.runDidNotSucceed.rawValue)
+            }
+            return
         }
         let catalog = JobLoader.load(directory: locations.jobs)
         guard let loaded = catalog.job(named: job) else {
@@ -62,6 +71,16 @@ struct Run: AsyncParsableCommand {
             logical = LogicalTime(epochSeconds: Int64(Date().timeIntervalSince1970), zoneIdentifier: zone)
         }
 
+        let request = RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: Requester.current, reason: reason)
+        let requestText = ControlRequest(operation: .run, job: job, logicalTime: logicalTime, reason: reason)
+        try await LocalRun.perform(request, locations: locations, audited: requestText, printOutput: output)
+    }
+}
+
+/// A run carried out in this process (`run --local`, `rerun --local`), recorded, logged and
+/// audited as the daemon would; ends the command with 0 or 1.
+enum LocalRun {
+    static func perform(_ request: RunRequest, locations: Locations, audited: ControlRequest, printOutput: Bool) async throws {
         let state = StateDirectory(locations.state)
         let store: RunStore
         do { store = try state.openStoreForWriting() } catch {
@@ -76,31 +95,38 @@ struct Run: AsyncParsableCommand {
         }
         let events = RunEvents(logger: Logger(label: "renkeictl"))
         let destination: OutputDestination? = journal ? .journal(logger: events.logger) : nil
-        let printOutput = output
         let sink: @Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void = { run, step, stream, line in
             destination?.sink(run, step, stream, line)
-            if printOutput { Self.printLine(run, step, stream, line) }
+            if printOutput { printLine(run, step, stream, line) }
         }
         let runner = Runner(state: state, store: store, sink: sink)
-        let request = RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: Requester.current, reason: reason)
-
+        // Audited like a request to the daemon: who, from which process, for what.
+        let requestText = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
+        let me = Requester.current
+        func audit(_ result: String, _ runID: Int64?) {
+            try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: requestText, reason: request.reason,
+                                   result: result, runID: runID)
+        }
+        let job = request.job.job
         let task = Task {
             try await runner.perform(request) { queued in
-                events.started(queued, job: loaded.job)
-                FileHandle.standardOutput.write(Data("run \(queued.id!) of \(queued.job) for \(logical.iso8601) started\n".utf8))
+                events.started(queued, job: job)
+                FileHandle.standardOutput.write(Data("run \(queued.id!) of \(queued.job) for \(request.logicalTime.iso8601) started\n".utf8))
             }
         }
-        let cancellation = CancelOnSignals(task: task)
+        let cancellation = CancelOnSignals(task: task, reason: request.cancellation)
         defer { cancellation.stop() }
         let finished: RunRecord
         do {
             finished = try await task.value
+            audit("accepted (--local)", finished.id)
         } catch let busy as RunLock.Busy {
+            audit("refused: the job is already running", nil)
             throw Failure(.runDidNotSucceed, "\(busy)")
         } catch {
             throw Failure(.runDidNotSucceed, "the run could not be recorded: \(error)")
         }
-        events.ended(finished, job: loaded.job, retryAt: nil)
+        events.ended(finished, job: job, retryAt: nil)
         destination?.flush()
         print(RunSummary.outcomeLine(finished))
         if finished.state != .succeeded {
@@ -108,9 +134,15 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(ExitStatus.runDidNotSucceed.rawValue)
         }
     }
-}
 
-extension Run {
+    /// Refusals are audited too.
+    static func auditRefusal(_ audited: ControlRequest, locations: Locations, reason: String?, _ result: String) {
+        guard let store = try? StateDirectory(locations.state).openStoreForWriting() else { return }
+        let me = Requester.current
+        let text = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
+        try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: text, reason: reason, result: result, runID: nil)
+    }
+
     /// `--output`: each step's lines, prefixed with the step's name.
     @Sendable static func printLine(_ run: RunRecord, _ step: String, _ stream: RenkeiCore.OutputStream, _ line: [UInt8]) {
         let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
@@ -135,12 +167,13 @@ extension Requester {
 final class CancelOnSignals {
     private let sources: [DispatchSourceSignal]
 
-    init(task: Task<RunRecord, any Error>) {
+    init(task: Task<RunRecord, any Error>, reason: CancellationReason) {
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 FileHandle.standardError.write(Data("renkeictl: cancelling the run (stopping its processes)…\n".utf8))
+                reason.operatorCancels(Requester.current.userName)
                 task.cancel()
             }
             source.resume()

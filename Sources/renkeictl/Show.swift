@@ -39,14 +39,14 @@ struct Show: ParsableCommand {
             print(try JSONOutput.encode(RunJSON(detail.run, steps: detail.steps)))
             return
         }
-        let logOutput = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job.logOutput
-        print(RunDetailText.render(detail, lines: lines, logOutput: logOutput))
+        let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job
+        print(RunDetailText.render(detail, lines: lines, logOutput: current?.logOutput, currentDefinition: current?.definitionHash))
     }
 }
 
 /// `show`'s text: what an operator reads when a link did not arrive.
 enum RunDetailText {
-    static func render(_ detail: RunDetail, lines: Int, logOutput: Bool?) -> String {
+    static func render(_ detail: RunDetail, lines: Int, logOutput: Bool?, currentDefinition: String? = nil) -> String {
         let run = detail.run
         var text: [String] = []
         text.append("run \(run.id!) · \(run.job) · \(RunSummary.stateWord(run.state))")
@@ -65,7 +65,9 @@ enum RunDetailText {
             field("error", "[\(errorClass.rawValue)] \(run.errorMessage ?? "")")
         }
         if let resolvedBy = run.resolvedBy { field("resolved by", "run \(resolvedBy) at \(RunSummary.localTime(run.resolvedAt))") }
-        field("definition", "sha256 \(run.definitionHash.prefix(16))…")
+        var definition = "sha256 \(run.definitionHash.prefix(16))…"
+        if let currentDefinition, currentDefinition != run.definitionHash { definition += " (the job file has changed since this run)" }
+        field("definition", definition)
         if let work = run.workDirectory { field("work dir", work) }
         if logOutput == false { field("output", "kept out of the journal (log_output: false); only the tails below hold it") }
 
@@ -92,10 +94,10 @@ enum RunDetailText {
                 for outputLine in shown { text.append("       | \(outputLine)") }
             }
         }
-        if run.state.isFailure {
+        if run.state.isFailure && run.resolvedBy == nil {
             text.append("")
-            text.append("next: fix the cause, then run it again for the same logical time:")
-            text.append("  renkeictl run \(run.job) --local --logical-time \(run.logical.iso8601) --reason \"…\"")
+            text.append("next: fix the cause, then run it again for the same logical time, from the failed step:")
+            text.append("  renkeictl rerun \(run.id!) --reason \"…\" --wait        (renkeid stopped: renkeictl run \(run.job) --local --logical-time \(run.logical.iso8601))")
         }
         return text.joined(separator: "\n")
     }

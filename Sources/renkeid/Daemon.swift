@@ -26,7 +26,21 @@ actor Daemon {
     /// The definitions in force, by name; a file that stops parsing keeps its last good one.
     var jobs: [JobName: LoadedJob] = [:]
     /// Runs in progress, by token.
-    var runs: [Int: (planned: PlannedRun, task: Task<Void, Never>)] = [:]
+    var runs: [Int: RunEntry] = [:]
+    /// Operators' runs and reruns recorded `queued` and waiting for the scheduler, by run id.
+    var manual: [Int64: (request: RunRequest, row: RunRecord)] = [:]
+    /// Who may use the control socket.
+    let authorization: Authorization
+    /// Whether run, rerun and cancel need `--reason`.
+    let requireReason: Bool
+
+    struct RunEntry {
+        let planned: PlannedRun
+        let task: Task<Void, Never>
+        /// Its row's id, once it has one.
+        var runID: Int64?
+        let cancellation: CancellationReason
+    }
     var nextToken = 0
     /// SIGTERM/SIGINT count: one stops dispatching, a second cuts the wait for running runs short.
     var stopRequests = 0
@@ -37,7 +51,10 @@ actor Daemon {
     /// The run events (started, failed, …) as journal entries.
     let events: RunEvents
 
-    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger, output: OutputDestination) {
+    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger, output: OutputDestination,
+         authorization: Authorization, requireReason: Bool) {
+        self.authorization = authorization
+        self.requireReason = requireReason
         self.locations = locations
         state = StateDirectory(locations.state)
         self.store = store
@@ -230,38 +247,47 @@ actor Daemon {
     }
 
     func start(_ planned: PlannedRun) {
-        guard let loaded = jobs[planned.job] else {
-            perform(scheduler.runRefused(planned, reason: "the job's file was removed"))
-            return
+        var queuedRow: RunRecord?
+        let request: RunRequest
+        if let id = planned.queuedRunID, let entry = manual.removeValue(forKey: id) {
+            request = entry.request
+            queuedRow = entry.row
+        } else {
+            guard let loaded = jobs[planned.job] else {
+                perform(scheduler.runRefused(planned, reason: "the job's file was removed"))
+                return
+            }
+            let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
+            request = RunRequest(job: loaded, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
         }
         let token = nextToken
         nextToken += 1
-        let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
-        let request = RunRequest(job: loaded, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
         let runner = self.runner
+        let queued = queuedRow
         // Detached: a run's own work (store writes, process I/O) must not queue behind the actor.
         let task = Task.detached {
             let result: Result<RunRecord, any Error>
             do {
-                result = .success(try await runner.perform(request) { queued in
-                    Task { await self.runStarted(token, record: queued) }
+                result = .success(try await runner.perform(request, queued: queued) { row in
+                    Task { await self.runStarted(token, record: row) }
                 })
             } catch {
                 result = .failure(error)
             }
             await self.runFinished(token, result)
         }
-        runs[token] = (planned, task)
+        runs[token] = RunEntry(planned: planned, task: task, runID: queued?.id, cancellation: request.cancellation)
     }
 
     func runStarted(_ token: Int, record: RunRecord) {
+        runs[token]?.runID = record.id
         guard let planned = runs[token]?.planned else { return }
         scheduler.runStarted(planned)
         events.started(record, job: jobs[planned.job]?.job)
     }
 
     func runFinished(_ token: Int, _ result: Result<RunRecord, any Error>) {
-        guard let (planned, _) = runs.removeValue(forKey: token) else { return }
+        guard let planned = runs.removeValue(forKey: token)?.planned else { return }
         switch result {
         case .success(let record):
             let actions = scheduler.runEnded(planned, runID: record.id!, state: record.state, now: Self.now())

@@ -5,6 +5,7 @@ import Logging
 import RenkeiRuntime
 import RenkeiStore
 import RenkeiSystemd
+import RenkeiControl
 
 extension LogTarget: ExpressibleByArgument {}
 
@@ -42,6 +43,12 @@ struct Renkeid: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where events go: journal, console (standard error), or auto (the journal when its socket exists).", valueName: "TARGET"))
     var logTarget: LogTarget = .auto
 
+    @Option(help: ArgumentHelp("Members of this group may use renkeictl (besides root and the user renkeid runs as).", valueName: "GROUP"))
+    var operatorsGroup: String = "renkei"
+
+    @Flag(help: "Refuse run, rerun and cancel requests that give no --reason.")
+    var requireReason = false
+
     func validate() throws {
         guard maxConcurrent >= 1 && maxConcurrent <= 1000 else { throw ValidationError("--max-concurrent must be 1 to 1000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
@@ -65,13 +72,36 @@ struct Renkeid: AsyncParsableCommand {
         }
         let daemon = Daemon(locations: locations, store: store, maxConcurrent: maxConcurrent,
                             shutdownGrace: .seconds(shutdownGrace), logger: logger,
-                            output: toJournal ? .journal(logger: logger) : .console)
+                            output: toJournal ? .journal(logger: logger) : .console,
+                            authorization: Authorization(operatorsGroup: operatorsGroup), requireReason: requireReason)
+        let server: ControlServer
+        do {
+            server = try ControlServer(path: locations.socket, group: getgrnam(operatorsGroup).map { $0.pointee.gr_gid }) { request, caller, raw in
+                let answer = Answer()
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    answer.value = await daemon.handle(request, caller: caller, raw: raw)
+                    done.signal()
+                }
+                done.wait()
+                return answer.value ?? .error(1, "renkeid could not answer")
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
         let signals = SignalHandlers(daemon: daemon)
         let status = await daemon.run()
+        server.stop()
         signals.stop()
         withExtendedLifetime(lock) {}
         if status != 0 { throw ExitCode(status) }
     }
+}
+
+/// Carries an answer from the daemon's actor back to the connection thread that waits for it.
+final class Answer: @unchecked Sendable {
+    var value: ControlResponse?
 }
 
 /// SIGTERM/SIGINT ask the daemon to stop, SIGHUP to reload; the default actions are ignored.

@@ -10,8 +10,11 @@ public struct PlannedRun: Sendable, Equatable {
     public var retryOf: Int64?
     /// Not before this instant (microseconds): the slot's run time, or a retry's.
     public var dueAt: Int64
+    /// The row an operator's run or rerun already has (recorded `queued` when it was asked for).
+    public var queuedRunID: Int64?
 
-    public init(job: JobName, logicalTime: Int64, trigger: Trigger, attempt: Int = 1, retryOf: Int64? = nil, dueAt: Int64) {
+    public init(job: JobName, logicalTime: Int64, trigger: Trigger, attempt: Int = 1, retryOf: Int64? = nil, dueAt: Int64, queuedRunID: Int64? = nil) {
+        self.queuedRunID = queuedRunID
         self.job = job
         self.logicalTime = logicalTime
         self.trigger = trigger

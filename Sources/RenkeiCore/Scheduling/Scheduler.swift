@@ -136,6 +136,26 @@ public struct Scheduler: Sendable {
 
     // MARK: - What happened to runs
 
+    /// An operator's run or rerun: it waits its turn like any run (one per job, at most
+    /// `maxConcurrent`), is never skipped, and is not retried automatically.
+    public mutating func submit(_ run: PlannedRun) -> [SchedulerAction] {
+        guard jobs[run.job] != nil else { return [] }
+        enqueue(run)
+        return dispatch()
+    }
+
+    /// Takes an operator's run out of the queue before it started; false if it is not waiting.
+    public mutating func withdraw(queuedRunID: Int64) -> PlannedRun? {
+        for (name, var state) in jobs {
+            if let index = state.pending.firstIndex(where: { $0.queuedRunID == queuedRunID }) {
+                let run = state.pending.remove(at: index)
+                jobs[name] = state
+                return run
+            }
+        }
+        return nil
+    }
+
     /// A started run exists now (its row is committed).
     public mutating func runStarted(_ run: PlannedRun) {
         for index in deadlines.indices where deadlines[index].breach.job == run.job && deadlines[index].breach.logicalTime == run.logicalTime
@@ -150,7 +170,8 @@ public struct Scheduler: Sendable {
         release(run)
         var slotDone = true
         var actions: [SchedulerAction] = []
-        if state.isFailure, let job = jobs[run.job], !job.removed, let retry = job.job.retry, run.attempt <= retry.limit {
+        let automatic = run.trigger == .schedule || run.trigger == .catchUp || run.trigger == .retry
+        if automatic, state.isFailure, let job = jobs[run.job], !job.removed, let retry = job.job.retry, run.attempt <= retry.limit {
             let wait = retry.delay(beforeRetry: run.attempt).seconds * 1_000_000
             let next = PlannedRun(job: run.job, logicalTime: run.logicalTime, trigger: .retry, attempt: run.attempt + 1, retryOf: runID, dueAt: now + wait)
             retryTimers.append(next)
