@@ -18,7 +18,7 @@ import Testing
             #expect(run.trigger == .schedule)
             #expect(run.logicalTime % 2 == 0)
             let lateness = run.startedAt!.timeIntervalSince1970 - Double(run.logicalTime)
-            #expect(lateness >= 0 && lateness < 1.5, "run \(run.id!) started \(lateness)s after its slot")
+            #expect(lateness >= 0 && lateness < 5, "run \(run.id!) started \(lateness)s after its slot")
         }
         #expect(daemon.log.contains("renkeid ready: 1 jobs"))
     }
