@@ -270,3 +270,57 @@ func rawExchange(_ path: String, _ bytes: Data, wait: Bool) -> String {
     let count = recv(descriptor, &buffer, buffer.count, 0)
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
 }
+
+@Suite(.serialized) struct ControlCommandTests {
+    @Test func cancelStopsARunningRunAndRecordsWhoDidIt() throws {
+        let scratch = try Scratch()
+        let marker = "renkei-cancel-\(UUID().uuidString.prefix(8))"
+        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"sleep 60 & wait; : \(marker)\"]\n")
+        let control = Control(scratch: scratch)
+        let daemon = try control.daemon()
+        defer { daemon.stop() }
+        #expect(try control.ctl(["run", "long"]).status == 0)
+        #expect(eventually { !livingProcesses(containing: marker).isEmpty })
+        let status = try control.ctl(["status"])
+        #expect(status.stdout.contains("running: run 1 long"))
+        let cancelled = try control.ctl(["cancel", "1", "--reason", "wrong file"])
+        #expect(cancelled.status == 0, "\(cancelled.stderr)")
+        #expect(try eventually { try allRuns(scratch).first?.state == .cancelled })
+        let run = try #require(try allRuns(scratch).first)
+        #expect(run.errorMessage == "cancelled by root during step transfer")
+        #expect(eventually { livingProcesses(containing: marker).isEmpty })
+        #expect(try control.ctl(["cancel", "1"]).status == 2, "a finished run cannot be cancelled")
+        let jobs = try control.ctl(["jobs"])
+        #expect(jobs.stdout.contains("long  manual"))
+        #expect(jobs.stdout.contains("cancelled (run 1)"))
+    }
+
+    @Test func aDaemonThatRequiresReasonsRefusesRequestsWithout() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("quick", "steps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        let control = Control(scratch: scratch)
+        let daemon = try control.daemon(["--require-reason"])
+        defer { daemon.stop() }
+        let without = try control.ctl(["run", "quick"])
+        #expect(without.status == 2)
+        #expect(without.stderr.contains("requires --reason"))
+        #expect(try control.ctl(["run", "quick", "--reason", "ticket 42"]).status == 0)
+        #expect(try control.ctl(["status"]).status == 0, "reading needs no reason")
+        let audit = try control.ctl(["audit"])
+        #expect(audit.stdout.contains("refused: no reason given"))
+        #expect(audit.stdout.contains("ticket 42"))
+    }
+
+    @Test func aSocketDirectoryWritableByOthersIsRefused() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("quick", "steps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        let open = scratch.root + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true)
+        chmod(open, 0o777)
+        let daemon = try DaemonProcess(scratch, arguments: ["--socket", open + "/control.sock"])
+        #expect(daemon.waitForExit(seconds: 10))
+        #expect(daemon.process.terminationStatus == 1)
+        #expect(daemon.log.contains("refusing to listen in \(open): it is writable by others"))
+        #expect(daemon.log.contains("chmod o-w \(open)"))
+    }
+}
