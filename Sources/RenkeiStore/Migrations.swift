@@ -89,6 +89,10 @@ enum Migrations {
             try db.execute(sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
             try db.execute(sql: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
         }
+        migrator.registerMigration("v4: report index") { db in
+            // The failure report aggregates by logical time over all jobs.
+            try db.create(index: "run_by_logical_time", on: "run", columns: ["logical_time", "state"])
+        }
         return migrator
     }
 }

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The failure report: were there failures, were they all handled, what is still open.",
+        discussion: """
+            Reads the store directly (no daemon needed). Failures are counted per job and logical \
+            time: a link retried three times is one failure. Times are in the machine's zone.
+
+            Examples:
+              renkeictl report                                   # the last 7 days, in the terminal
+              renkeictl report --since 2026-11-01 --until 2026-12-01 --format html --lang ja -o 2026-11.html
+              renkeictl report --format csv --lang ja -o failures.csv   # opens in Excel
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv, html }
+    enum Language: String, ExpressibleByArgument, CaseIterable { case en, ja }
+
+    @OptionGroup var location: LocationOptions
+
+    @Option(help: ArgumentHelp("From T (logical time; default: 7 days ago).", valueName: "T"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Until T, not included (default: now).", valueName: "T"))
+    var until: String?
+
+    @Option(name: .customLong("job"), help: ArgumentHelp("Only this job; repeatable.", valueName: "JOB"))
+    var jobs: [String] = []
+
+    @Option(help: "text, json, csv or html.")
+    var format: Format = .text
+
+    @Option(help: ArgumentHelp("en or ja (default: ja when LANG starts with ja).", valueName: "LANG"))
+    var lang: Language?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func run() throws {
+        let zone = MachineTimeZone.identifier
+        let now = Int64(Date().timeIntervalSince1970)
+        func parse(_ text: String?, _ option: String, default value: Int64) throws -> Int64 {
+            guard let text else { return value }
+            do { return try LogicalTime.parse(text, zoneIdentifier: zone).epochSeconds } catch { throw Failure(.usage, "\(option): \(error)") }
+        }
+        let untilTime = try parse(until, "--until", default: now + 1)
+        let sinceTime = try parse(since, "--since", default: untilTime - 7 * 86_400)
+        guard sinceTime < untilTime else { throw Failure(.usage, "--since must be before --until") }
+        let store = try openForReading(location.locations)
+        let input = try ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now)
+        let report = FailureReport.make(input)
+        let language = lang ?? ((ProcessInfo.processInfo.environment["LANG"] ?? "").hasPrefix("ja") ? .ja : .en)
+        let labels = ReportLabels(japanese: language == .ja)
+        let data: Data
+        switch format {
+        case .json: data = Data(try ReportFormats.json(report).utf8)
+        case .csv: data = ReportFormats.csv(report, labels)
+        case .html: data = Data(ReportHTML.render(report, labels).utf8)
+        case .text:
+            let colour = output == nil && isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+                && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+            data = Data(ReportFormats.text(report, labels, colour: colour).utf8)
+        }
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: data) else {
+                throw Failure(.usage, "cannot write \(output)")
+            }
+            FileHandle.standardError.write(Data("report written to \(output)\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import RenkeiCore
+
+/// The report's words in English and in the Japanese a city hall writes its reports in.
+struct ReportLabels {
+    let japanese: Bool
+
+    func pick(_ en: String, _ ja: String) -> String { japanese ? ja : en }
+
+    var title: String { pick("Data-link failure report", "連携処理 障害状況報告") }
+    var period: String { pick("Period", "対象期間") }
+    var generated: String { pick("Generated", "作成日時") }
+    var summary: String { pick("Summary", "集計") }
+    var runs: String { pick("Runs", "実行回数") }
+    var succeeded: String { pick("Succeeded", "正常終了") }
+    var failed: String { pick("Failures (per data date)", "障害件数（基準日時単位）") }
+    var failedShort: String { pick("Failures", "障害") }
+    var recoveredByRetry: String { pick("Recovered by automatic retry", "自動再試行で回復") }
+    var resolvedByRerun: String { pick("Resolved by manual re-run", "手動再実行で解決") }
+    var unresolvedCount: String { pick("Unresolved", "未解決") }
+    var missed: String { pick("Missed slots (renkeid down)", "未実行（停止中）") }
+    var skipped: String { pick("Skipped slots", "スキップ") }
+    var breaches: String { pick("Deadline breaches", "期限超過") }
+    var interrupted: String { pick("Interrupted runs", "中断") }
+    var successRate: String { pick("Success rate", "成功率") }
+    var resolutionTime: String { pick("Time to resolution (median / longest)", "解決までの時間（中央値／最長）") }
+    var perJob: String { pick("By job", "連携ジョブ別") }
+    var job: String { pick("Job", "連携ジョブ") }
+    var lastFailure: String { pick("Last failure", "最終障害") }
+    var lastSuccess: String { pick("Last success", "最終正常終了") }
+    var unresolvedTitle: String { pick("Unresolved failures — action needed", "未解決の障害（要対応）") }
+    var resolvedTitle: String { pick("Resolved failures", "解決済みの障害") }
+    var run: String { pick("Run", "実行番号") }
+    var logicalTime: String { pick("Data date (logical time)", "基準日時") }
+    var errorClass: String { pick("Error class", "エラー分類") }
+    var error: String { pick("Error", "エラー内容") }
+    var rerunCommand: String { pick("Command to re-run", "再実行コマンド") }
+    var resolvedBy: String { pick("Resolved by run", "解決した実行") }
+    var how: String { pick("How", "解決方法") }
+    var requestedBy: String { pick("Asked by", "依頼者") }
+    var reason: String { pick("Reason", "理由") }
+    var openFor: String { pick("Open for", "解決までの時間") }
+    var attempts: String { pick("Attempts", "試行回数") }
+    var chart: String { pick("Runs and failures per day", "日別の実行回数と障害件数") }
+    var noFailures: String { pick("No failures in this period.", "対象期間中に障害はありませんでした。") }
+    var allHandled: String { pick("Every failure in this period was handled.", "対象期間中の障害はすべて対応済みです。") }
+    var stillOpen: String { pick("failure(s) still need action.", "件の障害が未対応です。") }
+    var none: String { pick("none", "なし") }
+    var state: String { pick("State", "状態") }
+
+    func resolution(_ how: String?) -> String {
+        switch how {
+        case "retry": pick("automatic retry", "自動再試行")
+        case "rerun": pick("manual re-run", "手動再実行")
+        case "manual": pick("manual run", "手動実行")
+        default: how ?? ""
+        }
+    }
+
+    /// `3m05s`, `2h10m`, `1d4h` / `3分5秒`, `2時間10分`, `1日4時間`.
+    func duration(_ seconds: Int64?) -> String {
+        guard let seconds else { return "-" }
+        let d = seconds / 86_400, h = seconds % 86_400 / 3600, m = seconds % 3600 / 60, s = seconds % 60
+        if japanese {
+            if d > 0 { return "\(d)日\(h)時間" }
+            if h > 0 { return "\(h)時間\(m)分" }
+            if m > 0 { return "\(m)分\(s)秒" }
+            return "\(s)秒"
+        }
+        if d > 0 { return "\(d)d\(h)h" }
+        if h > 0 { return "\(h)h\(m < 10 ? "0" : "")\(m)m" }
+        if m > 0 { return "\(m)m\(s < 10 ? "0" : "")\(s)s" }
+        return "\(s)s"
+    }
+
+    /// `2026-11-27T06:30:00+09:00` → `2026-11-27 06:30`.
+    func short(_ iso: String?) -> String {
+        guard let iso else { return "-" }
+        return String(iso.prefix(16)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    func percent(_ rate: Double?) -> String {
+        guard let rate else { return "-" }
+        return String(format: "%.1f%%", rate * 100)
+    }
+
+    /// The totals as (label, value) rows, in the order every format shows them.
+    func totals(_ report: FailureReport) -> [(String, String)] {
+        let c = report.totals.counts
+        return [
+            (runs, "\(c.runs)"), (succeeded, "\(c.succeeded)"), (failed, "\(c.failed)"), (recoveredByRetry, "\(c.recoveredByRetry)"),
+            (resolvedByRerun, "\(c.resolvedByRerun)"), (unresolvedCount, "\(c.unresolved)"), (missed, "\(c.missed)"), (skipped, "\(c.skipped)"),
+            (breaches, "\(c.deadlineBreaches)"), (interrupted, "\(c.interrupted)"), (successRate, percent(report.totals.successRate)),
+            (resolutionTime, "\(duration(report.totals.resolutionMedianSeconds)) / \(duration(report.totals.resolutionLongestSeconds))"),
+        ]
+    }
+
+    func verdict(_ report: FailureReport) -> String {
+        let c = report.totals.counts
+        if c.failed == 0 && c.missed == 0 { return noFailures }
+        if c.unresolved == 0 { return allHandled }
+        return japanese ? "\(c.unresolved)\(stillOpen)" : "\(c.unresolved) \(stillOpen)"
+    }
+}
