@@ -2,8 +2,9 @@
 SWIFT ?= swift
 CTL = .build/debug/renkeictl
 PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
-# The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd).
-TEST_PACKAGES = systemd
+# The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd),
+# the sqlite3 shell (audit tampering) and headless Chromium (the HTML report).
+TEST_PACKAGES = systemd sqlite3 chromium
 
 .PHONY: all deps test-deps install-missing build run test check clean
 

@@ -198,7 +198,7 @@ public struct FailureReport: Sendable, Equatable, Codable {
             let ordered = attempts.sorted { $0.id < $1.id }
             let newest = ordered.last!
             let first = ordered.first!
-            var failure = Failure(run: newest.id, job: newest.job, logicalTime: LogicalTime.iso8601(newest.logicalTime, in: ZoneRules.named(newest.zone) ?? zone),
+            var failure = Failure(run: newest.id, job: newest.job, logicalTime: LogicalTime.iso8601(newest.logicalTime, in: zone),
                                   errorClass: (newest.errorClass ?? .exit).rawValue,
                                   error: String((newest.errorMessage ?? newest.state.rawValue).split(separator: "\n").first ?? ""),
                                   attempts: ordered.count)

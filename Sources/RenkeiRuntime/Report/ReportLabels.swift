@@ -1,8 +1,10 @@
 import RenkeiCore
 
 /// The report's words in English and in the Japanese a city hall writes its reports in.
-struct ReportLabels {
-    let japanese: Bool
+public struct ReportLabels: Sendable {
+    public let japanese: Bool
+
+    public init(japanese: Bool) { self.japanese = japanese }
 
     func pick(_ en: String, _ ja: String) -> String { japanese ? ja : en }
 

@@ -3,8 +3,8 @@ import RenkeiCore
 
 /// The report as one self-contained HTML page: inline CSS and an inline SVG chart, no scripts,
 /// no fonts or images from anywhere, laid out to print on A4.
-enum ReportHTML {
-    static func render(_ report: FailureReport, _ l: ReportLabels) -> String {
+public enum ReportHTML {
+    public static func render(_ report: FailureReport, _ l: ReportLabels) -> String {
         func e(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")

@@ -2,8 +2,8 @@ import Foundation
 import RenkeiCore
 
 /// The report as text (80 columns, colour only on a terminal), CSV (one row per failure) and JSON.
-enum ReportFormats {
-    static func text(_ report: FailureReport, _ l: ReportLabels, colour: Bool) -> String {
+public enum ReportFormats {
+    public static func text(_ report: FailureReport, _ l: ReportLabels, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
         var out: [String] = []
         out.append(paint(l.title, "1"))
@@ -41,7 +41,7 @@ enum ReportFormats {
     }
 
     /// Display width: East Asian characters take two columns.
-    static func width(_ text: String) -> Int {
+    public static func width(_ text: String) -> Int {
         text.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x1100 && ($1.value <= 0x115F || ($1.value >= 0x2E80 && $1.value <= 0xA4CF) || ($1.value >= 0xAC00 && $1.value <= 0xD7A3) || ($1.value >= 0xF900 && $1.value <= 0xFAFF) || ($1.value >= 0xFE30 && $1.value <= 0xFE4F) || ($1.value >= 0xFF00 && $1.value <= 0xFF60) || ($1.value >= 0xFFE0 && $1.value <= 0xFFE6))) ? 2 : 1) }
     }
 
@@ -51,7 +51,7 @@ enum ReportFormats {
     }
 
     /// RFC 4180: one row per failure, CRLF line ends, fields quoted when needed.
-    static func csv(_ report: FailureReport, _ l: ReportLabels) -> Data {
+    public static func csv(_ report: FailureReport, _ l: ReportLabels) -> Data {
         let header = [l.pick("status", "状態"), l.run, l.job, l.logicalTime, l.errorClass, l.error, l.attempts, l.resolvedBy, l.how, l.requestedBy, l.reason, l.openFor + l.pick(" (seconds)", "（秒）"), l.rerunCommand]
         var rows = [header]
         for failure in report.unresolved {
@@ -73,7 +73,7 @@ enum ReportFormats {
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func json(_ report: FailureReport) throws -> String {
+    public static func json(_ report: FailureReport) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
