@@ -8,26 +8,23 @@ public enum ReportQuery {
         let scope = RunStore.ReportScope(since: since, until: until, jobs: jobs)
         let failures = try store.reportFailures(scope)
         let resolverIDs = Array(Set(failures.compactMap(\.resolvedBy)))
-        let resolvers = try store.runs(ids: resolverIDs)
+        let resolvers = try store.reportRuns(ids: resolverIDs)
         let rules = ZoneRules.named(zone) ?? .utc
         let offset = rules.offset(at: until)
         let days = try store.reportDays(scope, offset: offset).map { entry in
             (date: LogicalTime(epochSeconds: entry.day * 86_400, zoneIdentifier: "UTC").date, runs: entry.runs, failures: entry.failures)
         }
+        let (counts, newest) = try store.reportCounts(scope)
+        func last(_ states: [RunState]) -> [String: Int64] {
+            newest.compactMapValues { byState in states.compactMap { byState[$0] }.max() }
+        }
         return ReportInput(
             since: since, until: until, generatedAt: now, zone: zone,
-            counts: try store.reportCounts(scope),
-            failures: failures.map(facts), resolvers: Dictionary(uniqueKeysWithValues: resolvers.map { ($0.id!, facts($0)) }),
+            counts: counts,
+            failures: failures, resolvers: Dictionary(uniqueKeysWithValues: resolvers.map { ($0.id, $0) }),
             breaches: try store.reportBreaches(scope), days: days,
-            lastSuccess: try store.reportLast(scope, states: [.succeeded]),
-            lastFailure: try store.reportLast(scope, states: [.failed, .timedOut, .interrupted])
+            lastSuccess: last([.succeeded]),
+            lastFailure: last([.failed, .timedOut, .interrupted])
         )
-    }
-
-    static func facts(_ run: RunRecord) -> RunFacts {
-        RunFacts(id: run.id!, job: run.job, logicalTime: run.logicalTime, zone: run.logicalZone, trigger: run.trigger, state: run.state,
-                 errorClass: run.errorClass, errorMessage: run.errorMessage,
-                 finishedAt: run.finishedAt.map { Int64($0.timeIntervalSince1970) }, requestedBy: run.requestedByUser, reason: run.reason,
-                 resolvedBy: run.resolvedBy)
     }
 }

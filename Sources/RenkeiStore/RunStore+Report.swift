@@ -26,27 +26,48 @@ extension RunStore {
         }
     }
 
-    public func reportCounts(_ scope: ReportScope) throws -> [String: [RunState: Int]] {
+    /// Rows per job and state, and the newest logical time of each — one pass over the index.
+    public func reportCounts(_ scope: ReportScope) throws -> (counts: [String: [RunState: Int]], newest: [String: [RunState: Int64]]) {
         try pool.read { db in
             var counts: [String: [RunState: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT job, state, COUNT(*) AS n FROM run WHERE \(scope.sql) GROUP BY job, state", arguments: scope.arguments) {
+            var newest: [String: [RunState: Int64]] = [:]
+            let sql = "SELECT job, state, COUNT(*) AS n, MAX(logical_time) AS t FROM run WHERE \(scope.sql) GROUP BY job, state"
+            for row in try Row.fetchAll(db, sql: sql, arguments: scope.arguments) {
                 guard let state = RunState(rawValue: row["state"]) else { continue }
                 counts[row["job"], default: [:]][state] = row["n"]
+                newest[row["job"], default: [:]][state] = row["t"]
             }
-            return counts
+            return (counts, newest)
         }
     }
 
-    public func reportFailures(_ scope: ReportScope) throws -> [RunRecord] {
+    /// The failed runs of the period, as the few facts the report needs (read column by column:
+    /// thousands of failures must not cost a full record decode each).
+    public func reportFailures(_ scope: ReportScope) throws -> [RunFacts] {
         try pool.read { db in
-            try RunRecord.fetchAll(db, sql: "SELECT * FROM run WHERE \(scope.sql) AND state IN ('failed', 'timed_out', 'interrupted') ORDER BY id",
-                                   arguments: scope.arguments)
+            try Row.fetchAll(db, sql: "SELECT \(Self.factColumns) FROM run WHERE \(scope.sql) AND state IN ('failed', 'timed_out', 'interrupted') ORDER BY id",
+                             arguments: scope.arguments).map(Self.facts)
         }
     }
 
-    public func runs(ids: [Int64]) throws -> [RunRecord] {
+    /// The runs with these ids, as report facts.
+    public func reportRuns(ids: [Int64]) throws -> [RunFacts] {
         guard !ids.isEmpty else { return [] }
-        return try pool.read { db in try RunRecord.fetchAll(db, keys: ids) }
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.factColumns) FROM run WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                             arguments: StatementArguments(ids)).map(Self.facts)
+        }
+    }
+
+    static let factColumns = "id, job, logical_time, logical_zone, trigger, state, error_class, error_message, finished_at, requested_by_user, reason, resolved_by"
+
+    static func facts(_ row: Row) -> RunFacts {
+        let finished: Date? = row["finished_at"]
+        return RunFacts(id: row["id"], job: row["job"], logicalTime: row["logical_time"], zone: row["logical_zone"],
+                        trigger: Trigger(rawValue: row["trigger"]) ?? .schedule, state: RunState(rawValue: row["state"]) ?? .failed,
+                        errorClass: (row["error_class"] as String?).flatMap(ErrorClass.init(rawValue:)), errorMessage: row["error_message"],
+                        finishedAt: finished.map { Int64($0.timeIntervalSince1970) }, requestedBy: row["requested_by_user"], reason: row["reason"],
+                        resolvedBy: row["resolved_by"])
     }
 
     public func reportBreaches(_ scope: ReportScope) throws -> [String: Int] {
@@ -65,16 +86,6 @@ extension RunStore {
                        SUM(state IN ('failed', 'timed_out', 'interrupted')) AS failures
                 FROM run WHERE \(scope.sql) GROUP BY day ORDER BY day
                 """, arguments: StatementArguments([offset]) + scope.arguments).map { ($0["day"], $0["runs"], $0["failures"]) }
-        }
-    }
-
-    /// The newest logical time of each job that ended in `states`.
-    public func reportLast(_ scope: ReportScope, states: [RunState]) throws -> [String: Int64] {
-        try pool.read { db in
-            let list = states.map { "'\($0.rawValue)'" }.joined(separator: ",")
-            let rows = try Row.fetchAll(db, sql: "SELECT job, MAX(logical_time) AS t FROM run WHERE \(scope.sql) AND state IN (\(list)) GROUP BY job",
-                                        arguments: scope.arguments)
-            return Dictionary(uniqueKeysWithValues: rows.map { ($0["job"], $0["t"]) })
         }
     }
 }
