@@ -6,7 +6,11 @@ PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # the sqlite3 shell (audit tampering) and headless Chromium (the HTML report).
 TEST_PACKAGES = systemd sqlite3 chromium
 
-.PHONY: all deps test-deps install-missing build run test check clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+MANIFEST = $(DESTDIR)$(PREFIX)/share/renkei/installed-files
+
+.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man
 
 all: build
 
@@ -35,9 +39,61 @@ run: build
 	@echo "Starting renkeid (Ctrl-C to stop). In another terminal: $(CTL) history"
 	.build/debug/renkeid --jobs Jobs --state .renkei
 
-test: test-deps build
+test: test-deps build lint-units
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The units, checked by systemd itself: `verify` must print nothing (it exits 0 on unknown keys),
+# and renkeid.service's exposure must stay at or under 3.0 (systemd-analyze security).
+lint-units: build
+	@root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	mkdir -p "$$root/lib/systemd" "$$root/etc/systemd/system" "$$root/usr/local/bin" "$$root/bin"; \
+	cp -r /lib/systemd/system "$$root/lib/systemd/"; cp /bin/kill "$$root/bin/"; \
+	cp .build/debug/renkeid .build/debug/renkeictl "$$root/usr/local/bin/"; \
+	cp Units/renkeid.service Units/renkei-report.service Units/renkei-report.timer "$$root/etc/systemd/system/"; \
+	out=$$(systemd-analyze verify --man=no --root="$$root" renkeid.service renkei-report.service renkei-report.timer 2>&1); \
+	if [ -n "$$out" ]; then echo "systemd-analyze verify complained:"; echo "$$out"; exit 1; fi; \
+	systemd-analyze security --offline=yes --root="$$root" --threshold=30 renkeid.service | tail -1; \
+	systemd-analyze security --offline=yes --root="$$root" --threshold=30 renkeid.service > /dev/null || { echo "renkeid.service is exposed above 3.0"; exit 1; }; \
+	echo "units: verify clean, exposure within 3.0"
+
+# Man pages from the argument parser (its generate-manual plugin) and Units/man.
+man:
+	mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --output-directory .build/man --section 1
+	mkdir -p .build/man8 && $(SWIFT) package --allow-writing-to-package-directory generate-manual --output-directory .build/man8 --section 8
+	cp .build/man8/renkeid.8 .build/man/ && rm -f .build/man/renkeid.1 && cp Units/man/renkei.job.5 .build/man/
+
+# `make install [PREFIX=/usr/local] [DESTDIR=…]`: binaries, units, sysusers/tmpfiles, catalog,
+# man pages, example jobs (never over existing files). What it installed is listed in
+# $(PREFIX)/share/renkei/installed-files, which is what `make uninstall` removes.
+install: deps man
+	$(SWIFT) build -c release
+	@set -e; m="$(MANIFEST)"; mkdir -p "$$(dirname "$$m")"; : > "$$m.new"; \
+	put() { mode=$$1 src=$$2 dst="$(DESTDIR)$$3"; mkdir -p "$$(dirname "$$dst")"; \
+	  if [ -n "$$4" ] && [ -e "$$dst" ]; then echo "kept existing $$3"; return; fi; \
+	  install -m "$$mode" "$$src" "$$dst"; echo "$$3" >> "$$m.new"; echo "installed $$3"; }; \
+	put 755 .build/release/renkeid $(PREFIX)/bin/renkeid; \
+	put 755 .build/release/renkeictl $(PREFIX)/bin/renkeictl; \
+	for u in renkeid.service renkei-report.service renkei-report.timer; do \
+	  sed "s|/usr/local/bin/|$(PREFIX)/bin/|g" Units/$$u > .build/$$u; put 644 .build/$$u $(PREFIX)/lib/systemd/system/$$u; done; \
+	put 644 Units/renkei.sysusers $(PREFIX)/lib/sysusers.d/renkei.conf; \
+	put 644 Units/renkei.tmpfiles $(PREFIX)/lib/tmpfiles.d/renkei.conf; \
+	put 644 Units/renkei.catalog $(PREFIX)/lib/systemd/catalog/renkei.catalog; \
+	put 644 .build/man/renkeictl.1 $(PREFIX)/share/man/man1/renkeictl.1; \
+	put 644 .build/man/renkeid.8 $(PREFIX)/share/man/man8/renkeid.8; \
+	put 644 .build/man/renkei.job.5 $(PREFIX)/share/man/man5/renkei.job.5; \
+	for f in Jobs/*.yaml Jobs/*.txt; do put 644 "$$f" /etc/renkei/jobs/$$(basename "$$f") keep; done; \
+	for f in Jobs/bin/*; do put 755 "$$f" /etc/renkei/jobs/bin/$$(basename "$$f") keep; done; \
+	cat "$$m.new" >> "$$m"; rm "$$m.new"; sort -u -o "$$m" "$$m"; \
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemd-sysusers; systemd-tmpfiles --create; journalctl --update-catalog; systemctl daemon-reload; \
+	  echo "next: systemctl enable --now renkeid renkei-report.timer"; fi
+
+uninstall:
+	@m="$(MANIFEST)"; [ -f "$$m" ] || { echo "nothing recorded in $$m"; exit 0; }; \
+	while read -r f; do rm -f "$(DESTDIR)$$f" && echo "removed $$f"; done < "$$m"; rm -f "$$m"; \
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; journalctl --update-catalog; fi
 
 check: build
 	$(CTL) check --jobs Jobs

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import RenkeiCore
 import RenkeiRuntime
+import RenkeiSystemd
+import Logging
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,6 +42,20 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    @Flag(help: "The period is yesterday (00:00 to 00:00 in the machine's zone).")
+    var yesterday = false
+
+    @Option(help: ArgumentHelp("Write report-DATE.html and report-DATE.json into DIR (renkei-report.service).", valueName: "DIR"))
+    var outputDir: String?
+
+    @Flag(help: "Log a journal event with the totals as fields (RENKEI_REPORT_*).")
+    var journalSummary = false
+
+    func validate() throws {
+        if yesterday && (since != nil || until != nil) { throw ValidationError("--yesterday replaces --since and --until") }
+        if outputDir != nil && output != nil { throw ValidationError("-o and --output-dir do not go together") }
+    }
+
     func run() throws {
         let zone = MachineTimeZone.identifier
         let now = Int64(Date().timeIntervalSince1970)
@@ -47,14 +63,29 @@ struct Report: ParsableCommand {
             guard let text else { return value }
             do { return try LogicalTime.parse(text, zoneIdentifier: zone).epochSeconds } catch { throw Failure(.usage, "\(option): \(error)") }
         }
-        let untilTime = try parse(until, "--until", default: now + 1)
-        let sinceTime = try parse(since, "--since", default: untilTime - 7 * 86_400)
+        var untilTime = try parse(until, "--until", default: now + 1)
+        var sinceTime = try parse(since, "--since", default: untilTime - 7 * 86_400)
+        if yesterday {
+            let today = LogicalTime(epochSeconds: now, zoneIdentifier: zone).date
+            untilTime = try parse(today, "--yesterday", default: now)
+            sinceTime = try parse(LogicalTime(epochSeconds: untilTime - 43_200, zoneIdentifier: zone).date, "--yesterday", default: now)
+        }
         guard sinceTime < untilTime else { throw Failure(.usage, "--since must be before --until") }
         let store = try openForReading(location.locations)
         let input = try ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now)
         let report = FailureReport.make(input)
         let language = lang ?? ((ProcessInfo.processInfo.environment["LANG"] ?? "").hasPrefix("ja") ? .ja : .en)
         let labels = ReportLabels(japanese: language == .ja)
+        if journalSummary { logSummary(report) }
+        if let outputDir {
+            let day = LogicalTime(epochSeconds: sinceTime, zoneIdentifier: zone).date
+            try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+            for (name, data) in [("report-\(day).html", Data(ReportHTML.render(report, labels).utf8)), ("report-\(day).json", Data(try ReportFormats.json(report).utf8))] {
+                guard FileManager.default.createFile(atPath: outputDir + "/" + name, contents: data) else { throw Failure(.usage, "cannot write \(outputDir)/\(name)") }
+            }
+            print("report for \(day) written to \(outputDir)/report-\(day).html and .json")
+            return
+        }
         let data: Data
         switch format {
         case .json: data = Data(try ReportFormats.json(report).utf8)
@@ -73,5 +104,19 @@ struct Report: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(data)
         }
+    }
+
+    /// One journal event with the totals as fields, for monitoring (Zabbix, JP1) to pick up.
+    func logSummary(_ report: FailureReport) {
+        guard Journal.isAvailable else { return }
+        LoggingSystem.bootstrap { _ in JournalLogHandler(identifier: "renkeictl") }
+        let c = report.totals.counts
+        let fields = [
+            "RENKEI_REPORT_SINCE": report.since, "RENKEI_REPORT_UNTIL": report.until, "RENKEI_REPORT_RUNS": "\(c.runs)",
+            "RENKEI_REPORT_FAILED": "\(c.failed)", "RENKEI_REPORT_UNRESOLVED": "\(c.unresolved)", "RENKEI_REPORT_MISSED": "\(c.missed)",
+            "RENKEI_REPORT_DEADLINE_BREACHES": "\(c.deadlineBreaches)",
+        ]
+        Logger(label: "renkeictl").event(.reportWritten, c.unresolved > 0 ? .warning : .notice,
+                                         "failure report \(report.since.prefix(10)): \(c.runs) runs, \(c.failed) failures, \(c.unresolved) unresolved, \(c.missed) missed", fields)
     }
 }

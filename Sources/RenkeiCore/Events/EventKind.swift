@@ -21,6 +21,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case rerunRequested = "rerun-requested"
     case rerunRefused = "rerun-refused"
     case outputDropped = "output-dropped"
+    case reportWritten = "report-written"
 
     public var messageID: String {
         switch self {
@@ -43,6 +44,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .rerunRequested: "c8507556a2bb453aae0f345d0971cfb4"
         case .rerunRefused: "a97982e10f624ef5b46cd1763cf33b93"
         case .outputDropped: "adaa784896c046ffa6a14d65a30166d1"
+        case .reportWritten: "91d1695c836d402e9bfb79e8c34853e7"
         }
     }
 
