@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 MANIFEST = $(DESTDIR)$(PREFIX)/share/renkei/installed-files
 
-.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man
+.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man e2e
 
 all: build
 
@@ -42,6 +42,13 @@ run: build
 test: test-deps build lint-units
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory e2e
+
+# Boots a real systemd as PID 1 of private namespaces with the units and binaries installed, and
+# checks start/STATUS, scheduling, the journal, operators vs others, reload, the watchdog, stop and
+# the report timer's service (Tests/Support/systemd-e2e.sh; root only).
+e2e: build
+	Tests/Support/systemd-e2e.sh
 
 # The units, checked by systemd itself: `verify` must print nothing (it exits 0 on unknown keys),
 # and renkeid.service's exposure must stay at or under 3.0 (systemd-analyze security).
