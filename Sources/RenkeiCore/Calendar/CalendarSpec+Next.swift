@@ -95,19 +95,7 @@ extension CalendarSpec {
     /// -1 if nothing in the chain is left.
     private func matchComponent(year: Int?, chain: [Component], tm: BrokenDownTime, value: inout Int, clock: inout WallClock) -> Int {
         guard !chain.isEmpty else { return 0 }
-        var best: Int?
-        for c in chain {
-            if c.start >= value {
-                if best == nil || c.start < best! { best = c.start }
-            } else if c.repeatEvery > 0 {
-                let k = c.start + c.repeatEvery * ((value - c.start + c.repeatEvery - 1) / c.repeatEvery)
-                if (best == nil || k < best!) && (c.stop < 0 || k <= c.stop) { best = k }
-            }
-        }
-        guard let best else { return -1 }
-        let changed = value != best
-        value = best
-        return changed ? 1 : 0
+        return Self.earliest(chain.map { ($0.start, $0.stop, $0.repeatEvery) }, atOrAfter: &value)
     }
 
     /// As `matchComponent`, with `~` turning days into "N-th day from the end of the month".
@@ -115,16 +103,25 @@ extension CalendarSpec {
         guard endOfMonth, !day.isEmpty else {
             return matchComponent(year: nil, chain: day, tm: tm, value: &value, clock: &clock)
         }
-        var best: Int?
+        var ranges: [(start: Int, stop: Int, repeatEvery: Int)] = []
         for c in day {
             var start = endOfMonthDay(tm, c.start, clock: &clock)
             var stop = endOfMonthDay(tm, c.stop, clock: &clock)
             if stop > 0 { swap(&start, &stop) }
-            if start >= value {
-                if best == nil || start < best! { best = start }
-            } else if c.repeatEvery > 0 {
-                let k = start + c.repeatEvery * ((value - start + c.repeatEvery - 1) / c.repeatEvery)
-                if (best == nil || k < best!) && (stop < 0 || k <= stop) { best = k }
+            ranges.append((start, stop, c.repeatEvery))
+        }
+        return Self.earliest(ranges, atOrAfter: &value)
+    }
+
+    /// systemd's `find_matching_component` over resolved ranges.
+    private static func earliest(_ ranges: [(start: Int, stop: Int, repeatEvery: Int)], atOrAfter value: inout Int) -> Int {
+        var best: Int?
+        for range in ranges {
+            if range.start >= value {
+                if best == nil || range.start < best! { best = range.start }
+            } else if range.repeatEvery > 0 {
+                let k = range.start + range.repeatEvery * ((value - range.start + range.repeatEvery - 1) / range.repeatEvery)
+                if (best == nil || k < best!) && (range.stop < 0 || k <= range.stop) { best = k }
             }
         }
         guard let best else { return -1 }
