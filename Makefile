@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 MANIFEST = $(DESTDIR)$(PREFIX)/share/renkei/installed-files
 
-.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man e2e
+.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man e2e bench
 
 all: build
 
@@ -101,6 +101,11 @@ uninstall:
 	@m="$(MANIFEST)"; [ -f "$$m" ] || { echo "nothing recorded in $$m"; exit 0; }; \
 	while read -r f; do rm -f "$(DESTDIR)$$f" && echo "removed $$f"; done < "$$m"; rm -f "$$m"; \
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; journalctl --update-catalog; fi
+
+# Benchmarks (release build; figures printed and written to .build/bench/results.json).
+bench: deps
+	@$(MAKE) --no-print-directory install-missing NEEDED="sqlite3 bc"
+	Benchmarks/bench.sh
 
 check: build
 	$(CTL) check --jobs Jobs
