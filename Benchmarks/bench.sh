@@ -30,7 +30,9 @@ SELECT 'stored' || (i % 1000), strftime('%s','now') - 10050000 + i * 10, 'UTC', 
  datetime(strftime('%s','now') - 10050000 + i*10, 'unixepoch'), datetime(strftime('%s','now') - 10050000 + i*10, 'unixepoch'),
  datetime(strftime('%s','now') - 10050000 + i*10 + 5, 'unixepoch'), CASE WHEN i % 97 = 0 THEN 'exit' END, CASE WHEN i % 97 = 0 THEN 'step a: exit status 1' END FROM n;"
 
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
+# Valid JSON numbers (bc prints ".5" for 0.5).
+number() { printf '%.4f' "$(echo "$1" | bc)"; }
+seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); number "$end - $start"; }
 report7=$(seconds "$bin/renkeictl" report --state "$work/state" --format json)
 record report_7_days_seconds "$report7" "report, default 7 days, 1,000,000-run store (s)" "$report7 (goal ≤ 1)"
 reportAll=$(seconds "$bin/renkeictl" report --state "$work/state" --since 2020-01-01 --format json)
@@ -43,7 +45,7 @@ start=$(date +%s.%N)
 "$bin/renkeid" --jobs "$work/jobs" --state "$work/state" --log-target console > "$work/daemon.log" 2>&1 &
 daemon=$!
 until grep -q "renkeid ready" "$work/daemon.log"; do sleep 0.01; done
-ready=$(echo "$(date +%s.%N) - $start" | bc)
+ready=$(number "$(date +%s.%N) - $start")
 record startup_seconds "$ready" "start-up to READY, 1,000 jobs + 1,000,000 runs (s)" "$ready (goal ≤ 1)"
 
 # Idle footprint: 1,000 jobs, 60 s (no slot falls due: they run at whole minutes of the day).
@@ -51,7 +53,7 @@ ticks0=$(awk '{print $14 + $15}' /proc/$daemon/stat)
 sleep 60
 ticks1=$(awk '{print $14 + $15}' /proc/$daemon/stat)
 rss=$(awk '/VmRSS/ {print $2}' /proc/$daemon/status)
-cpu=$(echo "scale=3; ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / 60" | bc)
+cpu=$(number "scale=4; ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / 60")
 record idle_rss_kib "$rss" "idle RSS with 1,000 jobs (KiB)" "$rss (goal ≤ 30720)"
 record idle_cpu_percent "$cpu" "idle CPU over 60 s (%)" "$cpu (goal ≤ 0.1)"
 kill -TERM $daemon; wait $daemon || true
