@@ -73,7 +73,7 @@ actor Daemon {
     func run() async -> Int32 {
         loadJobs(initial: true)
         for interrupted in store.interruptedAtOpen {
-            events.ended(interrupted.run, job: jobs[JobName(interrupted.run.job) ?? JobName("x")!]?.job, retryAt: nil)
+            events.ended(interrupted.run, job: JobName(interrupted.run.job).flatMap { jobs[$0]?.job }, retryAt: nil)
         }
         // Failed attempts whose retry never ran (the daemon stopped or crashed first) are retried.
         for (name, loaded) in jobs where loaded.job.retry != nil {

@@ -34,14 +34,14 @@ extension CalendarSpec {
             c.isDST = -1
 
             var year = c.year
-            var r = matchComponent(year: year, chain: self.year, tm: c, value: &year, clock: &clock)
+            var r = matchComponent(self.year, value: &year)
             c.year = year
             if r > 0 { c.month = 0; c.day = 1; resetBelowDay() }
             if r < 0 { return false }
             if withinBounds(&c, clock: &clock) <= 0 { return false }
 
             var month = c.month + 1
-            r = matchComponent(year: nil, chain: self.month, tm: c, value: &month, clock: &clock)
+            r = matchComponent(self.month, value: &month)
             c.month = month - 1
             if r > 0 { c.day = 1; resetBelowDay() }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
@@ -59,7 +59,7 @@ extension CalendarSpec {
             if !matchesWeekday(c, clock: &clock) { c.day += 1; resetBelowDay(); continue }
 
             var hour = c.hour
-            r = matchComponent(year: nil, chain: self.hour, tm: c, value: &hour, clock: &clock)
+            r = matchComponent(self.hour, value: &hour)
             c.hour = hour
             if r > 0 { c.minute = 0; c.second = 0; usec = 0 }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
@@ -68,7 +68,7 @@ extension CalendarSpec {
             if r == 0 { continue }
 
             var minute = c.minute
-            r = matchComponent(year: nil, chain: self.minute, tm: c, value: &minute, clock: &clock)
+            r = matchComponent(self.minute, value: &minute)
             c.minute = minute
             if r > 0 { c.second = 0; usec = 0 }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
@@ -76,7 +76,7 @@ extension CalendarSpec {
             if r == 0 { continue }
 
             var secondValue = c.second * Self.microsecondsPerSecond + usec
-            r = matchComponent(year: nil, chain: self.microsecond, tm: c, value: &secondValue, clock: &clock)
+            r = matchComponent(self.microsecond, value: &secondValue)
             usec = secondValue % Self.microsecondsPerSecond
             c.second = secondValue / Self.microsecondsPerSecond
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
@@ -93,7 +93,7 @@ extension CalendarSpec {
 
     /// The earliest value of `chain` at or after `value`: 1 if it moved, 0 if `value` matched,
     /// -1 if nothing in the chain is left.
-    private func matchComponent(year: Int?, chain: [Component], tm: BrokenDownTime, value: inout Int, clock: inout WallClock) -> Int {
+    private func matchComponent(_ chain: [Component], value: inout Int) -> Int {
         guard !chain.isEmpty else { return 0 }
         return Self.earliest(chain.map { ($0.start, $0.stop, $0.repeatEvery) }, atOrAfter: &value)
     }
@@ -101,7 +101,7 @@ extension CalendarSpec {
     /// As `matchComponent`, with `~` turning days into "N-th day from the end of the month".
     private func matchDay(tm: BrokenDownTime, value: inout Int, clock: inout WallClock) -> Int {
         guard endOfMonth, !day.isEmpty else {
-            return matchComponent(year: nil, chain: day, tm: tm, value: &value, clock: &clock)
+            return matchComponent(day, value: &value)
         }
         var ranges: [(start: Int, stop: Int, repeatEvery: Int)] = []
         for c in day {

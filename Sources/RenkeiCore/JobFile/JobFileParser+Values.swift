@@ -47,19 +47,19 @@ extension JobFileParser {
             default: break
             }
         }
-        report(node, "'\(key)' must be true or false, found \(describe(node))")
+        report(node, "'\(key)' must be true or false, found \(kind(of: node))")
         return nil
     }
 
     mutating func readInt(_ node: Node, key: String) -> Int? {
         if case .scalar(let scalar) = node, scalar.style == .plain, let value = Int(scalar.string) { return value }
-        report(node, "'\(key)' must be a whole number, found \(describe(node))")
+        report(node, "'\(key)' must be a whole number, found \(kind(of: node))")
         return nil
     }
 
     mutating func readNumber(_ node: Node, key: String) -> Double? {
         if case .scalar(let scalar) = node, scalar.style == .plain, let value = Double(scalar.string), value.isFinite { return value }
-        report(node, "'\(key)' must be a number, found \(describe(node))")
+        report(node, "'\(key)' must be a number, found \(kind(of: node))")
         return nil
     }
 
@@ -83,7 +83,7 @@ extension JobFileParser {
 
     mutating func readTimeOfDay(_ node: Node, key: String) -> TimeOfDay? {
         guard case .scalar(let scalar) = node, let time = TimeOfDay(scalar.string) else {
-            report(node, "'\(key)' must be a local time \"HH:MM\" such as \"07:00\" (quote it), found \(describe(node))")
+            report(node, "'\(key)' must be a local time \"HH:MM\" such as \"07:00\" (quote it), found \(kind(of: node))")
             return nil
         }
         return time
@@ -92,7 +92,7 @@ extension JobFileParser {
     mutating func readChoice<Choice: RawRepresentable & CaseIterable>(_ node: Node, key: String, as: Choice.Type) -> Choice? where Choice.RawValue == String {
         if case .scalar(let scalar) = node, let choice = Choice(rawValue: scalar.string) { return choice }
         let choices = Choice.allCases.map(\.rawValue).joined(separator: ", ")
-        report(node, "'\(key)' must be one of \(choices), found \(describe(node))")
+        report(node, "'\(key)' must be one of \(choices), found \(kind(of: node))")
         return nil
     }
 
@@ -135,7 +135,6 @@ extension JobFileParser {
         }
     }
 
-    func describe(_ node: Node) -> String { kind(of: node) }
 
     /// `key:` with nothing after it, or `~` / `null`: YAML's null, which is never a useful value here.
     func isNull(_ scalar: Node.Scalar) -> Bool {
