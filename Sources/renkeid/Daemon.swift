@@ -310,7 +310,7 @@ actor Daemon {
 
     func status() -> String {
         var text = "\(scheduler.running) running, \(scheduler.queued) queued"
-        if let next = scheduler.nextSlots().first {
+        if let next = scheduler.nextSlot() {
             let zone = ZoneRules.named(zoneName(of: next.job)) ?? .utc
             let iso = LogicalTime.iso8601(LogicalTime(microseconds: next.runAt, zoneIdentifier: zone.identifier).epochSeconds, in: zone)
             text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"

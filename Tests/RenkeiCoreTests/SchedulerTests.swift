@@ -132,6 +132,28 @@ private let steps = "steps:\n  - name: a\n    run: [\"/bin/true\"]\n"
         ])
     }
 
+    @Test func operatorsRunsStartInTheOrderAskedOnePerJobAndEachOnce() throws {
+        var sim = Simulation(maxConcurrent: 2, start: utc(2026, 1, 5, 6))
+        sim.behaviour = { _ in (10, .succeeded) }
+        for name in ["a", "b", "c"] { try sim.add(steps, name: name) }
+        // Asked a second apart: a, a, b, c, a, b.
+        for (index, name) in ["a", "a", "b", "c", "a", "b"].enumerated() {
+            let asked = sim.now + Int64(index) * 1_000_000
+            sim.perform(sim.scheduler.submit(PlannedRun(job: JobName(name)!, logicalTime: asked, trigger: .manual, dueAt: asked,
+                                                        queuedRunID: Int64(index + 100))))
+        }
+        sim.run(until: utc(2026, 1, 5, 7))
+        #expect(sim.log.filter { $0.contains("start") } == [
+            "1/5 06:00 start #1 a@1/5 06:00 manual attempt 1",
+            "1/5 06:00 start #2 b@1/5 06:00:02 manual attempt 1",
+            "1/5 06:10 start #3 a@1/5 06:00:01 manual attempt 1",
+            "1/5 06:10 start #4 c@1/5 06:00:03 manual attempt 1",
+            "1/5 06:20 start #5 a@1/5 06:00:04 manual attempt 1",
+            "1/5 06:20 start #6 b@1/5 06:00:05 manual attempt 1",
+        ])
+        #expect(sim.scheduler.queued == 0 && sim.scheduler.running == 0)
+    }
+
     @Test(arguments: [
         ("latest", "24h", ["1/8 12:00 missed job@1/6 06:30", "1/8 12:00 missed job@1/7 06:30", "1/8 12:00 catch-up job: 3 late, 1 to run",
                            "1/8 12:00 start #1 job@1/8 06:30 catch-up attempt 1"]),

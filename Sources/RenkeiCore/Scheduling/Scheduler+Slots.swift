@@ -5,13 +5,13 @@ extension Scheduler {
     static let slotsPerAdvance = 10_000
 
     mutating func dueSlots(of name: JobName, now: Int64) -> [SchedulerAction] {
-        guard var state = jobs[name], !state.removed, let schedule = state.schedule else { return [] }
+        guard var state = jobs[name], !state.removed, state.schedule != nil else { return [] }
         var actions: [SchedulerAction] = []
         var late: [Slot] = []
         var onTime: [Slot] = []
         var backlogLeft = false
         var count = 0
-        while let slot = schedule.nextSlot(after: state.cursor), (slot.runAt ?? slot.logicalTime) <= now {
+        while let slot = state.upcoming, (slot.runAt ?? slot.logicalTime) <= now {
             if count == Self.slotsPerAdvance {
                 backlogLeft = true
                 break

@@ -26,9 +26,12 @@ public struct Scheduler: Sendable {
 
     struct JobState: Sendable {
         var job: Job
-        var schedule: JobSchedule?
-        /// The last slot handled (started, queued, skipped or missed); nil: nothing yet.
-        var cursor: Int64
+        var schedule: JobSchedule? { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
+        /// The last slot handled (started, queued, skipped or missed).
+        var cursor: Int64 { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
+        /// The first slot after `cursor`, kept so that a wake-up computes the calendar only of
+        /// jobs whose slot is due, not of all of them.
+        private(set) var upcoming: Slot?
         /// The run of this job that was started and has not ended.
         var active: PlannedRun?
         /// Runs due and waiting for a free place, oldest due first.
@@ -37,6 +40,16 @@ public struct Scheduler: Sendable {
         var removed = false
         /// Slots before this instant passed while no scheduler ran: they are late however recent.
         var lateBefore: Int64 = .min
+
+        init(job: Job, schedule: JobSchedule?, cursor: Int64) {
+            self.job = job
+            self.schedule = schedule
+            self.cursor = cursor
+            upcoming = schedule?.nextSlot(after: cursor)
+        }
+
+        /// When the upcoming slot is due: its run time, or its own time when a closed day skips it.
+        var upcomingDue: Int64? { upcoming.map { $0.runAt ?? $0.logicalTime } }
     }
 
     struct DeadlineWatch: Sendable {
@@ -94,7 +107,8 @@ public struct Scheduler: Sendable {
     /// Everything that is due at `now`: slots, retries, deadlines, and starts for free places.
     public mutating func advance(to now: Int64) -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
-        for name in jobs.keys.sorted() {
+        let due = jobs.compactMap { name, state in !state.removed && state.upcomingDue.map { $0 <= now } == true ? name : nil }
+        for name in due.sorted() {
             actions += dueSlots(of: name, now: now)
         }
         let dueRetries = retryTimers.filter { $0.dueAt <= now }
@@ -109,26 +123,32 @@ public struct Scheduler: Sendable {
 
     /// When `advance` next has something to do; nil when nothing is scheduled at all.
     public func nextWakeUp(now: Int64) -> Int64? {
-        var candidates: [Int64] = []
-        if running < maxConcurrent && jobs.values.contains(where: { $0.active == nil && !$0.pending.isEmpty }) {
-            candidates.append(now)
-        }
+        if running < maxConcurrent && nextToDispatch() != nil { return now }
+        var earliest: Int64?
+        func consider(_ time: Int64) { earliest = min(earliest ?? time, time) }
         for state in jobs.values where !state.removed {
-            if let slot = state.schedule?.nextSlot(after: state.cursor) {
-                candidates.append(slot.runAt ?? slot.logicalTime)
-            }
+            if let due = state.upcomingDue { consider(due) }
         }
-        candidates += retryTimers.map(\.dueAt)
-        candidates += deadlines.filter { !$0.satisfied }.map(\.breach.deadline)
-        return candidates.min()
+        for retry in retryTimers { consider(retry.dueAt) }
+        for watch in deadlines where !watch.satisfied { consider(watch.breach.deadline) }
+        return earliest
     }
 
-    /// The next slot of each scheduled job, for `STATUS=` and `renkeictl status`.
+    /// The next slot of each scheduled job, soonest first, for `renkeictl status` and `jobs`.
     public func nextSlots() -> [(job: JobName, runAt: Int64)] {
         jobs.values.compactMap { state in
-            guard !state.removed, let slot = state.schedule?.nextSlot(after: state.cursor), let runAt = slot.runAt else { return nil }
+            guard !state.removed, let runAt = state.upcoming?.runAt else { return nil }
             return (state.job.name, runAt)
         }.sorted { $0.runAt < $1.runAt }
+    }
+
+    /// The soonest of `nextSlots()`, for `STATUS=` after every wake-up.
+    public func nextSlot() -> (job: JobName, runAt: Int64)? {
+        var soonest: (job: JobName, runAt: Int64)?
+        for state in jobs.values where !state.removed {
+            if let runAt = state.upcoming?.runAt, runAt < soonest?.runAt ?? .max { soonest = (state.job.name, runAt) }
+        }
+        return soonest
     }
 
     /// Runs waiting for a place.
@@ -213,28 +233,39 @@ public struct Scheduler: Sendable {
     }
 
     mutating func enqueue(_ run: PlannedRun) {
-        guard var state = jobs[run.job] else { return }
-        state.pending.append(run)
-        state.pending.sort { ($0.dueAt, $0.logicalTime, $0.attempt) < ($1.dueAt, $1.logicalTime, $1.attempt) }
-        jobs[run.job] = state
+        guard jobs[run.job] != nil else { return }
+        // In due order; a run due at the same moment as others goes after them.
+        let key = (run.dueAt, run.logicalTime, run.attempt)
+        let pending = jobs[run.job]!.pending
+        var low = pending.startIndex, high = pending.endIndex
+        while low < high {
+            let middle = (low + high) / 2
+            if key < (pending[middle].dueAt, pending[middle].logicalTime, pending[middle].attempt) { high = middle } else { low = middle + 1 }
+        }
+        jobs[run.job]!.pending.insert(run, at: low)
     }
 
     /// Starts waiting runs while there are places, the longest-waiting first, one per job.
     mutating func dispatch() -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
-        while running < maxConcurrent {
-            let candidates = jobs.values.filter { $0.active == nil && !$0.pending.isEmpty }
-            guard let next = candidates.min(by: { a, b in
-                (a.pending[0].dueAt, a.pending[0].logicalTime, a.job.name) < (b.pending[0].dueAt, b.pending[0].logicalTime, b.job.name)
-            }) else { break }
-            var state = next
-            let run = state.pending.removeFirst()
-            state.active = run
-            jobs[run.job] = state
+        while running < maxConcurrent, let name = nextToDispatch() {
+            let run = jobs[name]!.pending.removeFirst()
+            jobs[name]!.active = run
             running += 1
             actions.append(.start(run))
         }
         return actions
+    }
+
+    /// The idle job whose first waiting run has waited longest.
+    private func nextToDispatch() -> JobName? {
+        var best: (dueAt: Int64, logicalTime: Int64, job: JobName)?
+        for state in jobs.values where state.active == nil {
+            guard let first = state.pending.first else { continue }
+            let key = (first.dueAt, first.logicalTime, state.job.name)
+            if best.map({ key < $0 }) ?? true { best = key }
+        }
+        return best?.job
     }
 
     mutating func satisfyDeadlines(of slot: SlotKey) {
