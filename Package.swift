@@ -90,6 +90,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // make bench: the measuring tool and the child whose start the latency figure times.
+        .executableTarget(
+            name: "renkei-bench",
+            dependencies: [
+                "RenkeiControl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/renkei-bench"
+        ),
+        .executableTarget(name: "renkei-bench-stamp", path: "Benchmarks/renkei-bench-stamp"),
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
         // Renkei's calendar against systemd-analyze itself, over a generated corpus.
         .testTarget(name: "CalendarOracleTests", dependencies: ["RenkeiCore"]),

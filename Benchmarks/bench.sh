@@ -1,62 +1,204 @@
 #!/bin/bash
-# Renkei benchmarks (work in progress: the figures of issue 9 measured so far). Builds in release
-# mode, runs each scenario on a temporary state directory, prints a table and writes JSON.
-#   make bench        → .build/bench/results.json
+# make bench: Renkei's figures next to the machine's floor and a peer, measured in one invocation
+# so that ratios survive a noisy machine. Real daemon, real SQLite, real child processes, journal
+# events to a real (private) journald when one can be started, else to the console sink.
+#
+#   make bench                      full sizes (about 6 minutes after the release build)
+#   BENCH_SMOKE=1 Benchmarks/bench.sh   tiny sizes on the debug build: proves the scenarios work
+#
+# Prints a table; writes every figure to .build/bench/results.json. Sizes can be overridden:
+# BENCH_JOBS BENCH_RUNS BENCH_DISPATCH BENCH_CONCURRENCY BENCH_IDLE_SECONDS BENCH_LATENCY_SLOTS
+# BENCH_RERUNS; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-out=$repo/.build/bench
-work=$(mktemp -d /tmp/renkei-bench.XXXXXX)
-trap 'pkill -f "renkeid --jobs $work" 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$out"
 cd "$repo"
-swift build -c release >/dev/null
-bin=$repo/.build/release
-results=()
-record() { results+=("\"$1\": $2"); printf '%-58s %s\n' "$3" "$4"; }
 
-# 1,000 job files (every job daily at a distinct minute).
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+  : "${BENCH_CONFIGURATION:=debug}" "${BENCH_JOBS:=20}" "${BENCH_RUNS:=5000}" "${BENCH_DISPATCH:=60}" "${BENCH_IDLE_SECONDS:=2}"
+  : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}"
+fi
+configuration=${BENCH_CONFIGURATION:-release}
+jobs=${BENCH_JOBS:-1000}
+runs=${BENCH_RUNS:-1000000}
+dispatch=${BENCH_DISPATCH:-5000}
+concurrency=${BENCH_CONCURRENCY:-8}
+idle=${BENCH_IDLE_SECONDS:-60}
+slots=${BENCH_LATENCY_SLOTS:-120}
+reruns=${BENCH_RERUNS:-20}
+peer=${BENCH_PEER:-1}
+out=$repo/.build/bench
+mkdir -p "$out"
+
+# Build outside the journal's namespace, then measure inside it.
+if [ -z "${RENKEI_BENCH_JOURNAL:-}" ]; then
+  echo "building ($configuration)…"
+  swift build -c "$configuration" >/dev/null
+  if [ "$(id -u)" = 0 ] && [ -x /lib/systemd/systemd-journald ] && unshare --mount --propagation=private true 2>/dev/null; then
+    scratch=$(mktemp -d /tmp/renkei-bench-journal.XXXXXX)
+    trap 'rm -rf "$scratch"' EXIT
+    status=0
+    unshare --mount --propagation=private "$repo/Tests/Support/with-private-journald.sh" "$scratch" \
+      env RENKEI_BENCH_JOURNAL="$scratch/journal" "$0" "$@" || status=$?
+    exit "$status"
+  fi
+  export RENKEI_BENCH_JOURNAL=none
+fi
+if [ "$RENKEI_BENCH_JOURNAL" = none ]; then logTarget=console; sink="console sink (no journald could be started)"
+else logTarget=journal; sink="a private journald"; fi
+
+bin=$repo/.build/$configuration
+work=$(mktemp -d /tmp/renkei-bench.XXXXXX)
+daemons=()
+stop_daemons() { for pid in "${daemons[@]}"; do kill -TERM "$pid" 2>/dev/null && while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; done; daemons=(); }
+trap 'stop_daemons; rm -rf "$work"' EXIT
+chmod 755 "$work"
+
+figures=()  # "key": value
+rows=()     # figure|Renkei|comparison|goal|verdict
+figure() { figures+=("\"$1\": $2"); }
+row() { rows+=("$1|$2|$3|$4|$5"); }
+# verdict CONDITION (awk syntax): "met" or "MISSED".
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+# json FIGURES KEY: one number out of a renkei-bench JSON line.
+json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+fmt() { printf "%.${2:-2}f" "$1"; }
+seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); awk "BEGIN { printf \"%.4f\", $end - $start }"; }
+# start_daemon JOBS STATE LOG: renkeid as systemd starts it; sets $daemon and $ready.
+start_daemon() {
+  local figures
+  figures=$("$bin/renkei-bench" start-daemon --log "$3" -- "$bin/renkeid" --jobs "$1" --state "$2" --socket "$2/control.sock" \
+    --max-concurrent "$concurrency" --log-target "$logTarget")
+  daemon=$(json "$figures" pid | cut -d. -f1)
+  ready=$(json "$figures" ready_seconds)
+  daemons+=("$daemon")
+}
+
+echo "scenarios on $work, journal events to $sink"
+
+# ---------------------------------------------------------------------------------------------
+# The jobs: yearly on 1 January at a distinct minute, so that none falls due while measured.
 mkdir -p "$work/jobs"
-chmod 755 "$work" "$work/jobs"
-for i in $(seq 0 999); do
-  printf 'schedule: "*-*-* %02d:%02d:00"\nsteps:\n  - name: a\n    run: ["/bin/true"]\n' $((i / 60 % 24)) $((i % 60)) > "$work/jobs/job$i.yaml"
+for i in $(seq 0 $((jobs - 1))); do
+  printf 'schedule: "*-01-01 %02d:%02d:00"\nsteps:\n  - name: a\n    run: ["/bin/true"]\n' $((i / 60 % 24)) $((i % 60)) > "$work/jobs/job$i.yaml"
 done
-
-# A store of 1,000,000 runs over 116 days (1 % failures), written straight into SQLite, of 1,000
-# other jobs (so the daemon has no catch-up to do while it is measured idle).
-"$bin/renkeictl" run job1 --local --jobs "$work/jobs" --state "$work/state" >/dev/null || true
-sqlite3 "$work/state/renkei.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1000000)
+# The store: $runs runs of 1,000 other jobs over the past months (1 % failed), written straight
+# into SQLite after one real run created it.
+"$bin/renkeictl" run job0 --local --jobs "$work/jobs" --state "$work/state" >/dev/null
+sqlite3 "$work/state/renkei.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < $runs)
 INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at, started_at, finished_at, error_class, error_message)
-SELECT 'stored' || (i % 1000), strftime('%s','now') - 10050000 + i * 10, 'UTC', 'schedule', 1, CASE WHEN i % 97 = 0 THEN 'failed' ELSE 'succeeded' END, 'h', '{}', '{}',
- datetime(strftime('%s','now') - 10050000 + i*10, 'unixepoch'), datetime(strftime('%s','now') - 10050000 + i*10, 'unixepoch'),
- datetime(strftime('%s','now') - 10050000 + i*10 + 5, 'unixepoch'), CASE WHEN i % 97 = 0 THEN 'exit' END, CASE WHEN i % 97 = 0 THEN 'step a: exit status 1' END FROM n;"
+SELECT 'stored' || (i % 1000), strftime('%s','now') - 10050000 + i * (10000000 / $runs), 'UTC', 'schedule', 1,
+ CASE WHEN i % 97 = 0 THEN 'failed' ELSE 'succeeded' END, 'h', '{}', '{}',
+ datetime(strftime('%s','now') - 10050000 + i * (10000000 / $runs), 'unixepoch'), datetime(strftime('%s','now') - 10050000 + i * (10000000 / $runs), 'unixepoch'),
+ datetime(strftime('%s','now') - 10050000 + i * (10000000 / $runs) + 5, 'unixepoch'), CASE WHEN i % 97 = 0 THEN 'exit' END,
+ CASE WHEN i % 97 = 0 THEN 'step a: exit status 1' END FROM n;"
+echo "store: $(sqlite3 "$work/state/renkei.db" 'SELECT count(*) FROM run') runs; jobs: $jobs"
 
-# Valid JSON numbers (bc prints ".5" for 0.5).
-number() { printf '%.4f' "$(echo "$1" | bc)"; }
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); number "$end - $start"; }
-report7=$(seconds "$bin/renkeictl" report --state "$work/state" --format json)
-record report_7_days_seconds "$report7" "report, default 7 days, 1,000,000-run store (s)" "$report7 (goal ≤ 1)"
+# ---------------------------------------------------------------------------------------------
+# report and history read the store directly.
+report=$(seconds "$bin/renkeictl" report --state "$work/state" --format json)
 reportAll=$(seconds "$bin/renkeictl" report --state "$work/state" --since 2020-01-01 --format json)
-record report_all_seconds "$reportAll" "report over all 1,000,000 runs (s)" "$reportAll"
 history=$(seconds "$bin/renkeictl" history stored7 --state "$work/state")
-record history_seconds "$history" "history JOB, 1,000,000-run store (s)" "$history (goal ≤ 0.05)"
+figure report_seconds "$report"; figure report_all_runs_seconds "$reportAll"; figure history_seconds "$history"
+row "report (default: last 7 days) over $runs runs" "$(fmt "$report" 3) s" "whole store: $(fmt "$reportAll" 2) s" "≤ 1 s" "$(verdict "$report <= 1")"
+row "history JOB over $runs runs" "$(fmt "$(awk "BEGIN { print $history * 1000 }")" 1) ms" "" "≤ 50 ms" "$(verdict "$history <= 0.05")"
 
-# Start-up: 1,000 job files and the 1,000,000-run store, until "renkeid ready".
-start=$(date +%s.%N)
-"$bin/renkeid" --jobs "$work/jobs" --state "$work/state" --log-target console > "$work/daemon.log" 2>&1 &
-daemon=$!
-until grep -q "renkeid ready" "$work/daemon.log"; do sleep 0.01; done
-ready=$(number "$(date +%s.%N) - $start")
-record startup_seconds "$ready" "start-up to READY, 1,000 jobs + 1,000,000 runs (s)" "$ready (goal ≤ 1)"
+# ---------------------------------------------------------------------------------------------
+# Start-up, then idle: $jobs job files and the store, until READY=1; then $idle s of nothing due.
+start_daemon "$work/jobs" "$work/state" "$work/daemon.log"
+figure startup_seconds "$ready"
+row "start-up to READY=1 ($jobs jobs, $runs runs)" "$(fmt "$ready" 3) s" "" "≤ 1 s" "$(verdict "$ready <= 1")"
+ticks0=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
+sleep "$idle"
+ticks1=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
+rss=$(awk '/VmRSS/ { print $2 }' "/proc/$daemon/status")
+cpu=$(awk "BEGIN { printf \"%.4f\", ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / $idle }")
+figure idle_rss_kib "$rss"; figure idle_cpu_percent "$cpu"
+row "idle RSS ($jobs jobs, ${idle} s)" "$(fmt "$(awk "BEGIN { print $rss / 1024 }")" 1) MiB" "" "≤ 30 MB" "$(verdict "$rss * 1024 <= 30000000")"
+row "idle CPU ($jobs jobs, ${idle} s)" "$(fmt "$cpu" 3) %" "" "≤ 0.1 %" "$(verdict "$cpu <= 0.1")"
 
-# Idle footprint: 1,000 jobs, 60 s (no slot falls due: they run at whole minutes of the day).
-ticks0=$(awk '{print $14 + $15}' /proc/$daemon/stat)
-sleep 60
-ticks1=$(awk '{print $14 + $15}' /proc/$daemon/stat)
-rss=$(awk '/VmRSS/ {print $2}' /proc/$daemon/status)
-cpu=$(number "scale=4; ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / 60")
-record idle_rss_kib "$rss" "idle RSS with 1,000 jobs (KiB)" "$rss (goal ≤ 30720)"
-record idle_cpu_percent "$cpu" "idle CPU over 60 s (%)" "$cpu (goal ≤ 0.1)"
-kill -TERM $daemon; wait $daemon || true
+# ---------------------------------------------------------------------------------------------
+# Dispatch: $dispatch runs of /bin/true asked for at once through the control socket, each
+# recorded (run row queued → running → succeeded, step row, journal events), against the floor
+# and APScheduler 3.x, all with $concurrency at once.
+renkei=$("$bin/renkei-bench" dispatch --socket "$work/state/control.sock" --database "$work/state/renkei.db" --count "$dispatch" --jobs "$jobs")
+floor=$("$bin/renkei-bench" floor --count "$dispatch" --concurrency "$concurrency")
+rate=$(json "$renkei" runs_per_second); floorRate=$(json "$floor" runs_per_second)
+ratio=$(awk "BEGIN { printf \"%.1f\", 100 * $rate / $floorRate }")
+figure dispatch_runs_per_second "$rate"; figure dispatch_floor_runs_per_second "$floorRate"; figure dispatch_percent_of_floor "$ratio"
+peerText="APScheduler: not measured (BENCH_PEER=0)"; peerMet=1
+if [ "$peer" = 1 ]; then
+  venv=$out/venv
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import apscheduler' 2>/dev/null; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet 'apscheduler>=3.10,<4' || true
+  fi
+  if peerFigures=$("$venv/bin/python" "$repo/Benchmarks/apscheduler_dispatch.py" "$dispatch" "$concurrency"); then
+    peerRate=$(json "$peerFigures" runs_per_second)
+    figure dispatch_apscheduler_runs_per_second "$peerRate"
+    peerText="APScheduler $(json "$peerFigures" version): $(fmt "$peerRate" 0)/s"
+    peerMet=$(awk "BEGIN { print ($rate > $peerRate) }")
+  else
+    peerText="APScheduler: could not be installed or run (see above)"
+  fi
+fi
+row "dispatch, $dispatch runs of /bin/true" "$(fmt "$rate" 0) runs/s" "floor $(fmt "$floorRate" 0)/s (${ratio} %); $peerText" \
+  "≥ 60 % of floor, > APScheduler" "$(verdict "$ratio >= 60 && $peerMet == 1")"
 
-printf '{\n  %s\n}\n' "$(IFS=,; echo "${results[*]}" | sed 's/,"/,\n  "/g')" > "$out/results.json"
+# ---------------------------------------------------------------------------------------------
+# Rerun round trip: a job that always fails, added by a reload; each rerun asked for, timed until
+# renkeictl exits (it does once the new run's row is committed), then the rerun is let fail.
+printf 'steps:\n  - name: a\n    run: ["/bin/false"]\n' > "$work/jobs/always-fails.yaml"
+kill -HUP "$daemon"
+until "$bin/renkeictl" jobs --socket "$work/state/control.sock" 2>/dev/null | grep -q always-fails; do sleep 0.05; done
+first=$("$bin/renkeictl" run always-fails --wait --socket "$work/state/control.sock" 2>&1 | grep -oE 'as run [0-9]+' | head -1 | cut -d' ' -f3 || true)
+rerun=$("$bin/renkei-bench" rerun --socket "$work/state/control.sock" --database "$work/state/renkei.db" --renkeictl "$bin/renkeictl" \
+  --run "$first" --times "$reruns")
+rerunP50=$(json "$rerun" renkeictl_p50_ms)
+figure rerun_renkeictl_p50_ms "$rerunP50"; figure rerun_renkeictl_max_ms "$(json "$rerun" renkeictl_max_ms)"
+figure rerun_socket_p50_ms "$(json "$rerun" socket_p50_ms)"
+row "rerun round trip (renkeictl → row committed)" "p50 $(fmt "$rerunP50" 1) ms" \
+  "max $(fmt "$(json "$rerun" renkeictl_max_ms)" 1) ms; socket alone p50 $(fmt "$(json "$rerun" socket_p50_ms)" 2) ms" "≤ 20 ms" "$(verdict "$rerunP50 <= 20")"
+stop_daemons
+
+# ---------------------------------------------------------------------------------------------
+# Schedule latency: $jobs jobs, each at its own second from T0; the step is the stamp child,
+# which writes the wall clock at its start. $slots slots are measured; then the floor: a loop
+# that sleeps to each second and spawns the same child.
+mkdir -p "$work/latency-jobs"
+chmod 755 "$work/latency-jobs"
+t0=$(( $(date +%s) + 5 ))
+for i in $(seq 0 $((jobs - 1))); do
+  slot=$((t0 + i))
+  printf 'schedule: "%s"\ntimezone: UTC\nsteps:\n  - name: stamp\n    run: ["%s", "%s", "%s"]\n' \
+    "$(date -u -d "@$slot" '+%Y-%m-%d %H:%M:%S')" "$bin/renkei-bench-stamp" "$slot" "$work/stamps" > "$work/latency-jobs/at$i.yaml"
+done
+start_daemon "$work/latency-jobs" "$work/latency-state" "$work/latency-daemon.log"
+sleep $(( t0 + slots - $(date +%s) + 1 ))
+stop_daemons
+"$bin/renkei-bench" latency-floor --start $(( $(date +%s) + 2 )) --slots "$(( slots < 30 ? slots : 30 ))" \
+  --stamp "$bin/renkei-bench-stamp" --output "$work/floor-stamps"
+latency=$("$bin/renkei-bench" latency-figures "$work/stamps")
+floorLatency=$("$bin/renkei-bench" latency-figures "$work/floor-stamps")
+p50=$(json "$latency" p50_ms); p99=$(json "$latency" p99_ms)
+figure latency_samples "$(json "$latency" samples)"; figure latency_p50_ms "$p50"; figure latency_p99_ms "$p99"
+figure latency_max_ms "$(json "$latency" max_ms)"
+figure latency_floor_p50_ms "$(json "$floorLatency" p50_ms)"; figure latency_floor_p99_ms "$(json "$floorLatency" p99_ms)"
+row "schedule latency, slot → exec ($(json "$latency" samples | cut -d. -f1) slots)" "p50 $(fmt "$p50" 2) ms, p99 $(fmt "$p99" 2) ms" \
+  "floor p50 $(fmt "$(json "$floorLatency" p50_ms)" 2) ms, p99 $(fmt "$(json "$floorLatency" p99_ms)" 2) ms" "p50 ≤ 1 ms, p99 ≤ 5 ms" \
+  "$(verdict "$p50 <= 1 && $p99 <= 5")"
+
+# ---------------------------------------------------------------------------------------------
+machine="$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $configuration build"
+echo
+echo "Renkei benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC'); $machine; journal events to $sink"
+echo
+printf '| %s | %s | %s | %s | %s |\n' figure Renkei "same run: floor / peer" goal verdict
+printf '|---|---|---|---|---|\n'
+for r in "${rows[@]}"; do IFS='|' read -r a b c d e <<< "$r"; printf '| %s | %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d" "$e"; done
+{
+  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s},\n' \
+    "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns"
+  printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
+} > "$out/results.json"
+python3 -m json.tool "$out/results.json" >/dev/null
+echo
 echo "figures written to $out/results.json"

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The measuring half of `make bench` (Benchmarks/bench.sh sets the scenes): each subcommand
+/// measures one thing and prints its figures as one JSON object.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renkei-bench",
+        abstract: "Measures Renkei for make bench; figures as JSON on standard output.",
+        subcommands: [StartDaemon.self, Floor.self, Dispatch.self, LatencyFloor.self, LatencyFigures.self, RerunRoundTrip.self]
+    )
+}
