@@ -43,7 +43,7 @@ extension RunStore {
     /// Appends a row to the audit chain and returns it.
     @discardableResult
     public func appendAudit(uid: Int64, user: String, pid: Int64, request: String, reason: String?, result: String, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
-        try pool.write { db in
+        try write(.powerCut) { db in
             let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? AuditChain.genesis
             // Stored times keep milliseconds; hash what is stored.
             let stored = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded() / 1000)

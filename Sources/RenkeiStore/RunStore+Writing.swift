@@ -51,9 +51,11 @@ public struct StepEnd: Sendable {
 
 extension RunStore {
     /// Records a new run as `queued`, owned by `owner`, with a `pending` row for each step. The id
-    /// it gets names the work directory, so the environment is filled in by `start`.
+    /// it gets names the work directory, so the environment is filled in by `start`. Not fsynced
+    /// on its own: the operator's answer waits for the audit entry's fsync, a step's process for
+    /// `stepStarted`'s, a run that cannot start for `finish`'s.
     public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date) throws -> RunRecord {
-        try pool.write { db in
+        try write(.processCrash) { db in
             var run = RunRecord(
                 id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
                 logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
@@ -72,39 +74,42 @@ extension RunStore {
 
     /// Moves a queued run to `running` with the environment and work directory it runs with.
     public func start(runID: Int64, environment: [String: String], workDirectory: String, at now: Date) throws -> RunRecord {
-        try pool.write { db in
+        try write(.processCrash) { db in
             var run = try Self.fetchRun(db, runID)
             try Self.transition(&run, .start)
             run.startedAt = now
             run.environment = JSON.encode(RunEnvironment.redactingSecrets(environment))
             run.workDirectory = workDirectory
-            try run.update(db)
+            // Only what changed: SQLite then rewrites only the indexes over these columns.
+            try run.update(db, columns: ["state", "started_at", "environment", "work_directory"])
             return run
         }
     }
 
-    /// Marks one step `running` with the argv it is about to run, before its process is spawned.
+    /// Marks one step `running` with the argv it is about to run, before its process is spawned;
+    /// fsynced, so that whatever the process does to a target system is never unrecorded.
     public func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) throws {
-        try pool.write { db in
+        try write(.powerCut) { db in
             guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
             step.state = .running
             step.command = JSON.encode(command)
             step.startedAt = now
-            try step.update(db)
+            try step.update(db, columns: ["state", "command", "started_at"])
         }
     }
 
     /// Records the pid of a step's process (the leader of its process group) once it exists.
     public func stepSpawned(runID: Int64, position: Int, pid: Int32) throws {
         let process = ProcessIdentity.of(pid)?.description
-        try pool.write { db in
+        try write(.processCrash) { db in
             try db.execute(sql: "UPDATE step SET pid = ?, process = ? WHERE run_id = ? AND position = ?", arguments: [pid, process, runID, position])
         }
     }
 
-    /// Records how a step ended, with its output tails.
+    /// Records how a step ended, with its output tails; fsynced with the next step's start or the
+    /// run's end, whichever comes first.
     public func stepFinished(runID: Int64, position: Int, end: StepEnd) throws {
-        try pool.write { db in
+        try write(.processCrash) { db in
             guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
             let outcome = RunOutcome.decide([(step.name, end.termination)])
             step.state = StepState(outcome.state)
@@ -125,7 +130,7 @@ extension RunStore {
     /// Records the end of a run; steps still `pending` become `not_run`. Returns the final row.
     @discardableResult
     public func finish(runID: Int64, outcome: RunOutcome, at now: Date) throws -> RunRecord {
-        try pool.write { db in
+        try write(.powerCut) { db in
             var run = try Self.fetchRun(db, runID)
             if run.state == .queued && outcome.state == .cancelled {
                 try Self.transition(&run, .cancel)
@@ -140,7 +145,8 @@ extension RunStore {
             run.exitStatus = outcome.exitStatus
             run.signal = outcome.signal
             run.owner = nil
-            try run.update(db)
+            try run.update(db, columns: ["state", "started_at", "finished_at", "error_class", "error_message", "failed_step",
+                                         "exit_status", "signal", "owner"])
             try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [runID])
             // A success resolves every open failure of the same job and logical time: the failed
             // attempts a retry recovered, and the runs a rerun repeated.
@@ -165,7 +171,7 @@ extension RunStore {
     /// the step processes of it that still run (orphans of the dead owner).
     @discardableResult
     public func markAbandonedRunsInterrupted(now: Date) throws -> [InterruptedRun] {
-        try pool.write { db in
+        try write(.powerCut) { db in
             let unfinished = try RunRecord.filter(sql: "state IN ('queued', 'running')").fetchAll(db)
             var marked: [InterruptedRun] = []
             for var run in unfinished {
@@ -201,7 +207,7 @@ extension RunStore {
     @discardableResult
     public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, at now: Date) throws -> RunRecord {
         precondition(state == .skipped || state == .missed)
-        return try pool.write { db in
+        return try write(.powerCut) { db in
             var run = RunRecord(
                 id: nil, job: job.name.rawValue, logicalTime: logicalTime.epochSeconds, logicalZone: logicalTime.zoneIdentifier,
                 trigger: .schedule, attempt: 1, state: state, definitionHash: job.definitionHash, environment: "{}", parameters: "{}",
@@ -214,7 +220,7 @@ extension RunStore {
 
     /// Records that a slot's run did not start or finish by its deadline.
     public func recordDeadlineBreach(job: String, logicalTime: Int64, kind: String, deadline: Date, at now: Date) throws {
-        try pool.write { db in
+        try write(.powerCut) { db in
             try db.execute(sql: "INSERT INTO deadline_breach (job, logical_time, kind, deadline, recorded_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [job, logicalTime, kind, deadline, now])
         }

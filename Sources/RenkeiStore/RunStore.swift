@@ -5,10 +5,14 @@ import RenkeiCore
 /// The SQLite database of runs and steps (`STATE/renkei.db`). Every state a run passes through is
 /// committed here before anything else learns of it.
 ///
-/// Durability: WAL with `synchronous = FULL`. WAL alone already survives a `kill -9` of any process
-/// (a committed transaction is in the WAL file, which the kernel keeps); FULL also fsyncs the WAL
-/// at every commit, so a power cut loses no committed row either. A lost "succeeded" row could
-/// make catch-up import a day's data twice; a few fsyncs per run are a small price for that.
+/// Durability: WAL. WAL alone already survives a `kill -9` of any process (a committed
+/// transaction is in the WAL file, which the kernel keeps). A power cut is survived by fsyncing
+/// the WAL at a commit (`synchronous = FULL`), which makes every earlier commit durable too; so
+/// each write says what it needs (`Durability`): the writes after which something acts on the
+/// world — a step's process is spawned, an outcome is reported, an operator is told "queued" —
+/// are fsynced; progress in between is not, and becomes durable with the next fsynced write.
+/// A lost "succeeded" row could make catch-up import a day's data twice; a lost "running" row
+/// only loses a moment of progress that the next fsync would have kept.
 ///
 /// The methods are synchronous on purpose: a write that ends a run must not be skipped because the
 /// task that ran it was cancelled (GRDB's async writes throw `CancellationError` then).
@@ -17,6 +21,8 @@ public final class RunStore: Sendable {
     public let path: String
     /// Readers and the one writer.
     let pool: DatabasePool
+    /// Every write goes through here.
+    let writes: GroupCommit
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
 
@@ -37,6 +43,7 @@ public final class RunStore: Sendable {
     private init(path: String, pool: DatabasePool, interruptedAtOpen: [InterruptedRun] = []) {
         self.path = path
         self.pool = pool
+        writes = GroupCommit(pool: pool)
         self.interruptedAtOpen = interruptedAtOpen
     }
 
@@ -63,6 +70,20 @@ public final class RunStore: Sendable {
             run.leftoverProcesses.forEach(stopLeftover)
         }
         return RunStore(path: path, pool: pool, interruptedAtOpen: interrupted)
+    }
+
+    /// What a write must survive.
+    public enum Durability: Sendable {
+        /// A power cut: the WAL is fsynced at commit (with every earlier commit).
+        case powerCut
+        /// A crash of any process: committed to the WAL, fsynced by the next `powerCut` write.
+        case processCrash
+    }
+
+    /// One write, as durable as `durability` says, committed together with the writes of other
+    /// runs that arrive meanwhile (`GroupCommit`).
+    func write<T>(_ durability: Durability, _ updates: (Database) throws -> T) throws -> T {
+        try writes.write(fsync: durability == .powerCut, updates)
     }
 
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.
