@@ -10,7 +10,7 @@ struct Caller: Sendable {
 }
 
 /// The control socket: accepts connections on a thread of its own, reads one request line per
-/// connection with limits (size, idle time, number of connections), asks `handle` for the answer
+/// connection (each on its own thread) with limits (size, idle time, number of connections), asks `handle` for the answer
 /// and writes it back. Malformed input gets an error answer; nothing a client sends can stop it.
 final class ControlServer: @unchecked Sendable {
     let path: String
@@ -87,11 +87,16 @@ final class ControlServer: @unchecked Sendable {
                 close(connection)
                 continue
             }
-            DispatchQueue.global().async { [self] in
+            // A thread per connection (at most `maximumConnections`): serving one blocks on the
+            // client and on the daemon's answer, and GCD's global queues run only as many blocked
+            // blocks at once as there are CPUs — requests would queue behind each other.
+            let thread = Thread { [self] in
                 serve(connection)
                 close(connection)
                 slots.signal()
             }
+            thread.name = "renkei-connection"
+            thread.start()
         }
     }
 

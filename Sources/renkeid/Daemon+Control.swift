@@ -9,7 +9,7 @@ import RenkeiStore
 /// Every run/rerun/cancel request, accepted or refused, is written to the audit chain and logged
 /// with `RENKEI_REQUESTED_BY`.
 extension Daemon {
-    func handle(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
+    func handle(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         let user = caller.userName
         guard authorization.allows(caller) else {
             let message = "permission denied: \(user) is not root, the renkei user or a member of the operators' group '\(authorization.operatorsGroup)'; ask an administrator to add you (usermod -aG \(authorization.operatorsGroup) \(user))"
@@ -26,9 +26,9 @@ extension Daemon {
         case .status: return status(caller)
         case .jobs: return jobList()
         case .runState: return runState(request.run)
-        case .run: return manualRun(request, caller: caller, raw: raw)
-        case .rerun: return rerun(request, caller: caller, raw: raw)
-        case .rerunFailed: return rerunFailed(request, caller: caller, raw: raw)
+        case .run: return await manualRun(request, caller: caller, raw: raw)
+        case .rerun: return await rerun(request, caller: caller, raw: raw)
+        case .rerunFailed: return await rerunFailed(request, caller: caller, raw: raw)
         case .cancel: return cancel(request, caller: caller, raw: raw)
         }
     }
@@ -69,7 +69,7 @@ extension Daemon {
 
     // MARK: - Changing
 
-    func manualRun(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
+    func manualRun(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         guard let name = request.job.flatMap(JobName.init), let loaded = jobs[name] else {
             audit(caller, raw, request.reason, "refused: no such job", nil)
             return .error(5, "no job named \(request.job ?? "?") in \(locations.jobs) (see renkeictl jobs)")
@@ -86,10 +86,10 @@ extension Daemon {
         }
         let runRequest = RunRequest(job: loaded, logicalTime: logicalTime, trigger: .manual,
                                     requestedBy: Requester(uid: caller.uid, userName: caller.userName), reason: request.reason)
-        return submit(runRequest, caller: caller, raw: raw, what: "run of \(name) for \(logicalTime.iso8601)")
+        return await submit(runRequest, caller: caller, raw: raw, what: "run of \(name) for \(logicalTime.iso8601)")
     }
 
-    func rerun(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
+    func rerun(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         switch prepareRerun(of: request.run, mode: request.mode ?? .fromFailed, step: request.step, force: request.force == true,
                             caller: caller, reason: request.reason) {
         case .failure(let refusal):
@@ -98,7 +98,7 @@ extension Daemon {
                          [EventField.requestedBy: caller.userName])
             return .error(refusal.status, refusal.message)
         case .success(let runRequest):
-            return submit(runRequest, caller: caller, raw: raw, what: "rerun of run \(runRequest.rerunOf!) (\(runRequest.job.job.name) for \(runRequest.logicalTime.iso8601))")
+            return await submit(runRequest, caller: caller, raw: raw, what: "rerun of run \(runRequest.rerunOf!) (\(runRequest.job.job.name) for \(runRequest.logicalTime.iso8601))")
         }
     }
 
@@ -110,9 +110,11 @@ extension Daemon {
                                         requester: Requester(uid: caller.uid, userName: caller.userName), reason: reason)
     }
 
-    /// Records the run `queued` now and hands it to the scheduler.
-    func submit(_ request: RunRequest, caller: Caller, raw: String, what: String) -> ControlResponse {
-        guard stopRequests == 0 else {
+    /// Records the run `queued`, with its audit entry, and hands it to the scheduler. The two
+    /// writes happen off the actor, on the request's own thread: requests from many operators (or
+    /// a script) then share fsyncs (`GroupCommit`), and the scheduler never waits for a disk.
+    nonisolated func submit(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
+        guard await isAcceptingRuns else {
             audit(caller, raw, request.reason, "refused: renkeid is stopping", nil)
             return .error(3, "renkeid is stopping; ask again once it is back (systemctl start renkeid), or use --local")
         }
@@ -121,22 +123,28 @@ extension Daemon {
             audit(caller, raw, request.reason, "refused: \(error)", nil)
             return .error(1, "cannot record the run: \(error)")
         }
-        manual[row.id!] = (request, row)
         audit(caller, raw, request.reason, "accepted", row.id)
-        let kind: EventKind = request.trigger == .rerun ? .rerunRequested : .runStarted
-        if kind == .rerunRequested {
+        if request.trigger == .rerun {
             logger.event(.rerunRequested, .notice, "\(caller.userName) asked for a \(what): run \(row.id!)" + (request.reason.map { " — \($0)" } ?? ""),
                          RunEvents.fields(row).merging([EventField.requestedBy: caller.userName]) { $1 })
         }
-        let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.epochSeconds * 1_000_000, trigger: request.trigger,
-                                 attempt: request.attempt, dueAt: Self.now(), queuedRunID: row.id!)
-        perform(scheduler.submit(planned))
-        wakeup.signal()
+        await schedule(row, request)
         let brief = RunBrief(id: row.id!, job: row.job, logicalTime: row.logical.iso8601, trigger: row.trigger.rawValue, state: "queued")
         return ControlResponse(message: "\(what) queued as run \(row.id!)", runs: [brief])
     }
 
-    func rerunFailed(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
+    var isAcceptingRuns: Bool { stopRequests == 0 }
+
+    /// An operator's recorded run joins the scheduler's queue.
+    func schedule(_ row: RunRecord, _ request: RunRequest) {
+        manual[row.id!] = (request, row)
+        let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.epochSeconds * 1_000_000, trigger: request.trigger,
+                                 attempt: request.attempt, dueAt: Self.now(), queuedRunID: row.id!)
+        perform(scheduler.submit(planned))
+        wakeup.signal()
+    }
+
+    func rerunFailed(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         let zone = MachineTimeZone.identifier
         var since: Date?, until: Date?
         do {
@@ -160,7 +168,7 @@ extension Daemon {
         for index in plan.indices {
             let item = plan[index]
             let single = ControlRequest(operation: .rerun, run: item.run, reason: request.reason)
-            let response = rerun(single, caller: caller, raw: raw)
+            let response = await rerun(single, caller: caller, raw: raw)
             plan[index].rerun = response.runs?.first?.id
         }
         let made = plan.filter { $0.rerun != nil }.count
@@ -188,7 +196,7 @@ extension Daemon {
         return ControlResponse(message: "run \(id) is being stopped (SIGTERM to its processes, SIGKILL after the kill grace); it will be recorded cancelled")
     }
 
-    func audit(_ caller: Caller, _ raw: String, _ reason: String?, _ result: String, _ runID: Int64?) {
+    nonisolated func audit(_ caller: Caller, _ raw: String, _ reason: String?, _ result: String, _ runID: Int64?) {
         do {
             try store.appendAudit(uid: Int64(caller.uid), user: caller.userName, pid: Int64(caller.pid), request: raw, reason: reason, result: result, runID: runID)
         } catch {

@@ -48,6 +48,8 @@ actor Daemon {
     /// The last `STATUS=` sent, so an unchanged one is not sent again.
     var lastStatus = ""
     let wakeup = Wakeup()
+    /// Where runs execute, away from the scheduler loop's threads.
+    let runThreads: BlockingThreads
     /// The run events (started, failed, …) as journal entries.
     let events: RunEvents
 
@@ -65,6 +67,7 @@ actor Daemon {
         self.shutdownGrace = shutdownGrace
         machineZone = MachineTimeZone.identifier
         scheduler = Scheduler(maxConcurrent: maxConcurrent)
+        runThreads = BlockingThreads(count: maxConcurrent, name: "renkei-run")
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -264,8 +267,9 @@ actor Daemon {
         nextToken += 1
         let runner = self.runner
         let queued = queuedRow
-        // Detached: a run's own work (store writes, process I/O) must not queue behind the actor.
-        let task = Task.detached {
+        // Detached, on threads of its own: a run's work (store writes, process I/O) must not queue
+        // behind the actor, nor the actor behind it.
+        let task = Task.detached(executorPreference: runThreads) {
             let result: Result<RunRecord, any Error>
             do {
                 result = .success(try await runner.perform(request, queued: queued) { row in

@@ -74,12 +74,14 @@ struct Renkeid: AsyncParsableCommand {
                             shutdownGrace: .seconds(shutdownGrace), logger: logger,
                             output: toJournal ? .journal(logger: logger) : .console,
                             authorization: Authorization(operatorsGroup: operatorsGroup), requireReason: requireReason)
+        // Requests write to the store (their run's row, the audit chain) on threads of their own.
+        let requestThreads = BlockingThreads(count: 8, name: "renkei-request")
         let server: ControlServer
         do {
             server = try ControlServer(path: locations.socket, group: getgrnam(operatorsGroup).map { $0.pointee.gr_gid }) { request, caller, raw in
                 let answer = Answer()
                 let done = DispatchSemaphore(value: 0)
-                Task {
+                Task(executorPreference: requestThreads) {
                     answer.value = await daemon.handle(request, caller: caller, raw: raw)
                     done.signal()
                 }
