@@ -46,6 +46,9 @@ public struct ConsoleLogHandler: LogHandler {
     static let shown = ["RENKEI_JOB", "RENKEI_RUN_ID", "RENKEI_STEP", "RENKEI_ATTEMPT", "RENKEI_TRIGGER", "RENKEI_STATE",
                         "RENKEI_ERROR_CLASS", "RENKEI_EXIT_STATUS", "RENKEI_REQUESTED_BY"]
 
+    /// 2026-11-26T06:00:00.123Z (FoundationEssentials' style: no ICU formatter per line).
+    static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public init(identifier: String) {
         self.identifier = identifier
     }
@@ -58,9 +61,7 @@ public struct ConsoleLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = Self.shown.compactMap { key in merged[key].map { "\(key)=\($0)" } }.joined(separator: " ")
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let line = "\(formatter.string(from: Date())) \(identifier)[\(getpid())] \(event.level.rawValue): \(event.message)" + (fields.isEmpty ? "" : "  [\(fields)]")
+        let line = "\(Date().formatted(Self.timestamp)) \(identifier)[\(getpid())] \(event.level.rawValue): \(event.message)" + (fields.isEmpty ? "" : "  [\(fields)]")
         FileHandle.standardError.write(Data((line.replacingOccurrences(of: "\n", with: "\\n") + "\n").utf8))
     }
 }

@@ -104,7 +104,7 @@ enum LocalRun {
         let requestText = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
         let me = Requester.current
         func audit(_ result: String, _ runID: Int64?) {
-            try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: requestText, reason: request.reason,
+            _ = try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: requestText, reason: request.reason,
                                    result: result, runID: runID)
         }
         let job = request.job.job
@@ -140,7 +140,7 @@ enum LocalRun {
         guard let store = try? StateDirectory(locations.state).openStoreForWriting() else { return }
         let me = Requester.current
         let text = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
-        try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: text, reason: reason, result: result, runID: nil)
+        _ = try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: text, reason: reason, result: result, runID: nil)
     }
 
     /// `--output`: each step's lines, prefixed with the step's name.
