@@ -95,6 +95,9 @@ let package = Package(
             name: "renkei-bench",
             dependencies: [
                 "RenkeiControl",
+                "RenkeiExecutor",
+                "RenkeiStore",
+                "RenkeiCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import RenkeiCore
+import RenkeiStore
+
+/// The store alone: a run's writes, one after another (one writer, no contention), timed by kind.
+/// Where the per-run cost of recording goes.
+struct StoreWrites: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "store", abstract: "Record COUNT one-step runs straight into a store; time each kind of write.")
+
+    @Option(help: "A new or existing renkei.db.") var database: String
+    @Option var count = 1000
+
+    func run() throws {
+        let store = try RunStore.openForWriting(at: database)
+        let job = try JobFileParser.parse(file: "bench.yaml", name: "bench", bytes: Array("steps:\n  - name: a\n    run: [\"/bin/true\"]\n".utf8)).get()
+        let owner = ProcessIdentity.current
+        var totals: [String: Double] = [:]
+        func timed<T>(_ kind: String, _ work: () throws -> T) rethrows -> T {
+            let started = Clock.monotonicSeconds()
+            defer { totals[kind, default: 0] += Clock.monotonicSeconds() - started }
+            return try work()
+        }
+        for index in 0..<count {
+            let logical = LogicalTime(epochSeconds: 1_800_000_000 + Int64(index), zoneIdentifier: "UTC")
+            let run = try timed("enqueue") { try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: owner, at: Date()) }
+            let id = run.id!
+            try timed("audit") { _ = try store.appendAudit(uid: 0, user: "root", pid: 1, request: "{}", reason: nil, result: "accepted", runID: id) }
+            _ = try timed("start") { try store.start(runID: id, environment: ["PATH": "/bin"], workDirectory: "/tmp", at: Date()) }
+            try timed("step_started") { try store.stepStarted(runID: id, position: 0, command: ["/bin/true"], at: Date()) }
+            try timed("step_spawned") { try store.stepSpawned(runID: id, position: 0, pid: getpid()) }
+            try timed("step_finished") { try store.stepFinished(runID: id, position: 0, end: StepEnd(termination: .exited(0), finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail())) }
+            _ = try timed("finish") { try store.finish(runID: id, outcome: RunOutcome(state: .succeeded), at: Date()) }
+        }
+        var figures = totals.mapValues { $0 / Double(count) * 1000 }
+        figures["run_total"] = totals.values.reduce(0, +) / Double(count) * 1000
+        printFigures(Dictionary(uniqueKeysWithValues: figures.map { ("\($0.key)_ms", $0.value) }))
+    }
+}
