@@ -80,6 +80,27 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var stdoutBytes: Int64
     public var stderrBytes: Int64
 
+    /// Decoded column by column, as `RunRecord` is.
+    public init(row: Row) throws {
+        runId = try row.decode(forColumn: "run_id")
+        position = try row.decode(forColumn: "position")
+        name = try row.decode(forColumn: "name")
+        state = try row.decode(forColumn: "state")
+        command = try row.decode(forColumn: "command")
+        pid = try row.decode(forColumn: "pid")
+        process = try row.decode(forColumn: "process")
+        startedAt = try row.decode(forColumn: "started_at")
+        finishedAt = try row.decode(forColumn: "finished_at")
+        exitStatus = try row.decode(forColumn: "exit_status")
+        signal = try row.decode(forColumn: "signal")
+        errorClass = try row.decode(forColumn: "error_class")
+        message = try row.decode(forColumn: "message")
+        stdoutTail = try row.decode(forColumn: "stdout_tail")
+        stderrTail = try row.decode(forColumn: "stderr_tail")
+        stdoutBytes = try row.decode(forColumn: "stdout_bytes")
+        stderrBytes = try row.decode(forColumn: "stderr_bytes")
+    }
+
     public init(runId: Int64, position: Int, name: String, state: StepState = .pending, command: [String]) {
         self.runId = runId
         self.position = position
@@ -106,6 +127,40 @@ public enum StepState: String, Codable, Sendable, CaseIterable {
     case notRun = "not_run"
     /// Not run by this run: a rerun reused the work of the run it repeats.
     case reused
+}
+
+extension RunRecord {
+    /// Decoded column by column, not through `Decodable` and its snake-case key conversion, which
+    /// cost more than the query itself on `history`, `report` and every run's start and end.
+    public init(row: Row) throws {
+        id = try row.decode(forColumn: "id")
+        job = try row.decode(forColumn: "job")
+        logicalTime = try row.decode(forColumn: "logical_time")
+        logicalZone = try row.decode(forColumn: "logical_zone")
+        trigger = try row.decode(forColumn: "trigger")
+        attempt = try row.decode(forColumn: "attempt")
+        state = try row.decode(forColumn: "state")
+        definitionHash = try row.decode(forColumn: "definition_hash")
+        environment = try row.decode(forColumn: "environment")
+        parameters = try row.decode(forColumn: "parameters")
+        requestedByUid = try row.decode(forColumn: "requested_by_uid")
+        requestedByUser = try row.decode(forColumn: "requested_by_user")
+        reason = try row.decode(forColumn: "reason")
+        rerunOf = try row.decode(forColumn: "rerun_of")
+        retryOf = try row.decode(forColumn: "retry_of")
+        queuedAt = try row.decode(forColumn: "queued_at")
+        startedAt = try row.decode(forColumn: "started_at")
+        finishedAt = try row.decode(forColumn: "finished_at")
+        exitStatus = try row.decode(forColumn: "exit_status")
+        signal = try row.decode(forColumn: "signal")
+        errorClass = try row.decode(forColumn: "error_class")
+        errorMessage = try row.decode(forColumn: "error_message")
+        failedStep = try row.decode(forColumn: "failed_step")
+        resolvedBy = try row.decode(forColumn: "resolved_by")
+        resolvedAt = try row.decode(forColumn: "resolved_at")
+        owner = try row.decode(forColumn: "owner")
+        workDirectory = try row.decode(forColumn: "work_directory")
+    }
 }
 
 extension Trigger: DatabaseValueConvertible {}

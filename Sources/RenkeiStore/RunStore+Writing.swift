@@ -80,8 +80,10 @@ extension RunStore {
             run.startedAt = now
             run.environment = JSON.encode(RunEnvironment.redactingSecrets(environment))
             run.workDirectory = workDirectory
-            // Only what changed: SQLite then rewrites only the indexes over these columns.
-            try run.update(db, columns: ["state", "started_at", "environment", "work_directory"])
+            // Only what changed (SQLite then rewrites only the indexes over these columns), with a
+            // prepared statement: this is on every run's path.
+            try db.cachedStatement(sql: "UPDATE run SET state = ?, started_at = ?, environment = ?, work_directory = ? WHERE id = ?")
+                .execute(arguments: [run.state.rawValue, now, run.environment, workDirectory, runID])
             return run
         }
     }
@@ -90,11 +92,8 @@ extension RunStore {
     /// fsynced, so that whatever the process does to a target system is never unrecorded.
     public func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) throws {
         try write(.powerCut) { db in
-            guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
-            step.state = .running
-            step.command = JSON.encode(command)
-            step.startedAt = now
-            try step.update(db, columns: ["state", "command", "started_at"])
+            try db.cachedStatement(sql: "UPDATE step SET state = ?, command = ?, started_at = ? WHERE run_id = ? AND position = ?")
+                .execute(arguments: [StepState.running.rawValue, JSON.encode(command), now, runID, position])
         }
     }
 
@@ -110,20 +109,17 @@ extension RunStore {
     /// run's end, whichever comes first.
     public func stepFinished(runID: Int64, position: Int, end: StepEnd) throws {
         try write(.processCrash) { db in
-            guard var step = try StepRecord.fetchOne(db, key: ["run_id": runID, "position": position]) else { return }
-            let outcome = RunOutcome.decide([(step.name, end.termination)])
-            step.state = StepState(outcome.state)
-            step.finishedAt = end.finishedAt
-            step.exitStatus = outcome.exitStatus ?? (end.termination == .exited(0) ? 0 : nil)
-            step.signal = outcome.signal
-            step.errorClass = outcome.errorClass
-            step.message = end.termination.succeeded ? nil : end.termination.summary
-            step.stdoutTail = Data(end.stdoutTail.bytes)
-            step.stderrTail = Data(end.stderrTail.bytes)
-            step.stdoutBytes = Int64(end.stdoutTail.totalBytes)
-            step.stderrBytes = Int64(end.stderrTail.totalBytes)
-            if step.startedAt == nil { step.startedAt = end.finishedAt }
-            try step.update(db)
+            let outcome = RunOutcome.decide([("", end.termination)])
+            try db.cachedStatement(sql: """
+                UPDATE step SET state = ?, finished_at = ?, exit_status = ?, signal = ?, error_class = ?, message = ?,
+                    stdout_tail = ?, stderr_tail = ?, stdout_bytes = ?, stderr_bytes = ?, started_at = coalesce(started_at, ?)
+                WHERE run_id = ? AND position = ?
+                """).execute(arguments: [
+                    StepState(outcome.state).rawValue, end.finishedAt, outcome.exitStatus ?? (end.termination == .exited(0) ? 0 : nil),
+                    outcome.signal, outcome.errorClass?.rawValue, end.termination.succeeded ? nil : end.termination.summary,
+                    Data(end.stdoutTail.bytes), Data(end.stderrTail.bytes), Int64(end.stdoutTail.totalBytes), Int64(end.stderrTail.totalBytes),
+                    end.finishedAt, runID, position,
+                ])
         }
     }
 
@@ -145,9 +141,13 @@ extension RunStore {
             run.exitStatus = outcome.exitStatus
             run.signal = outcome.signal
             run.owner = nil
-            try run.update(db, columns: ["state", "started_at", "finished_at", "error_class", "error_message", "failed_step",
-                                         "exit_status", "signal", "owner"])
-            try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [runID])
+            try db.cachedStatement(sql: """
+                UPDATE run SET state = ?, started_at = ?, finished_at = ?, error_class = ?, error_message = ?, failed_step = ?,
+                    exit_status = ?, signal = ?, owner = NULL
+                WHERE id = ?
+                """).execute(arguments: [run.state.rawValue, run.startedAt, now, run.errorClass?.rawValue, run.errorMessage, run.failedStep,
+                                       run.exitStatus, run.signal, runID])
+            try db.cachedStatement(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'").execute(arguments: [runID])
             // A success resolves every open failure of the same job and logical time: the failed
             // attempts a retry recovered, and the runs a rerun repeated.
             if run.state == .succeeded {
