@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 MANIFEST = $(DESTDIR)$(PREFIX)/share/renkei/installed-files
 
-.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man e2e bench
+.PHONY: all deps test-deps install-missing build run test check clean lint-units install uninstall man e2e bench bench-smoke
 
 all: build
 
@@ -43,6 +43,7 @@ test: test-deps build lint-units
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory bench-smoke
 
 # Boots a real systemd as PID 1 of private namespaces with the units and binaries installed, and
 # checks start/STATUS, scheduling, the journal, operators vs others, reload, the watchdog, stop and
@@ -102,10 +103,15 @@ uninstall:
 	while read -r f; do rm -f "$(DESTDIR)$$f" && echo "removed $$f"; done < "$$m"; rm -f "$$m"; \
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; journalctl --update-catalog; fi
 
-# Benchmarks (release build; figures printed and written to .build/bench/results.json).
+# Benchmarks (release build; a table printed, figures in .build/bench/results.json; see README,
+# "Performance"). Python's venv module is only for the APScheduler peer.
 bench: deps
-	@$(MAKE) --no-print-directory install-missing NEEDED="sqlite3 bc"
+	@$(MAKE) --no-print-directory install-missing NEEDED="sqlite3 python3-venv"
 	Benchmarks/bench.sh
+
+# Every scenario of the benchmark at tiny sizes on the debug build: proves they run, asserts no timing.
+bench-smoke: build
+	BENCH_SMOKE=1 Benchmarks/bench.sh
 
 check: build
 	$(CTL) check --jobs Jobs

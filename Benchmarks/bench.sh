@@ -58,9 +58,11 @@ rows=()     # figure|Renkei|comparison|goal|verdict
 figure() { figures+=("\"$1\": $2"); }
 row() { rows+=("$1|$2|$3|$4|$5"); }
 # verdict CONDITION (awk syntax): "met" or "MISSED".
-verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
-# json FIGURES KEY: one number out of a renkei-bench JSON line.
-json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+verdict() {
+  if [ "${BENCH_SMOKE:-0}" = 1 ]; then echo "not judged (smoke)"; elif awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi
+}
+# json FIGURES KEY: one value out of a flat JSON line of renkei-bench or the peer.
+json() { sed -E "s/.*\"$2\": \"?([^,\"}]*)\"?.*/\1/" <<< "$1"; }
 fmt() { printf "%.${2:-2}f" "$1"; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); awk "BEGIN { printf \"%.4f\", $end - $start }"; }
 # start_daemon JOBS STATE LOG: renkeid as systemd starts it; sets $daemon and $ready.
@@ -199,6 +201,6 @@ for r in "${rows[@]}"; do IFS='|' read -r a b c d e <<< "$r"; printf '| %s | %s 
     "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns"
   printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
 } > "$out/results.json"
-python3 -m json.tool "$out/results.json" >/dev/null
+if command -v python3 >/dev/null; then python3 -m json.tool "$out/results.json" >/dev/null; fi
 echo
 echo "figures written to $out/results.json"

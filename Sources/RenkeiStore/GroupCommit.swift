@@ -16,6 +16,9 @@ final class GroupCommit: @unchecked Sendable {
     private var waiting: [Write] = []
     /// A caller is committing a group now; the others wait for it.
     private var committing = false
+    /// Transactions committed, and writes in them (for tests: fewer commits than writes is the point).
+    private(set) var commits = 0
+    private(set) var writes = 0
 
     init(pool: DatabasePool) {
         self.pool = pool
@@ -54,6 +57,8 @@ final class GroupCommit: @unchecked Sendable {
                 commit(group)
                 condition.lock()
                 for member in group { member.done = true }
+                commits += 1
+                writes += group.count
                 committing = false
                 condition.broadcast()
             }

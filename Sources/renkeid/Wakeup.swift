@@ -6,6 +6,9 @@ final class Wakeup: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?
+    /// The timer of the current wait, cancelled when a signal ends the wait first: a busy daemon
+    /// is woken thousands of times a minute and must not leave a sleeping timer behind each time.
+    private var timer: Task<Void, Never>?
     private var generation = 0
 
     /// Wakes the loop now, or at its next `wait`.
@@ -13,6 +16,8 @@ final class Wakeup: @unchecked Sendable {
         lock.lock()
         if let waiter {
             self.waiter = nil
+            timer?.cancel()
+            timer = nil
             lock.unlock()
             waiter.resume()
             return
@@ -21,7 +26,9 @@ final class Wakeup: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Returns after `duration`, or as soon as `signal` is called.
+    /// Returns after `duration`, or as soon as `signal` is called. The timer has no tolerance: a
+    /// slot is due at its instant, and the default lets the system fire late by up to a tenth of
+    /// the wait.
     func wait(for duration: Duration) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             lock.lock()
@@ -34,11 +41,11 @@ final class Wakeup: @unchecked Sendable {
             waiter = continuation
             generation += 1
             let mine = generation
-            lock.unlock()
-            Task.detached { [self] in
-                try? await Task.sleep(for: duration)
+            timer = Task.detached { [self] in
+                guard (try? await Task.sleep(for: duration, tolerance: .zero)) != nil else { return }
                 self.timeout(generation: mine)
             }
+            lock.unlock()
         }
     }
 
@@ -49,6 +56,7 @@ final class Wakeup: @unchecked Sendable {
             return
         }
         self.waiter = nil
+        timer = nil
         lock.unlock()
         waiter.resume()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import RenkeiCore
 @testable import RenkeiStore
@@ -50,6 +51,49 @@ import Testing
         let reader = try RunStore.openForReading(at: path)
         #expect(try reader.history(job: "juki").map(\.state) == [.failed])
         #expect(try reader.history(job: "other").isEmpty)
+    }
+
+    @Test func writesFromManyThreadsAreCommittedTogetherEachWithItsOwnOutcome() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        let store = try RunStore.openForWriting(at: path)
+        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
+        // One run already ended: finishing it again must fail for that caller alone.
+        let ended = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
+        try store.finish(runID: ended.id!, outcome: .succeeded, at: Date())
+        let refusals = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for index in 0..<40 {
+                if worker == 0 && index % 4 == 0 {
+                    do {
+                        try store.finish(runID: ended.id!, outcome: RunOutcome(state: .failed, message: "again"), at: Date())
+                    } catch is RunState.InvalidTransition {
+                        refusals.withLock { $0 += 1 }
+                    } catch {
+                        Issue.record("unexpected \(error)")
+                    }
+                    continue
+                }
+                do {
+                    let run = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
+                    _ = try store.start(runID: run.id!, environment: [:], workDirectory: "/w", at: Date())
+                    try store.stepStarted(runID: run.id!, position: 0, command: ["/bin/true"], at: Date())
+                    try store.finish(runID: run.id!, outcome: .succeeded, at: Date())
+                } catch {
+                    Issue.record("unexpected \(error)")
+                }
+            }
+        }
+        #expect(refusals.withLock { $0 } == 10)
+        // Writes that waited for each other's commit were committed together.
+        #expect(store.writes.writes == 2 + 10 + 4 * 310)
+        #expect(store.writes.commits < store.writes.writes)
+        let reader = try RunStore.openForReading(at: path)
+        let runs = try reader.history(job: "juki", limit: 1000)
+        #expect(runs.count == 1 + 8 * 40 - 10)
+        #expect(runs.allSatisfy { $0.state == .succeeded })
+        // The refused writes changed nothing of the run they tried to end again.
+        #expect(try reader.detail(runID: ended.id!)?.run.errorMessage == nil)
     }
 
     @Test func aVersion1DatabaseIsMigratedWithItsRunsKept() throws {
