@@ -6,7 +6,15 @@ struct Caller: Sendable {
     let uid: uid_t
     let gid: gid_t
     let pid: pid_t
-    var userName: String { getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(uid)" }
+    /// Looked up once per connection: a lookup reads /etc/passwd and may ask systemd-userdb.
+    let userName: String
+
+    init(uid: uid_t, gid: gid_t, pid: pid_t) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+        userName = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(uid)"
+    }
 }
 
 /// The control socket: accepts connections on a thread of its own, reads one request line per

@@ -110,14 +110,20 @@ extension Daemon {
                                         requester: Requester(uid: caller.uid, userName: caller.userName), reason: reason)
     }
 
-    /// Records the run `queued`, with its audit entry, and hands it to the scheduler. The two
-    /// writes happen off the actor, on the request's own thread: requests from many operators (or
-    /// a script) then share fsyncs (`GroupCommit`), and the scheduler never waits for a disk.
-    nonisolated func submit(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
-        guard await isAcceptingRuns else {
+    /// Records the run `queued`, with its audit entry, and hands it to the scheduler — unless
+    /// renkeid is stopping.
+    func submit(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
+        guard stopRequests == 0 else {
             audit(caller, raw, request.reason, "refused: renkeid is stopping", nil)
             return .error(3, "renkeid is stopping; ask again once it is back (systemctl start renkeid), or use --local")
         }
+        return await record(request, caller: caller, raw: raw, what: what)
+    }
+
+    /// The two writes of `submit` happen off the actor, on the request's own thread: requests
+    /// from many operators (or a script) then share fsyncs (`GroupCommit`), and the scheduler
+    /// never waits for a disk.
+    nonisolated func record(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
         let row: RunRecord
         do { row = try runner.enqueue(request) } catch {
             audit(caller, raw, request.reason, "refused: \(error)", nil)
@@ -132,8 +138,6 @@ extension Daemon {
         let brief = RunBrief(id: row.id!, job: row.job, logicalTime: row.logical.iso8601, trigger: row.trigger.rawValue, state: "queued")
         return ControlResponse(message: "\(what) queued as run \(row.id!)", runs: [brief])
     }
-
-    var isAcceptingRuns: Bool { stopRequests == 0 }
 
     /// An operator's recorded run joins the scheduler's queue.
     func schedule(_ row: RunRecord, _ request: RunRequest) {

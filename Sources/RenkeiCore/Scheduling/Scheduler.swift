@@ -25,8 +25,21 @@ public struct Scheduler: Sendable {
     public private(set) var running = 0
 
     struct JobState: Sendable {
-        var job: Job
-        var schedule: JobSchedule? { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
+        /// The job and its schedule, in one shared box: the scheduler scans every job's state
+        /// several times per run, and a scan must not copy a whole job definition each time.
+        final class Definition: Sendable {
+            let job: Job
+            let schedule: JobSchedule?
+
+            init(_ job: Job, _ schedule: JobSchedule?) {
+                self.job = job
+                self.schedule = schedule
+            }
+        }
+
+        var definition: Definition { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
+        var job: Job { definition.job }
+        var schedule: JobSchedule? { definition.schedule }
         /// The last slot handled (started, queued, skipped or missed).
         var cursor: Int64 { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
         /// The first slot after `cursor`, kept so that a wake-up computes the calendar only of
@@ -42,8 +55,7 @@ public struct Scheduler: Sendable {
         var lateBefore: Int64 = .min
 
         init(job: Job, schedule: JobSchedule?, cursor: Int64) {
-            self.job = job
-            self.schedule = schedule
+            definition = Definition(job, schedule)
             self.cursor = cursor
             upcoming = schedule?.nextSlot(after: cursor)
         }
@@ -84,8 +96,7 @@ public struct Scheduler: Sendable {
             || state.job.closedDayCalendar != job.closedDayCalendar || state.job.onClosedDay != job.onClosedDay {
             state.cursor = max(state.cursor, now)
         }
-        state.job = job
-        state.schedule = schedule
+        state.definition = JobState.Definition(job, schedule)
         state.removed = false
         jobs[job.name] = state
     }
