@@ -15,7 +15,8 @@ public struct Scheduler: Sendable {
     /// A slot this much past its time when the scheduler sees it counts as missed downtime.
     public let lateness: Int64
 
-    /// Each job's definition and progress.
+    /// Each job's definition and progress. Scans read states in place (`jobs.values[index]`):
+    /// `for state in jobs.values` would copy each one, several times per run, for every job.
     var jobs: [JobName: JobState] = [:]
     /// Retries waiting for their time.
     var retryTimers: [PlannedRun] = []
@@ -118,7 +119,10 @@ public struct Scheduler: Sendable {
     /// Everything that is due at `now`: slots, retries, deadlines, and starts for free places.
     public mutating func advance(to now: Int64) -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
-        let due = jobs.compactMap { name, state in !state.removed && state.upcomingDue.map { $0 <= now } == true ? name : nil }
+        var due: [JobName] = []
+        for index in jobs.indices where !jobs.values[index].removed && jobs.values[index].upcomingDue.map({ $0 <= now }) == true {
+            due.append(jobs.keys[index])
+        }
         for name in due.sorted() {
             actions += dueSlots(of: name, now: now)
         }
@@ -137,8 +141,8 @@ public struct Scheduler: Sendable {
         if running < maxConcurrent && nextToDispatch() != nil { return now }
         var earliest: Int64?
         func consider(_ time: Int64) { earliest = min(earliest ?? time, time) }
-        for state in jobs.values where !state.removed {
-            if let due = state.upcomingDue { consider(due) }
+        for index in jobs.indices where !jobs.values[index].removed {
+            if let due = jobs.values[index].upcomingDue { consider(due) }
         }
         for retry in retryTimers { consider(retry.dueAt) }
         for watch in deadlines where !watch.satisfied { consider(watch.breach.deadline) }
@@ -156,14 +160,14 @@ public struct Scheduler: Sendable {
     /// The soonest of `nextSlots()`, for `STATUS=` after every wake-up.
     public func nextSlot() -> (job: JobName, runAt: Int64)? {
         var soonest: (job: JobName, runAt: Int64)?
-        for state in jobs.values where !state.removed {
-            if let runAt = state.upcoming?.runAt, runAt < soonest?.runAt ?? .max { soonest = (state.job.name, runAt) }
+        for index in jobs.indices where !jobs.values[index].removed {
+            if let runAt = jobs.values[index].upcoming?.runAt, runAt < soonest?.runAt ?? .max { soonest = (jobs.keys[index], runAt) }
         }
         return soonest
     }
 
     /// Runs waiting for a place.
-    public var queued: Int { jobs.values.reduce(0) { $0 + $1.pending.count } }
+    public var queued: Int { jobs.indices.reduce(0) { $0 + jobs.values[$1].pending.count } }
 
     // MARK: - What happened to runs
 
@@ -271,9 +275,9 @@ public struct Scheduler: Sendable {
     /// The idle job whose first waiting run has waited longest.
     private func nextToDispatch() -> JobName? {
         var best: (dueAt: Int64, logicalTime: Int64, job: JobName)?
-        for state in jobs.values where state.active == nil {
-            guard let first = state.pending.first else { continue }
-            let key = (first.dueAt, first.logicalTime, state.job.name)
+        for index in jobs.indices where jobs.values[index].active == nil {
+            guard let first = jobs.values[index].pending.first else { continue }
+            let key = (first.dueAt, first.logicalTime, jobs.keys[index])
             if best.map({ key < $0 }) ?? true { best = key }
         }
         return best?.job
