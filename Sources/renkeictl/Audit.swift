@@ -6,6 +6,7 @@ import RenkeiStore
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "List who asked renkeid for what, or check that the audit log was not altered.",
         discussion: """
             Reads the store directly (works with renkeid stopped). Each row's SHA-256 covers the row \

@@ -5,6 +5,7 @@ import RenkeiRuntime
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check job files and report every problem with its file, line and column.",
         discussion: """
             Checks every *.yaml in the jobs directory, or only the FILEs given. Prints one line per \

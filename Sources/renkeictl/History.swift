@@ -6,6 +6,7 @@ import RenkeiStore
 
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "List runs, newest first. Reads the store directly; works with the daemon stopped.",
         discussion: """
             Example:

@@ -3,6 +3,8 @@ import Foundation
 import RenkeiRuntime
 
 @main
+/// Every command names itself (`commandName:`): a name derived from the type costs a reflection
+/// at every start, and an operator's `renkeictl rerun` should answer at once.
 struct Renkeictl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renkeictl",

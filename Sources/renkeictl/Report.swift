@@ -7,6 +7,7 @@ import Logging
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "The failure report: were there failures, were they all handled, what is still open.",
         discussion: """
             Reads the store directly (no daemon needed). Failures are counted per job and logical \

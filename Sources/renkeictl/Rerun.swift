@@ -5,6 +5,7 @@ import RenkeiRuntime
 
 struct Rerun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rerun",
         abstract: "Run a failed link again for exactly the same data (the same logical time).",
         discussion: """
             By default the new run starts at the step that failed and reuses the earlier run's work \

@@ -10,6 +10,7 @@ import Logging
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a job now, outside its schedule.",
         discussion: """
             With --local the run happens in this process, without the daemon (for maintenance \

@@ -6,6 +6,7 @@ import RenkeiStore
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show one run: its steps, its error and the end of each step's output.",
         discussion: """
             Example:

@@ -5,6 +5,7 @@ import RenkeiRuntime
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show whether renkeid runs, its running and queued runs, and the next slots.",
         discussion: "Example:\n  renkeictl status"
     )
@@ -29,6 +30,7 @@ struct Status: ParsableCommand {
 
 struct Jobs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "jobs",
         abstract: "List the jobs renkeid runs: schedule, next run, last state.",
         discussion: "Example:\n  renkeictl jobs"
     )
@@ -55,6 +57,7 @@ struct Jobs: ParsableCommand {
 
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cancel",
         abstract: "Stop a running or queued run; it is recorded cancelled.",
         discussion: "Example:\n  renkeictl cancel 412 --reason \"wrong file delivered by the source system\""
     )
