@@ -27,6 +27,7 @@ slots=${BENCH_LATENCY_SLOTS:-120}
 reruns=${BENCH_RERUNS:-20}
 peer=${BENCH_PEER:-1}
 out=$repo/.build/bench
+results=results.json; [ "${BENCH_SMOKE:-0}" = 1 ] && results=smoke-results.json
 mkdir -p "$out"
 
 # Build outside the journal's namespace, then measure inside it.
@@ -202,7 +203,7 @@ for r in "${rows[@]}"; do IFS='|' read -r a b c d e <<< "$r"; printf '| %s | %s 
   printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s},\n' \
     "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns"
   printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
-} > "$out/results.json"
-if command -v python3 >/dev/null; then python3 -m json.tool "$out/results.json" >/dev/null; fi
+} > "$out/$results"
+if command -v python3 >/dev/null; then python3 -m json.tool "$out/$results" >/dev/null; fi
 echo
-echo "figures written to $out/results.json"
+echo "figures written to $out/$results"
