@@ -147,6 +147,14 @@ if [ "$peer" = 1 ]; then
 fi
 row "dispatch, $dispatch runs of /bin/true" "$(fmt "$rate" 0) runs/s" "floor $(fmt "$floorRate" 0)/s (${ratio} %); $peerText" \
   "≥ 60 % of floor, > APScheduler" "$(verdict "$ratio >= 60 && $peerMet == 1")"
+# Where a run's time goes: the step executor alone (swift-subprocess, no store, no scheduler),
+# and a run's store writes one after another on a fresh store.
+executor=$("$bin/renkei-bench" executor --count "$dispatch" --concurrency "$concurrency")
+writes=$("$bin/renkei-bench" store --database "$work/writes.db" --count "$(( dispatch < 1000 ? dispatch : 1000 ))")
+figure dispatch_executor_alone_runs_per_second "$(json "$executor" runs_per_second)"
+figure store_writes_per_run_ms "$(json "$writes" run_total_ms)"
+row "  where it goes: executor alone; a run's store writes" "$(fmt "$(json "$executor" runs_per_second)" 0) runs/s" \
+  "$(fmt "$(json "$writes" run_total_ms)" 2) ms of writes per run, one writer" "" ""
 
 # ---------------------------------------------------------------------------------------------
 # Rerun round trip: a job that always fails, added by a reload; each rerun asked for, timed until
