@@ -46,10 +46,14 @@ public struct RunEvents: Sendable {
         "attempt \(run.attempt) of \((job?.retry?.limit ?? 0) + 1)"
     }
 
+    /// Sent once the run's row is committed, as it begins: its state is `running` from here on,
+    /// though the row says `queued` until the run's work directory is ready a moment later.
     public func started(_ run: RunRecord, job: Job?) {
         let who = run.requestedByUser.map { ", asked by \($0)" } ?? ""
+        var fields = Self.fields(run)
+        fields[EventField.state] = RunState.running.rawValue
         logger.event(.runStarted, .info, "\(run.job) run \(run.id!) started for \(Self.short(run.logical)) (\(run.trigger.rawValue), \(Self.attempts(run, job))\(who))",
-                     Self.fields(run))
+                     fields)
     }
 
     /// `retryAt`: when the next attempt runs, if one was scheduled.

@@ -54,6 +54,7 @@ import RenkeiSystemd
         #expect(started["PRIORITY"] as? String == "6")
         #expect(started["RENKEI_TRIGGER"] as? String == "schedule")
         #expect(started["RENKEI_ATTEMPT"] as? String == "1")
+        #expect(started["RENKEI_STATE"] as? String == "running")
         #expect((started["RENKEI_LOGICAL_TIME"] as? String)?.count == 25)
         #expect((started["CODE_FILE"] as? String)?.isEmpty == false)
         #expect(started["CODE_LINE"] != nil && started["CODE_FUNC"] != nil)
