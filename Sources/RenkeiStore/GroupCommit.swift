@@ -16,9 +16,15 @@ final class GroupCommit: @unchecked Sendable {
     private var waiting: [Write] = []
     /// A caller is committing a group now; the others wait for it.
     private var committing = false
-    /// Transactions committed, and writes in them (for tests: fewer commits than writes is the point).
-    private(set) var commits = 0
-    private(set) var writes = 0
+    /// Transactions committed, and writes in them.
+    private var committed = 0
+    private var written = 0
+
+    // For tests and figures.
+    var commits: Int { condition.withLock { committed } }
+    var writes: Int { condition.withLock { written } }
+    var committingNow: Bool { condition.withLock { committing } }
+    var waitingNow: Int { condition.withLock { waiting.count } }
 
     init(pool: DatabasePool) {
         self.pool = pool
@@ -57,8 +63,8 @@ final class GroupCommit: @unchecked Sendable {
                 commit(group)
                 condition.lock()
                 for member in group { member.done = true }
-                commits += 1
-                writes += group.count
+                committed += 1
+                written += group.count
                 committing = false
                 condition.broadcast()
             }

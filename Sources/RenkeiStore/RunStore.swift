@@ -22,7 +22,7 @@ public final class RunStore: Sendable {
     /// Readers and the one writer.
     let pool: DatabasePool
     /// Every write goes through here.
-    let writes: GroupCommit
+    let writer: GroupCommit
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
 
@@ -43,7 +43,7 @@ public final class RunStore: Sendable {
     private init(path: String, pool: DatabasePool, interruptedAtOpen: [InterruptedRun] = []) {
         self.path = path
         self.pool = pool
-        writes = GroupCommit(pool: pool)
+        writer = GroupCommit(pool: pool)
         self.interruptedAtOpen = interruptedAtOpen
     }
 
@@ -83,7 +83,7 @@ public final class RunStore: Sendable {
     /// One write, as durable as `durability` says, committed together with the writes of other
     /// runs that arrive meanwhile (`GroupCommit`).
     func write<T>(_ durability: Durability, _ updates: (Database) throws -> T) throws -> T {
-        try writes.write(fsync: durability == .powerCut, updates)
+        try writer.write(fsync: durability == .powerCut, updates)
     }
 
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.

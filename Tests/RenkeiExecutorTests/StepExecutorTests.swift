@@ -141,8 +141,12 @@ private func processes(containing marker: String) -> [Int32] {
         process.environment = ["RENKEI_WORK_DIR": workDirectory, "PATH": "/usr/bin:/bin"]
         try process.run()
         defer { kill(process.processIdentifier, SIGKILL) }
+        // Until setsid has forked and its child is `sleep` (before that, setsid itself matches).
         var found: [Int32] = []
-        for _ in 0..<100 where found.isEmpty {
+        func isSleep(_ pid: Int32) -> Bool {
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
+        }
+        for _ in 0..<100 where !(found.count == 1 && isSleep(found[0])) {
             found = LeftoverProcesses.find(workDirectory: workDirectory)
             usleep(20_000)
         }

@@ -85,15 +85,41 @@ import Testing
             }
         }
         #expect(refusals.withLock { $0 } == 10)
-        // Writes that waited for each other's commit were committed together.
-        #expect(store.writes.writes == 2 + 10 + 4 * 310)
-        #expect(store.writes.commits < store.writes.writes)
+        #expect(store.writer.writes == 2 + 10 + 4 * 310)
         let reader = try RunStore.openForReading(at: path)
         let runs = try reader.history(job: "juki", limit: 1000)
         #expect(runs.count == 1 + 8 * 40 - 10)
         #expect(runs.allSatisfy { $0.state == .succeeded })
         // The refused writes changed nothing of the run they tried to end again.
         #expect(try reader.detail(runID: ended.id!)?.run.errorMessage == nil)
+    }
+
+    @Test func writesThatArriveDuringACommitAreCommittedTogether() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        let store = try RunStore.openForWriting(at: path)
+        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
+        // A first write holds the commit until seven others are waiting behind it.
+        let release = DispatchSemaphore(value: 0)
+        let first = Thread {
+            _ = try? store.writer.write(fsync: true) { _ in release.wait() }
+        }
+        first.start()
+        while store.writer.committingNow == false { usleep(1_000) }
+        let done = DispatchGroup()
+        for _ in 0..<7 {
+            done.enter()
+            Thread {
+                _ = try? store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
+                done.leave()
+            }.start()
+        }
+        while store.writer.waitingNow < 7 { usleep(1_000) }
+        let commitsBefore = store.writer.commits
+        release.signal()
+        done.wait()
+        #expect(store.writer.commits == commitsBefore + 2, "the held write, then the seven together")
+        #expect(try store.history(job: "juki").count == 7)
     }
 
     @Test func aVersion1DatabaseIsMigratedWithItsRunsKept() throws {
