@@ -25,7 +25,7 @@ struct StoreWrites: ParsableCommand {
             let logical = LogicalTime(epochSeconds: 1_800_000_000 + Int64(index), zoneIdentifier: "UTC")
             let run = try timed("enqueue") { try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: owner, at: Date()) }
             let id = run.id!
-            try timed("audit") { _ = try store.appendAudit(uid: 0, user: "root", pid: 1, request: "{}", reason: nil, result: "accepted", runID: id) }
+            try timed("audit") { _ = try store.appendAudit(AuditEntry(uid: 0, user: "root", pid: 1, request: "{}", reason: nil, result: "accepted"), runID: id) }
             _ = try timed("start") { try store.start(runID: id, environment: ["PATH": "/bin"], workDirectory: "/tmp", at: Date()) }
             try timed("step_started") { try store.stepStarted(runID: id, position: 0, command: ["/bin/true"], at: Date()) }
             try timed("step_spawned") { try store.stepSpawned(runID: id, position: 0, pid: getpid()) }

@@ -41,8 +41,9 @@ public struct Runner: Sendable {
         self.cancelledMeans = cancelledMeans
     }
 
-    /// Records `request` as a `queued` run now (manual runs and reruns get their id at once).
-    public func enqueue(_ request: RunRequest) throws -> RunRecord {
+    /// Records `request` as a `queued` run now (manual runs and reruns get their id at once),
+    /// with the operator's `audit` entry in the same transaction.
+    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) throws -> RunRecord {
         let job = request.job.job
         var parameters: [String: String] = [:]
         switch request.steps {
@@ -65,7 +66,7 @@ public struct Runner: Sendable {
                 if case .from(let first) = request.steps, position < first { return .reused }
                 return .notRun
             }
-        ), owner: owner, at: Date())
+        ), owner: owner, at: Date(), audit: audit)
     }
 
     /// Runs `request` to its end and returns the final row. `queued` is its row if `enqueue`

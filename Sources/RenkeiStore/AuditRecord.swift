@@ -39,20 +39,47 @@ public struct AuditChainBreak: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "audit row \(rowID): \(reason)" }
 }
 
+/// An operator's request and what came of it, before it takes its place in the chain.
+public struct AuditEntry: Sendable {
+    public var uid: Int64
+    public var user: String
+    public var pid: Int64
+    public var request: String
+    public var reason: String?
+    public var result: String
+
+    public init(uid: Int64, user: String, pid: Int64, request: String, reason: String?, result: String) {
+        self.uid = uid
+        self.user = user
+        self.pid = pid
+        self.request = request
+        self.reason = reason
+        self.result = result
+    }
+}
+
 extension RunStore {
     /// Appends a row to the audit chain and returns it.
     @discardableResult
     public func appendAudit(uid: Int64, user: String, pid: Int64, request: String, reason: String?, result: String, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
-        try write(.powerCut) { db in
-            let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? AuditChain.genesis
-            // Stored times keep milliseconds; hash what is stored.
-            let stored = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded() / 1000)
-            var row = AuditRecord(id: nil, at: stored, uid: uid, user: user, pid: pid, request: request, reason: reason, result: result,
-                                  runId: runID, previousHash: previous, hash: "")
-            row.hash = AuditChain.hash(previous: previous, fields: row.hashedFields)
-            try row.insert(db)
-            return row
-        }
+        try appendAudit(AuditEntry(uid: uid, user: user, pid: pid, request: request, reason: reason, result: result), runID: runID, at: now)
+    }
+
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
+        try write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, db) }
+    }
+
+    /// Chains `entry` after the last row, in the caller's transaction.
+    static func append(_ entry: AuditEntry, runID: Int64?, at now: Date, _ db: Database) throws -> AuditRecord {
+        let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? AuditChain.genesis
+        // Stored times keep milliseconds; hash what is stored.
+        let stored = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded() / 1000)
+        var row = AuditRecord(id: nil, at: stored, uid: entry.uid, user: entry.user, pid: entry.pid, request: entry.request, reason: entry.reason,
+                              result: entry.result, runId: runID, previousHash: previous, hash: "")
+        row.hash = AuditChain.hash(previous: previous, fields: row.hashedFields)
+        try row.insert(db)
+        return row
     }
 
     /// Audit rows, oldest first, at or after `since`.

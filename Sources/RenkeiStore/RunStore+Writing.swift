@@ -51,11 +51,14 @@ public struct StepEnd: Sendable {
 
 extension RunStore {
     /// Records a new run as `queued`, owned by `owner`, with a `pending` row for each step. The id
-    /// it gets names the work directory, so the environment is filled in by `start`. Not fsynced
-    /// on its own: the operator's answer waits for the audit entry's fsync, a step's process for
-    /// `stepStarted`'s, a run that cannot start for `finish`'s.
-    public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date) throws -> RunRecord {
-        try write(.processCrash) { db in
+    /// it gets names the work directory, so the environment is filled in by `start`.
+    ///
+    /// An operator's request (`audit`) is chained in the same transaction, fsynced: the run and
+    /// the record of who asked for it exist together or not at all, before the operator hears
+    /// "queued". Without one it is not fsynced on its own: a step's process waits for
+    /// `stepStarted`'s fsync, a run that cannot start for `finish`'s.
+    public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date, audit: AuditEntry? = nil) throws -> RunRecord {
+        try write(audit == nil ? .processCrash : .powerCut) { db in
             var run = RunRecord(
                 id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
                 logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
@@ -68,6 +71,7 @@ extension RunStore {
                 let state = new.stepStates?[position] ?? .pending
                 try StepRecord(runId: run.id!, position: position, name: step.name, state: state, command: step.command.arguments).insert(db)
             }
+            if let audit { _ = try Self.append(audit, runID: run.id, at: now, db) }
             return run
         }
     }

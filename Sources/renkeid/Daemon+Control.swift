@@ -120,16 +120,15 @@ extension Daemon {
         return await record(request, caller: caller, raw: raw, what: what)
     }
 
-    /// The two writes of `submit` happen off the actor, on the request's own thread: requests
-    /// from many operators (or a script) then share fsyncs (`GroupCommit`), and the scheduler
-    /// never waits for a disk.
+    /// The run and its audit entry are written, in one transaction, off the actor on the request's
+    /// own thread: requests from many operators (or a script) then share fsyncs (`GroupCommit`),
+    /// and the scheduler never waits for a disk.
     nonisolated func record(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
         let row: RunRecord
-        do { row = try runner.enqueue(request) } catch {
+        do { row = try runner.enqueue(request, audit: entry(caller, raw, request.reason, "accepted")) } catch {
             audit(caller, raw, request.reason, "refused: \(error)", nil)
             return .error(1, "cannot record the run: \(error)")
         }
-        audit(caller, raw, request.reason, "accepted", row.id)
         if request.trigger == .rerun {
             logger.event(.rerunRequested, .notice, "\(caller.userName) asked for a \(what): run \(row.id!)" + (request.reason.map { " — \($0)" } ?? ""),
                          RunEvents.fields(row).merging([EventField.requestedBy: caller.userName]) { $1 })
@@ -200,9 +199,13 @@ extension Daemon {
         return ControlResponse(message: "run \(id) is being stopped (SIGTERM to its processes, SIGKILL after the kill grace); it will be recorded cancelled")
     }
 
+    nonisolated func entry(_ caller: Caller, _ raw: String, _ reason: String?, _ result: String) -> AuditEntry {
+        AuditEntry(uid: Int64(caller.uid), user: caller.userName, pid: Int64(caller.pid), request: raw, reason: reason, result: result)
+    }
+
     nonisolated func audit(_ caller: Caller, _ raw: String, _ reason: String?, _ result: String, _ runID: Int64?) {
         do {
-            try store.appendAudit(uid: Int64(caller.uid), user: caller.userName, pid: Int64(caller.pid), request: raw, reason: reason, result: result, runID: runID)
+            try store.appendAudit(entry(caller, raw, reason, result), runID: runID)
         } catch {
             logger.error("cannot write the audit row for \(caller.userName): \(error)")
         }

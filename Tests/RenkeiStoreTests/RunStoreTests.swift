@@ -122,6 +122,21 @@ import Testing
         #expect(try store.history(job: "juki").count == 7)
     }
 
+    @Test func anOperatorsRunAndItsAuditEntryAreWrittenTogether() throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        let store = try RunStore.openForWriting(at: path)
+        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
+        let commitsBefore = store.writer.commits
+        let entry = AuditEntry(uid: 1000, user: "tanaka", pid: 42, request: #"{"operation":"run"}"#, reason: "late file", result: "accepted")
+        let run = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date(), audit: entry)
+        #expect(store.writer.commits == commitsBefore + 1)
+        let audit = try store.audit()
+        #expect(audit.map(\.runId) == [run.id])
+        #expect(audit.first?.user == "tanaka")
+        #expect(try store.verifyAudit() == nil)
+    }
+
     @Test func aVersion1DatabaseIsMigratedWithItsRunsKept() throws {
         let (path, cleanup) = try scratchDatabase()
         defer { cleanup() }
