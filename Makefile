@@ -77,8 +77,10 @@ man:
 # $(PREFIX)/share/renkei/installed-files, which is what `make uninstall` removes.
 # The Swift runtime is linked into the binaries: they start in half the time, take less memory
 # and do not depend on the toolchain's shared libraries.
+# Product by product: linked statically, GRDB's dynamic-library product would not link.
 install: deps man
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product renkeid
+	$(SWIFT) build -c release --static-swift-stdlib --product renkeictl
 	@set -e; m="$(MANIFEST)"; mkdir -p "$$(dirname "$$m")"; : > "$$m.new"; \
 	put() { mode=$$1 src=$$2 dst="$(DESTDIR)$$3"; mkdir -p "$$(dirname "$$dst")"; \
 	  if [ -n "$$4" ] && [ -e "$$dst" ]; then echo "kept existing $$3"; return; fi; \

@@ -33,9 +33,12 @@ mkdir -p "$out"
 # Build outside the journal's namespace, then measure inside it.
 if [ -z "${RENKEI_BENCH_JOURNAL:-}" ]; then
   echo "building ($configuration)…"
-  # Release as `make install` builds it: the Swift runtime linked in (faster start, less RSS).
+  # Release as `make install` builds it: the Swift runtime linked in (faster start, less RSS),
+  # product by product (GRDB's dynamic-library product does not link that way).
   static=""; [ "$configuration" = release ] && static=--static-swift-stdlib
-  swift build -c "$configuration" $static >/dev/null
+  for product in renkeid renkeictl renkei-bench renkei-bench-stamp; do
+    swift build -c "$configuration" $static --product "$product" >/dev/null
+  done
   if [ "$(id -u)" = 0 ] && [ -x /lib/systemd/systemd-journald ] && unshare --mount --propagation=private true 2>/dev/null; then
     scratch=$(mktemp -d /tmp/renkei-bench-journal.XXXXXX)
     trap 'rm -rf "$scratch"' EXIT
