@@ -15,7 +15,7 @@ struct Dispatch: ParsableCommand {
     @Option(help: "Connections asking at once.") var clients = 16
 
     func run() throws {
-        let store = try DatabaseQueue(path: database, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let store = try openStoreToRead(database)
         let before = try store.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM run") ?? 0 }
         let client = ControlClient(socketPath: socket)
         let refusals = Counter()

@@ -27,10 +27,3 @@ struct Floor: ParsableCommand {
         printFigures(["seconds": seconds, "runs_per_second": Double(count) / seconds])
     }
 }
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
-}

@@ -15,7 +15,7 @@ struct RerunRoundTrip: ParsableCommand {
     @Option var times = 20
 
     func run() throws {
-        let store = try DatabaseQueue(path: database, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let store = try openStoreToRead(database)
         let client = ControlClient(socketPath: socket)
         var command: [Double] = []
         var direct: [Double] = []

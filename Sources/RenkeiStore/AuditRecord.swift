@@ -61,11 +61,6 @@ public struct AuditEntry: Sendable {
 extension RunStore {
     /// Appends a row to the audit chain and returns it.
     @discardableResult
-    public func appendAudit(uid: Int64, user: String, pid: Int64, request: String, reason: String?, result: String, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
-        try appendAudit(AuditEntry(uid: uid, user: user, pid: pid, request: request, reason: reason, result: result), runID: runID, at: now)
-    }
-
-    @discardableResult
     public func appendAudit(_ entry: AuditEntry, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
         try write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, db) }
     }

@@ -101,12 +101,8 @@ enum LocalRun {
             if printOutput { printLine(run, step, stream, line) }
         }
         let runner = Runner(state: state, store: store, sink: sink)
-        // Audited like a request to the daemon: who, from which process, for what.
-        let requestText = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
-        let me = Requester.current
         func audit(_ result: String, _ runID: Int64?) {
-            _ = try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: requestText, reason: request.reason,
-                                   result: result, runID: runID)
+            _ = try? store.appendAudit(Self.auditEntry(audited, reason: request.reason, result), runID: runID)
         }
         let job = request.job.job
         let task = Task {
@@ -139,9 +135,14 @@ enum LocalRun {
     /// Refusals are audited too.
     static func auditRefusal(_ audited: ControlRequest, locations: Locations, reason: String?, _ result: String) {
         guard let store = try? StateDirectory(locations.state).openStoreForWriting() else { return }
+        _ = try? store.appendAudit(auditEntry(audited, reason: reason, result), runID: nil)
+    }
+
+    /// A `--local` request, audited like one to the daemon: who, from which process, for what.
+    static func auditEntry(_ audited: ControlRequest, reason: String?, _ result: String) -> AuditEntry {
         let me = Requester.current
         let text = (try? String(decoding: ControlProtocol.encode(audited), as: UTF8.self))?.trimmingCharacters(in: .newlines) ?? "\(audited.operation)"
-        _ = try? store.appendAudit(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: text, reason: reason, result: result, runID: nil)
+        return AuditEntry(uid: Int64(me.uid), user: me.userName, pid: Int64(getpid()), request: text, reason: reason, result: result)
     }
 
     /// `--output`: each step's lines, prefixed with the step's name.

@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+
+// What the measuring subcommands share: child processes, clocks, figures, the store.
 
 /// Child processes for the benchmarks, with `posix_spawn` as the floor itself uses.
 enum Spawn {
@@ -70,4 +73,19 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
     return sorted[min(max(rank, 1), sorted.count) - 1]
+}
+
+/// Failures counted from many threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
+
+/// The store renkeid writes, opened to read alongside it.
+func openStoreToRead(_ path: String) throws -> DatabaseQueue {
+    var configuration = Configuration()
+    configuration.readonly = true
+    return try DatabaseQueue(path: path, configuration: configuration)
 }
