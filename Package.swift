@@ -5,6 +5,7 @@
 //   RenkeiCore      pure model (jobs, durations, run states); no I/O, no clock
 //   RenkeiStore     the SQLite run store (GRDB)
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
+//   RenkeiLink      what built-in steps do to files: receive, deliver (run in their own process)
 //   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
 //   RenkeiSystemd   the journal (swift-log handler, job output) and sd_notify over libsystemd
 //   renkeictl       the operator's command
@@ -50,6 +51,14 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Built-in steps' file work; runs in `renkeictl link-step`, a child process like any step.
+        .target(
+            name: "RenkeiLink",
+            dependencies: [
+                "RenkeiCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "RenkeiRuntime",
             dependencies: [
@@ -70,6 +79,7 @@ let package = Package(
             name: "renkeictl",
             dependencies: [
                 "RenkeiCore",
+                "RenkeiLink",
                 "RenkeiStore",
                 "RenkeiRuntime",
                 "RenkeiSystemd",
@@ -109,6 +119,7 @@ let package = Package(
         .testTarget(name: "CalendarOracleTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
         .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
+        .testTarget(name: "RenkeiLinkTests", dependencies: ["RenkeiLink", "RenkeiCore"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
             dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]

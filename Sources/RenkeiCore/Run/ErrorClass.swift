@@ -16,4 +16,9 @@ public enum ErrorClass: String, Sendable, Codable, CaseIterable {
     case missed
     /// The run could not be recorded or its work directory prepared.
     case storage
+    /// An expected file did not arrive (complete) by the step's `wait_until`.
+    case late
+    /// Content this job already received for another date, or different content for a date
+    /// already delivered.
+    case duplicate
 }

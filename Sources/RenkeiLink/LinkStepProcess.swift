@@ -1,0 +1,9 @@
+import RenkeiCore
+
+/// Carries out one built-in step's request. Placeholder until receive and deliver land.
+public enum LinkStepProcess {
+    /// Performs `request`; `say` gets lines for the step's output (what an operator reads in `show`).
+    public static func perform(_ request: LinkRequest, say: (String) -> Void) -> LinkResult {
+        LinkResult(failure: .init(errorClass: .exit, message: "not implemented yet"))
+    }
+}
