@@ -42,6 +42,7 @@ public enum RerunPreparation {
         }
         var request = RunRequest(job: loaded, logicalTime: run.logical, trigger: .rerun, requestedBy: requester,
                                  reason: reason, rerunOf: id)
+        request.force = force
         let steps = loaded.job.steps
         switch mode {
         case .fromTop:

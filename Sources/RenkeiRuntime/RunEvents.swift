@@ -81,4 +81,27 @@ public struct RunEvents: Sendable {
             logger.event(kind, .error, "\(base) \(verb)\(place): \(error) (\(Self.attempts(run, job)), \(next))", fields)
         }
     }
+
+    /// A file a built-in step received or delivered, or refused to.
+    public func file(_ file: LinkFile, step: String, of run: RunRecord) {
+        var fields = Self.fields(run)
+        fields[EventField.state] = RunState.running.rawValue
+        fields[EventField.step] = step
+        fields[EventField.file] = file.path
+        fields[EventField.fileSHA256] = file.sha256
+        fields[EventField.bytes] = String(file.bytes)
+        fields[EventField.fileOutcome] = file.outcome.rawValue
+        let base = "\(run.job) run \(run.id!) step \(step)"
+        let size = "\(file.bytes) bytes, sha256 \(file.sha256.prefix(12))…"
+        let note = file.note.map { " (\($0))" } ?? ""
+        switch file.outcome {
+        case .received, .receivedDuplicate:
+            logger.event(.fileReceived, .info, "\(base): received \(file.source ?? file.path) as \(file.path), \(size)\(note)", fields)
+        case .delivered, .alreadyDelivered:
+            let verb = file.outcome == .delivered ? "delivered" : "did not write"
+            logger.event(.fileDelivered, .info, "\(base): \(verb) \(file.path), \(size)\(note)", fields)
+        case .duplicate, .refused:
+            logger.event(.fileRefused, .warning, "\(base): refused \(file.path), \(size)\(note)", fields)
+        }
+    }
 }

@@ -18,6 +18,9 @@ public struct RunRequest: Sendable {
     public var workDirectory: WorkDirectoryMode = .fresh
     /// Set by whoever cancels the run, so the record says why.
     public var cancellation = CancellationReason()
+    /// A rerun asked for with `--force`: with a reason, a `deliver` step may replace what was
+    /// delivered for this date with different content.
+    public var force = false
 
     public init(job: LoadedJob, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, requestedBy: Requester? = nil,
                 reason: String? = nil, rerunOf: Int64? = nil, retryOf: Int64? = nil) {

@@ -29,10 +29,17 @@ public struct Runner: Sendable {
     /// What a cancelled run is recorded as: `cancelled` when an operator stops it, `interrupted`
     /// when the daemon is shutting down (it counts as a failed attempt and is retried later).
     public let cancelledMeans: RunState
+    /// The program built-in steps run as (`renkeictl`, whose `link-step` carries them out).
+    public let linkHelper: String
+    /// Each file a built-in step received or delivered, once recorded (the journal, in the daemon).
+    public let onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)?
 
     public init(state: StateDirectory, store: RunStore, inherited: [String: String] = ProcessInfo.processInfo.environment,
                 owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil,
-                cancelledMeans: RunState = .cancelled) {
+                cancelledMeans: RunState = .cancelled, linkHelper: String = LinkStepFiles.defaultHelper,
+                onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)? = nil) {
+        self.linkHelper = linkHelper
+        self.onFile = onFile
         self.state = state
         self.store = store
         self.inherited = inherited
@@ -51,6 +58,7 @@ public struct Runner: Sendable {
         case .from(let first): parameters["from_step"] = job.steps[first].name
         case .only(let step): parameters["only_step"] = job.steps[step].name
         }
+        if request.force { parameters["force"] = "true" }
         switch request.workDirectory {
         case .fresh: break
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
@@ -169,7 +177,19 @@ public struct Runner: Sendable {
             try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return .cancelled
         }
-        try store.stepStarted(runID: runID, position: position, command: arguments, at: Date())
+        var link: LinkStepFiles?
+        if case .link(let linkStep) = step.command {
+            do {
+                link = try LinkStepFiles.prepare(linkStep, step: step.name, position: position, run: run, environment: environment,
+                                                 workDirectory: workDirectory, force: force(run), store: store)
+            } catch {
+                let termination = StepTermination.linkFailed(.exit, "cannot prepare the step: \(error)")
+                try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+                return termination
+            }
+        }
+        let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? arguments
+        try store.stepStarted(runID: runID, position: position, command: command, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout
@@ -191,14 +211,26 @@ public struct Runner: Sendable {
             try? store.stepSpawned(runID: runID, position: position, pid: pid)
         }
         let execution = await StepExecutor.run(
-            StepInvocation(arguments: arguments, environment: environment, workingDirectory: workDirectory,
+            StepInvocation(arguments: command, environment: environment, workingDirectory: workDirectory,
                            programDirectory: programDirectory, timeout: limit, killGrace: job.killGrace),
             onStart: onStart,
             sink: lineSink
         )
+        var termination = execution.termination
+        var files: [LinkFile] = []
+        if let link {
+            (termination, files) = link.answer(to: termination)
+        }
         try store.stepFinished(runID: runID, position: position, end: StepEnd(
-            termination: execution.termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr
+            termination: termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr, files: files
         ))
-        return execution.termination
+        if let onFile { for file in files { onFile(run, step.name, file) } }
+        return termination
+    }
+
+    /// Whether a `deliver` step of this run may replace different content delivered for its date:
+    /// only a rerun asked for with `--force` and a reason.
+    private func force(_ run: RunRecord) -> Bool {
+        run.trigger == .rerun && run.parameters.contains("\"force\":\"true\"") && !(run.reason ?? "").isEmpty
     }
 }

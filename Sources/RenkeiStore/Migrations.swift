@@ -94,6 +94,30 @@ enum Migrations {
             // Covering for the counts (logical_time, job, state): the report reads no table rows for them.
             try db.create(index: "run_by_logical_time", on: "run", columns: ["logical_time", "job", "state"])
         }
+        migrator.registerMigration("v5: files") { db in
+            // Every file a built-in step received or delivered (or refused to), per run and step.
+            // `job` and `logical_date` are copied from the run: receipts are looked up by them.
+            try db.create(table: "file") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer).notNull().references("run", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("step", .text).notNull()
+                t.column("job", .text).notNull()
+                t.column("logical_date", .text).notNull()
+                t.column("direction", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("source", .text)
+                t.column("bytes", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("modified_at", .datetime)
+                t.column("records", .integer)
+                t.column("outcome", .text).notNull()
+                t.column("note", .text)
+                t.column("recorded_at", .datetime).notNull()
+            }
+            try db.create(index: "file_by_run", on: "file", columns: ["run_id", "position"])
+            try db.create(index: "file_by_job_and_date", on: "file", columns: ["job", "logical_date", "direction"])
+        }
         return migrator
     }
 }

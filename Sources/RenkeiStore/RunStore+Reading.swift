@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import RenkeiCore
 
-/// A run with its steps, as `show` prints it.
+/// A run with its steps and the files they received and delivered, as `show` prints it.
 public struct RunDetail: Sendable {
     public var run: RunRecord
     public var steps: [StepRecord]
+    public var files: [FileRecord] = []
 }
 
 extension RunStore {
@@ -70,7 +71,8 @@ extension RunStore {
         try pool.read { db in
             guard let run = try RunRecord.fetchOne(db, key: runID) else { return nil }
             let steps = try StepRecord.filter(Column("run_id") == runID).order(Column("position")).fetchAll(db)
-            return RunDetail(run: run, steps: steps)
+            let files = try FileRecord.fetchAll(db, sql: "SELECT * FROM file WHERE run_id = ? ORDER BY position, id", arguments: [runID])
+            return RunDetail(run: run, steps: steps, files: files)
         }
     }
 }

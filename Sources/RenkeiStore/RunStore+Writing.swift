@@ -40,12 +40,15 @@ public struct StepEnd: Sendable {
     public var finishedAt: Date
     public var stdoutTail: OutputTail
     public var stderrTail: OutputTail
+    /// The files a built-in step received or delivered, recorded in the same transaction.
+    public var files: [LinkFile]
 
-    public init(termination: StepTermination, finishedAt: Date, stdoutTail: OutputTail, stderrTail: OutputTail) {
+    public init(termination: StepTermination, finishedAt: Date, stdoutTail: OutputTail, stderrTail: OutputTail, files: [LinkFile] = []) {
         self.termination = termination
         self.finishedAt = finishedAt
         self.stdoutTail = stdoutTail
         self.stderrTail = stderrTail
+        self.files = files
     }
 }
 
@@ -124,6 +127,13 @@ extension RunStore {
                     Data(end.stdoutTail.bytes), Data(end.stderrTail.bytes), Int64(end.stdoutTail.totalBytes), Int64(end.stderrTail.totalBytes),
                     end.finishedAt, runID, position,
                 ])
+            guard !end.files.isEmpty else { return }
+            let run = try Self.fetchRun(db, runID)
+            let step = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND position = ?", arguments: [runID, position]) ?? ""
+            for file in end.files {
+                var record = FileRecord(runId: runID, position: position, step: step, job: run.job, logicalDate: run.logical.date, file: file, recordedAt: end.finishedAt)
+                try record.insert(db)
+            }
         }
     }
 

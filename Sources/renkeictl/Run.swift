@@ -100,7 +100,7 @@ enum LocalRun {
             destination?.sink(run, step, stream, line)
             if printOutput { printLine(run, step, stream, line) }
         }
-        let runner = Runner(state: state, store: store, sink: sink)
+        let runner = Runner(state: state, store: store, sink: sink, onFile: { run, step, file in events.file(file, step: step, of: run) })
         func audit(_ result: String, _ runID: Int64?) {
             _ = try? store.appendAudit(Self.auditEntry(audited, reason: request.reason, result), runID: runID)
         }

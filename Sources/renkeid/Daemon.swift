@@ -61,7 +61,9 @@ actor Daemon {
         state = StateDirectory(locations.state)
         self.store = store
         events = RunEvents(logger: logger)
-        runner = Runner(state: state, store: store, sink: output.sink, cancelledMeans: .interrupted)
+        let fileEvents = events
+        runner = Runner(state: state, store: store, sink: output.sink, cancelledMeans: .interrupted,
+                        onFile: { run, step, file in fileEvents.file(file, step: step, of: run) })
         notifier = SystemdNotifier()
         self.logger = logger
         self.shutdownGrace = shutdownGrace

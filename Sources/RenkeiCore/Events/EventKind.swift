@@ -22,6 +22,9 @@ public enum EventKind: String, Sendable, CaseIterable {
     case rerunRefused = "rerun-refused"
     case outputDropped = "output-dropped"
     case reportWritten = "report-written"
+    case fileReceived = "file-received"
+    case fileDelivered = "file-delivered"
+    case fileRefused = "file-refused"
 
     public var messageID: String {
         switch self {
@@ -45,6 +48,9 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .rerunRefused: "a97982e10f624ef5b46cd1763cf33b93"
         case .outputDropped: "adaa784896c046ffa6a14d65a30166d1"
         case .reportWritten: "91d1695c836d402e9bfb79e8c34853e7"
+        case .fileReceived: "913e55995d554284a77439be38acfb5f"
+        case .fileDelivered: "5f71f719634d49fcb1a8a1ee0e82f5e7"
+        case .fileRefused: "6bb51cd1390b4942b12031856b5ba327"
         }
     }
 
@@ -72,5 +78,9 @@ public enum EventField {
     public static let errorClass = "RENKEI_ERROR_CLASS"
     public static let exitStatus = "RENKEI_EXIT_STATUS"
     public static let requestedBy = "RENKEI_REQUESTED_BY"
+    public static let file = "RENKEI_FILE"
+    public static let fileSHA256 = "RENKEI_FILE_SHA256"
+    public static let bytes = "RENKEI_BYTES"
+    public static let fileOutcome = "RENKEI_FILE_OUTCOME"
     public static let messageID = "MESSAGE_ID"
 }

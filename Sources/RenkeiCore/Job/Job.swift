@@ -100,16 +100,20 @@ public struct Step: Sendable, Equatable {
     }
 }
 
-/// A step's command: an argv executed directly, or a shell line the job file asked for with `shell: true`.
+/// What a step does: an argv executed directly, a shell line the job file asked for with
+/// `shell: true`, or a built-in link step (`receive:`, `deliver:`), which runs as a process too.
 public enum Command: Sendable, Equatable {
     case argv([String])
     case shell(String)
+    case link(LinkStep)
 
-    /// The argv that is executed, before `${VAR}` expansion.
+    /// The argv that is executed, before `${VAR}` expansion; for a built-in step, what it is
+    /// (`renkeictl link-step` with its request file, once the run has started).
     public var arguments: [String] {
         switch self {
         case .argv(let arguments): arguments
         case .shell(let line): ["/bin/sh", "-c", line]
+        case .link(let step): ["renkeictl", "link-step", "(\(step.verb))"]
         }
     }
 }

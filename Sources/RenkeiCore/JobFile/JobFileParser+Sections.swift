@@ -124,10 +124,20 @@ extension JobFileParser {
         let shell = fields["shell"].flatMap { readBool($0, key: "shell") } ?? false
         let timeout = fields["timeout"].flatMap { readDuration($0, key: "timeout", zeroAllowed: false) }
         var command: Command?
-        if let runNode = fields["run"] {
+        let kinds = Self.stepKinds.filter { fields[$0] != nil }
+        if kinds.count > 1, let second = fields[kinds[1]] {
+            report(second, "step '\(name ?? "?")' has both '\(kinds[0]):' and '\(kinds[1]):': a step does exactly one thing, so split it into two steps")
+        } else if let runNode = fields["run"] {
             command = readCommand(runNode, shell: shell, shellNode: fields["shell"], known: known)
+        } else if let receiveNode = fields["receive"] {
+            command = readReceive(receiveNode, known: known).map { .link($0) }
+        } else if let deliverNode = fields["deliver"] {
+            command = readDeliver(deliverNode, known: known).map { .link($0) }
         } else {
-            report(node, "step '\(name ?? "?")' has no 'run:' (a list such as [\"/usr/bin/env\", \"true\"])")
+            report(node, "step '\(name ?? "?")' needs one of 'run:' (a command, such as [\"/usr/bin/env\", \"true\"]), 'receive:' or 'deliver:'")
+        }
+        if let shellNode = fields["shell"], fields["run"] == nil, !kinds.isEmpty {
+            report(shellNode, "'shell' goes with 'run:', not with '\(kinds[0]):'")
         }
         guard let name, let command else { return nil }
         return Step(name: name, command: command, timeout: timeout)

@@ -92,7 +92,9 @@ public struct JobFileParser {
         "description", "schedule", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
         "overlap", "timeout", "kill_grace", "log_output", "retry", "deadline", "environment", "steps",
     ]
-    static let stepKeys = ["name", "run", "shell", "timeout"]
+    static let stepKeys = ["name", "run", "receive", "deliver", "shell", "timeout"]
+    /// What a step does: exactly one of these keys.
+    static let stepKinds = ["run", "receive", "deliver"]
     static let retryKeys = ["limit", "delay", "backoff", "max_delay"]
     static let deadlineKeys = ["start_by", "finish_by"]
 }

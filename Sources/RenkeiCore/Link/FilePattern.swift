@@ -42,6 +42,13 @@ public struct FilePattern: Sendable, Equatable, CustomStringConvertible {
         var index = 0
         while index < characters.count {
             let character = characters[index]
+            // `${VAR}` is the run's environment, expanded after the placeholders: kept as written.
+            if character == "$", index + 1 < characters.count, characters[index + 1] == "{",
+               let close = characters[index...].firstIndex(of: "}") {
+                literal.append(contentsOf: characters[index...close])
+                index = close + 1
+                continue
+            }
             if character == "{" {
                 guard let close = characters[index...].firstIndex(of: "}") else {
                     throw Problem(offset: index, message: "'{' opens a placeholder that is never closed: write {date:%Y%m%d} or {time:%H%M}")

@@ -82,6 +82,9 @@ public enum RunEnvironment {
             return expanded
         case .shell(let line):
             return ["/bin/sh", "-c", line]
+        case .link:
+            // The runner writes the step's request and starts the helper itself.
+            return step.command.arguments
         }
     }
 

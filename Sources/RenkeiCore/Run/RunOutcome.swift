@@ -35,6 +35,8 @@ public struct RunOutcome: Sendable, Equatable {
             return RunOutcome(state: .failed, errorClass: .spawn, message: message, failedStep: failed.name)
         case .cancelled:
             return RunOutcome(state: .cancelled, message: message, failedStep: failed.name)
+        case .linkFailed(let errorClass, _):
+            return RunOutcome(state: .failed, errorClass: errorClass, message: message, failedStep: failed.name)
         }
     }
 }

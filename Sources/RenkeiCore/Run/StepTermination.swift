@@ -10,6 +10,9 @@ public enum StepTermination: Sendable, Equatable {
     case spawnFailed(String)
     /// The run was cancelled (by an operator or a daemon shutdown) while the step ran.
     case cancelled
+    /// A built-in step ended by itself and said why it failed: `late`, `duplicate`, or `exit`
+    /// with a message in the operator's words (a missing target directory, a full disk).
+    case linkFailed(ErrorClass, String)
 
     public var succeeded: Bool { self == .exited(0) }
 
@@ -21,6 +24,7 @@ public enum StepTermination: Sendable, Equatable {
         case .timedOut(let limit, let killed): "timed out after \(limit)" + (killed ? " (SIGKILL after the grace period)" : " (SIGTERM)")
         case .spawnFailed(let reason): "could not start: \(reason)"
         case .cancelled: "cancelled"
+        case .linkFailed(_, let message): message
         }
     }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import RenkeiCore
+import RenkeiStore
+
+/// The two files between a run and one of its built-in steps: the request the runner writes
+/// before starting `renkeictl link-step`, and the answer the step leaves. They live in the work
+/// directory's `.renkei/`, named by run and step, so a rerun reusing the directory keeps both runs'.
+public struct LinkStepFiles: Sendable {
+    public let requestPath: String
+    public let resultPath: String
+
+    /// `renkeictl` beside the running program (renkeid and renkeictl are installed together).
+    public static var defaultHelper: String {
+        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("renkeictl").path
+    }
+
+    /// Resolves the step for this run, reads the receipts it needs from the store and writes the request.
+    static func prepare(_ step: LinkStep, step name: String, position: Int, run: RunRecord, environment: [String: String],
+                        workDirectory: String, force: Bool, store: RunStore) throws -> LinkStepFiles {
+        let directory = workDirectory + "/.renkei"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let base = "\(directory)/\(run.id!)-\(position + 1)-\(name)"
+        let files = LinkStepFiles(requestPath: base + ".request.json", resultPath: base + ".result.json")
+        try? FileManager.default.removeItem(atPath: files.resultPath)
+        let context = LinkStepResolution.Context(
+            job: run.job, runID: run.id, step: name, logicalTime: run.logical, environment: environment, workDirectory: workDirectory,
+            startedAt: Date().timeIntervalSince1970, force: force, resultPath: files.resultPath)
+        let direction: LinkFile.Direction
+        switch step {
+        case .receive: direction = .received
+        case .deliver: direction = .delivered
+        }
+        let receipts = try store.receipts(job: run.job, logicalDate: run.logical.date, direction: direction)
+        let request = try LinkStepResolution.request(for: step, in: context, receipts: receipts)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(request).write(to: URL(fileURLWithPath: files.requestPath))
+        return files
+    }
+
+    /// How the step ended, read with its answer: a step that failed and said why is recorded with
+    /// its error class and message instead of a bare exit status.
+    func answer(to termination: StepTermination) -> (StepTermination, [LinkFile]) {
+        guard let data = FileManager.default.contents(atPath: resultPath),
+              let result = try? JSONDecoder().decode(LinkResult.self, from: data)
+        else {
+            if termination == .exited(0) {
+                return (.linkFailed(.exit, "the built-in step ended without leaving its answer (\(resultPath))"), [])
+            }
+            return (termination, [])
+        }
+        if case .exited = termination, let failure = result.failure {
+            return (.linkFailed(failure.errorClass, failure.message), result.files)
+        }
+        return (termination, result.files)
+    }
+}
