@@ -15,27 +15,44 @@ public struct LinkStepFiles: Sendable {
         return URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("renkeictl").path
     }
 
-    /// Resolves the step for this run, reads the receipts it needs from the store and writes the request.
-    static func prepare(_ step: LinkStep, step name: String, position: Int, run: RunRecord, environment: [String: String],
-                        workDirectory: String, force: Bool, store: RunStore) throws -> LinkStepFiles {
-        let directory = workDirectory + "/.renkei"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let base = "\(directory)/\(run.id!)-\(position + 1)-\(name)"
-        let files = LinkStepFiles(requestPath: base + ".request.json", resultPath: base + ".result.json")
-        try? FileManager.default.removeItem(atPath: files.resultPath)
-        let context = LinkStepResolution.Context(
-            job: run.job, runID: run.id, step: name, logicalTime: run.logical, environment: environment, workDirectory: workDirectory,
-            startedAt: Date().timeIntervalSince1970, force: force, resultPath: files.resultPath)
-        let direction: LinkFile.Direction
+    /// The files of step `name` (at `position`) of run `runID` (nil: a step tried by hand).
+    public init(workDirectory: String, runID: Int64?, position: Int, step name: String) {
+        let base = "\(workDirectory)/.renkei/\(runID.map(String.init) ?? "by-hand")-\(position + 1)-\(name)"
+        requestPath = base + ".request.json"
+        resultPath = base + ".result.json"
+    }
+
+    /// What the store is asked for before a step of this kind runs.
+    public static func receiptDirection(of step: LinkStep) -> LinkFile.Direction {
         switch step {
-        case .receive: direction = .received
-        case .deliver: direction = .delivered
+        case .receive: .received
+        case .deliver: .delivered
         }
-        let receipts = try store.receipts(job: run.job, logicalDate: run.logical.date, direction: direction)
+    }
+
+    /// Resolves the step for `context` and writes its request (and removes an old answer).
+    public func write(_ step: LinkStep, context: LinkStepResolution.Context, receipts: [LinkRequest.Receipt]) throws -> LinkRequest {
+        try FileManager.default.createDirectory(atPath: (requestPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.removeItem(atPath: resultPath)
+        var context = context
+        context.resultPath = resultPath
         let request = try LinkStepResolution.request(for: step, in: context, receipts: receipts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(request).write(to: URL(fileURLWithPath: files.requestPath))
+        try encoder.encode(request).write(to: URL(fileURLWithPath: requestPath))
+        return request
+    }
+
+    /// Prepares step `name` of a run: its receipts from the store, then its request.
+    static func prepare(_ step: LinkStep, step name: String, position: Int, run: RunRecord, environment: [String: String],
+                        workDirectory: String, force: Bool, store: RunStore) throws -> LinkStepFiles {
+        let files = LinkStepFiles(workDirectory: workDirectory, runID: run.id, position: position, step: name)
+        let context = LinkStepResolution.Context(
+            job: run.job, runID: run.id, step: name, logicalTime: run.logical, environment: environment, workDirectory: workDirectory,
+            startedAt: Date().timeIntervalSince1970, force: force, resultPath: files.resultPath)
+        let receipts = try store.receipts(job: run.job, logicalDate: run.logical.date, direction: receiptDirection(of: step))
+        _ = try files.write(step, context: context, receipts: receipts)
         return files
     }
 

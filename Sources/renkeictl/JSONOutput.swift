@@ -22,6 +22,20 @@ struct RunJSON: Encodable {
         var stderr_tail: String
     }
 
+    struct FileJSON: Encodable {
+        var step: String
+        var direction: String
+        var path: String
+        var source: String?
+        var bytes: Int64
+        var sha256: String
+        var modified_at: String?
+        var records: Int64?
+        var outcome: String
+        var note: String?
+        var recorded_at: String?
+    }
+
     var id: Int64
     var job: String
     var logical_time: String
@@ -49,8 +63,19 @@ struct RunJSON: Encodable {
     var work_directory: String?
     var environment: [String: String]?
     var steps: [StepJSON]?
+    /// `show --json` only: every file the run's built-in steps received or delivered.
+    var files: [FileJSON]?
 
     init(_ run: RunRecord) { self.init(run, steps: nil) }
+
+    init(_ detail: RunDetail) {
+        self.init(detail.run, steps: detail.steps)
+        files = detail.files.map { file in
+            FileJSON(step: file.step, direction: file.direction.rawValue, path: file.path, source: file.source, bytes: file.bytes,
+                     sha256: file.sha256, modified_at: RunSummary.isoTime(file.modifiedAt), records: file.records,
+                     outcome: file.outcome.rawValue, note: file.note, recorded_at: RunSummary.isoTime(file.recordedAt))
+        }
+    }
 
     init(_ run: RunRecord, steps: [StepRecord]?) {
         id = run.id!

@@ -54,27 +54,36 @@ struct Run: AsyncParsableCommand {
             }
             return
         }
-        let catalog = JobLoader.load(directory: locations.jobs)
-        guard let loaded = catalog.job(named: job) else {
-            if let problem = catalog.problems.first(where: { ($0.file as NSString).lastPathComponent == "\(job).yaml" }) {
-                let all = catalog.problems.filter { $0.file == problem.file }.map(\.description).joined(separator: "\n")
-                throw Failure(.usage, "\(job) cannot run: its job file has problems:\n\(all)")
-            }
-            throw Failure(.noSuchJobOrRun, "no job named \(job) in \(locations.jobs) (see 'renkeictl check --jobs \(locations.jobs)')")
-        }
-        let zone = loaded.job.timezone ?? MachineTimeZone.identifier
-        let logical: LogicalTime
-        if let logicalTime {
-            do { logical = try LogicalTime.parse(logicalTime, zoneIdentifier: zone) } catch {
-                throw Failure(.usage, "--logical-time: \(error)")
-            }
-        } else {
-            logical = LogicalTime(epochSeconds: Int64(Date().timeIntervalSince1970), zoneIdentifier: zone)
-        }
+        let loaded = try JobLookup.job(job, in: locations)
+        let logical = try JobLookup.logicalTime(logicalTime, of: loaded.job)
 
         let request = RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: Requester.current, reason: reason)
         let requestText = ControlRequest(operation: .run, job: job, logicalTime: logicalTime, reason: reason)
         try await LocalRun.perform(request, locations: locations, audited: requestText, printOutput: output)
+    }
+}
+
+/// Finding a job by name and reading `--logical-time` for it, as `run`, `step` and others do.
+enum JobLookup {
+    static func job(_ name: String, in locations: Locations) throws -> LoadedJob {
+        let catalog = JobLoader.load(directory: locations.jobs)
+        guard let loaded = catalog.job(named: name) else {
+            if let problem = catalog.problems.first(where: { ($0.file as NSString).lastPathComponent == "\(name).yaml" }) {
+                let all = catalog.problems.filter { $0.file == problem.file }.map(\.description).joined(separator: "\n")
+                throw Failure(.usage, "\(name) cannot run: its job file has problems:\n\(all)")
+            }
+            throw Failure(.noSuchJobOrRun, "no job named \(name) in \(locations.jobs) (see 'renkeictl check --jobs \(locations.jobs)')")
+        }
+        return loaded
+    }
+
+    /// `--logical-time` in the job's zone; now when not given.
+    static func logicalTime(_ text: String?, of job: Job) throws -> LogicalTime {
+        let zone = job.timezone ?? MachineTimeZone.identifier
+        guard let text else { return LogicalTime(epochSeconds: Int64(Date().timeIntervalSince1970), zoneIdentifier: zone) }
+        do { return try LogicalTime.parse(text, zoneIdentifier: zone) } catch {
+            throw Failure(.usage, "--logical-time: \(error)")
+        }
     }
 }
 

@@ -37,7 +37,7 @@ struct Show: ParsableCommand {
             throw Failure(.noSuchJobOrRun, "no run \(runID) in \(store.path) (see 'renkeictl history')")
         }
         if json {
-            print(try JSONOutput.encode(RunJSON(detail.run, steps: detail.steps)))
+            print(try JSONOutput.encode(RunJSON(detail)))
             return
         }
         let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job
@@ -86,6 +86,9 @@ enum RunDetailText {
                 text.append("     $ " + arguments.map(shellQuoted).joined(separator: " "))
             }
             if let message = step.message { text.append("     \(message)") }
+            for file in detail.files where file.position == step.position {
+                text.append("     " + fileLine(file))
+            }
             for (name, tail, total) in [("stdout", step.stdoutTail, step.stdoutBytes), ("stderr", step.stderrTail, step.stderrBytes)] where total > 0 {
                 let all = String(decoding: tail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
                 let trimmed = all.last == "" ? all.dropLast() : all[...]
@@ -101,6 +104,21 @@ enum RunDetailText {
             text.append("  renkeictl rerun \(run.id!) --reason \"…\" --wait        (renkeid stopped: renkeictl run \(run.job) --local --logical-time \(run.logical.iso8601))")
         }
         return text.joined(separator: "\n")
+    }
+
+    /// `received /srv/juki/outbox/IDO_20261201.csv → in/IDO_20261201.csv  1,234 bytes  sha256 ab12…`.
+    static func fileLine(_ file: FileRecord) -> String {
+        let size = "\(file.bytes.formatted()) bytes" + (file.records.map { ", \($0.formatted()) records" } ?? "")
+        let hash = "sha256 \(file.sha256.prefix(16))…"
+        let word = file.outcome.rawValue.replacingOccurrences(of: "_", with: " ")
+        var line: String
+        switch file.direction {
+        case .received: line = "\(word) \(file.source ?? "?") → \(file.path)"
+        case .delivered: line = "\(word) \(file.path) (from \(file.source ?? "?"))"
+        }
+        line += "  \(size)  \(hash)"
+        if let note = file.note { line += "\n       \(note)" }
+        return line
     }
 
     static func shellQuoted(_ argument: String) -> String {
