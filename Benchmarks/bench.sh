@@ -8,14 +8,14 @@
 #
 # Prints a table; writes every figure to .build/bench/results.json. Sizes can be overridden:
 # BENCH_JOBS BENCH_RUNS BENCH_DISPATCH BENCH_CONCURRENCY BENCH_IDLE_SECONDS BENCH_LATENCY_SLOTS
-# BENCH_RERUNS; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
+# BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   : "${BENCH_CONFIGURATION:=debug}" "${BENCH_JOBS:=20}" "${BENCH_RUNS:=5000}" "${BENCH_DISPATCH:=60}" "${BENCH_IDLE_SECONDS:=2}"
-  : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}"
+  : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}" "${BENCH_LINK_MIB:=8}" "${BENCH_ARRIVALS:=3}"
 fi
 configuration=${BENCH_CONFIGURATION:-release}
 jobs=${BENCH_JOBS:-1000}
@@ -26,6 +26,8 @@ idle=${BENCH_IDLE_SECONDS:-60}
 slots=${BENCH_LATENCY_SLOTS:-120}
 reruns=${BENCH_RERUNS:-20}
 peer=${BENCH_PEER:-1}
+linkMiB=${BENCH_LINK_MIB:-1024}
+arrivalSamples=${BENCH_ARRIVALS:-20}
 out=$repo/.build/bench
 results=results.json; [ "${BENCH_SMOKE:-0}" = 1 ] && results=smoke-results.json
 mkdir -p "$out"
@@ -109,6 +111,58 @@ history=$(seconds "$bin/renkeictl" history stored7 --state "$work/state")
 figure report_seconds "$report"; figure report_all_runs_seconds "$reportAll"; figure history_seconds "$history"
 row "report (default: last 7 days) over $runs runs" "$(fmt "$report" 3) s" "whole store: $(fmt "$reportAll" 2) s" "≤ 1 s" "$(verdict "$report <= 1")"
 row "history JOB over $runs runs" "$(fmt "$(awk "BEGIN { print $history * 1000 }")" 1) ms" "" "≤ 50 ms" "$(verdict "$history <= 0.05")"
+
+# ---------------------------------------------------------------------------------------------
+# Link steps (the code a run's `renkeictl link-step` process runs, started as `renkeictl step`):
+# receive + deliver of one $linkMiB MiB file, outbox → work directory → inbox, each hop hashed and
+# synced, against `cp` + `sync` doing the same two hops; then the time from a done file's
+# creation to a waiting receive step having taken its (small) file and exited.
+mkdir -p "$work/link/jobs" "$work/link/outbox" "$work/link/inbox" "$work/link/cp"
+chmod 755 "$work/link/jobs"
+printf 'steps:
+  - name: receive
+    receive: { from: "%s", file: big.dat, done_file: big.end, wait_until: 1h }
+  - name: deliver
+    deliver: { file: in/big.dat, to: "%s", if_exists: replace }
+' \
+  "$work/link/outbox" "$work/link/inbox" > "$work/link/jobs/big.yaml"
+printf 'steps:
+  - name: receive
+    receive: { from: "%s", file: "IDO_{date:%%Y%%m%%d}.csv", done_file: "IDO_{date:%%Y%%m%%d}.end", wait_until: 1h }
+' \
+  "$work/link/outbox" > "$work/link/jobs/arrival.yaml"
+head -c $((linkMiB * 1048576)) /dev/urandom > "$work/link/outbox/big.dat"
+: > "$work/link/outbox/big.end"
+step() { "$bin/renkeictl" step "$@" --jobs "$work/link/jobs" --state "$work/link/state" >/dev/null; }
+floorHops() { cp "$work/link/outbox/big.dat" "$work/link/cp/big.dat" && sync && cp "$work/link/cp/big.dat" "$work/link/inbox/cp.dat" && sync; }
+renkeiHops() { rm -rf "$work/link/w"; step big receive --work-dir "$work/link/w" && step big deliver --work-dir "$work/link/w"; }
+best() { awk 'BEGIN { m = 1e9 } { if ($1 < m) m = $1 } END { print m }'; }
+sync
+floorLink=$( { seconds floorHops; echo; seconds floorHops; echo; } | best)
+renkeiLink=$( { seconds renkeiHops; echo; seconds renkeiHops; echo; } | best)
+cmp -s "$work/link/outbox/big.dat" "$work/link/inbox/big.dat" || { echo "link bench: the delivered file differs from the source" >&2; exit 1; }
+linkRate=$(awk "BEGIN { printf \"%.1f\", $linkMiB / $renkeiLink }"); floorLinkRate=$(awk "BEGIN { printf \"%.1f\", $linkMiB / $floorLink }")
+linkRatio=$(awk "BEGIN { printf \"%.1f\", 100 * $floorLink / $renkeiLink }")
+figure link_receive_deliver_mib_per_second "$linkRate"; figure link_cp_sync_mib_per_second "$floorLinkRate"; figure link_percent_of_cp_sync "$linkRatio"
+row "receive + deliver of a $linkMiB MiB file (2 hops, hashed, synced)" "$(fmt "$renkeiLink" 2) s ($(fmt "$linkRate" 0) MiB/s)" \
+  "cp + sync, same 2 hops: $(fmt "$floorLink" 2) s (${linkRatio} %)" "≥ 90 % of cp + sync" "$(verdict "$linkRatio >= 90")"
+rm -f "$work/link/outbox/big.dat" "$work/link/inbox/big.dat" "$work/link/inbox/cp.dat" "$work/link/cp/big.dat"; rm -rf "$work/link/w"
+arrivals=()
+for i in $(seq 1 "$arrivalSamples"); do
+  day=$(date -u -d "2026-01-01 +$i days" +%Y%m%d)
+  printf 'record %s\n' "$i" > "$work/link/outbox/IDO_$day.csv"
+  "$bin/renkeictl" step arrival receive --jobs "$work/link/jobs" --state "$work/link/state" --work-dir "$work/link/a$i" \
+    --logical-time "${day:0:4}-${day:4:2}-${day:6:2}" >/dev/null &
+  waiting=$!
+  sleep 0.5
+  t0=$(date +%s%N); : > "$work/link/outbox/IDO_$day.end"; wait "$waiting"; t1=$(date +%s%N)
+  arrivals+=("$(( (t1 - t0) / 1000 ))")
+done
+arrivalP50=$(printf '%s\n' "${arrivals[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }')
+arrivalMax=$(printf '%s\n' "${arrivals[@]}" | sort -n | tail -1 | awk '{ printf "%.1f", $1 / 1000 }')
+figure link_done_file_p50_ms "$arrivalP50"; figure link_done_file_max_ms "$arrivalMax"
+row "done file created → receive step took the file and ended ($arrivalSamples)" "p50 $(fmt "$arrivalP50" 1) ms" "max $(fmt "$arrivalMax" 1) ms" \
+  "p50 ≤ 50 ms" "$(verdict "$arrivalP50 <= 50")"
 
 # ---------------------------------------------------------------------------------------------
 # Start-up, then idle: $jobs job files and the store, until READY=1; then $idle s of nothing due.
@@ -213,8 +267,8 @@ printf '| %s | %s | %s | %s | %s |\n' figure Renkei "same run: floor / peer" goa
 printf '|---|---|---|---|---|\n'
 for r in "${rows[@]}"; do IFS='|' read -r a b c d e <<< "$r"; printf '| %s | %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d" "$e"; done
 {
-  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s},\n' \
-    "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns"
+  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s, "link_mib": %s, "arrivals": %s},\n' \
+    "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns" "$linkMiB" "$arrivalSamples"
   printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
 } > "$out/$results"
 if command -v python3 >/dev/null; then python3 -m json.tool "$out/$results" >/dev/null; fi

@@ -166,3 +166,39 @@ final class Counter: @unchecked Sendable {
     func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
+
+/// renkeid runs a link's built-in steps (`renkeictl link-step` found beside it) and logs each file.
+@Suite(.serialized) struct LinkStepJournalTests {
+    @Test(.enabled(if: JournalTests.canRunJournald, "needs root, unshare and systemd-journald"))
+    func theDaemonRunsLinkStepsAndLogsEachFile() throws {
+        let scratch = try Scratch()
+        let outbox = scratch.root + "/outbox", inbox = scratch.root + "/inbox"
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: outbox + "/kokuho.csv", contents: Data("00123456,2026-12-01\n".utf8))
+        scratch.writeJob("link", """
+            schedule: "*:*:0/2"
+            steps:
+              - name: receive
+                receive: { from: "\(outbox)", file: kokuho.csv, stable_for: 0s }
+              - name: deliver
+                deliver: { file: in/kokuho.csv, to: "\(inbox)", as: "koki.csv", if_exists: replace }
+            """)
+        let entries = try JournalTests.journal(of: scratch, seconds: 5)
+        func events(_ kind: EventKind) -> [[String: Any]] { entries.filter { $0["MESSAGE_ID"] as? String == kind.messageID } }
+        let received = try #require(events(.fileReceived).first)
+        #expect(received["RENKEI_JOB"] as? String == "link")
+        #expect(received["RENKEI_STEP"] as? String == "receive")
+        #expect((received["RENKEI_FILE"] as? String)?.hasSuffix("/in/kokuho.csv") == true)
+        #expect(received["RENKEI_BYTES"] as? String == "20")
+        #expect(received["RENKEI_FILE_SHA256"] as? String == expectedSHA256)
+        let delivered = try #require(events(.fileDelivered).first)
+        #expect(delivered["RENKEI_FILE"] as? String == inbox + "/koki.csv")
+        #expect(delivered["RENKEI_FILE_SHA256"] as? String == expectedSHA256)
+        #expect(delivered["RENKEI_FILE_OUTCOME"] as? String == "delivered")
+        #expect(events(.runSucceeded).contains { $0["RENKEI_JOB"] as? String == "link" })
+        #expect(FileManager.default.contents(atPath: inbox + "/koki.csv") == Data("00123456,2026-12-01\n".utf8))
+    }
+
+    let expectedSHA256 = "0269213bb634a107d9ba7126c3e4e696abe36063424b3bb730533da5d44efd5f"
+}
