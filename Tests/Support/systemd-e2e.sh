@@ -44,6 +44,7 @@ cp "$repo"/Units/renkeid.service "$repo"/Units/renkei-report.service "$repo"/Uni
 printf 'schedule: "*:*:0/2"\nsteps:\n  - name: tick\n    run: ["/bin/echo", "tick"]\n' > "$work/jobs/e2e-tick.yaml"
 printf 'schedule: "*:*:0/3"\noverlap: skip\nsteps:\n  - name: deliver\n    run: ["/bin/sh", "-c", "echo no inbox >&2; exit 3"]\n' > "$work/jobs/e2e-fail.yaml"
 printf 'steps:\n  - name: transfer\n    run: ["/bin/sleep", "300"]\n' > "$work/jobs/e2e-long.yaml"
+printf 'steps:\n  - name: receive\n    receive: { from: /var/lib/renkei/e2e/outbox, file: IDO.csv, done_file: IDO.end, wait_until: 30s, take: move }\n  - name: deliver\n    deliver: { file: in/IDO.csv, to: /var/lib/renkei/e2e/inbox, as: IDO_e2e.csv }\n' > "$work/jobs/e2e-link.yaml"
 
 setsid "$repo/Tests/Support/with-private-systemd.sh" "$name" "$work" > "$work/launcher.log" 2>&1 &
 launcher=$!
@@ -69,6 +70,12 @@ check "…with a STATUS= text" sh -c "nsenter -t $pid1 -m -p -u -i -C systemctl 
 check "a scheduled job runs and is recorded" eventually 15 sh -c "nsenter -t $pid1 -m -p -u -i -C renkeictl history e2e-tick | grep -q succeeded"
 check "a failing job shows in journalctl RENKEI_JOB= with RENKEI_ERROR_CLASS" eventually 15 sh -c \
   "nsenter -t $pid1 -m -p -u -i -C journalctl RENKEI_JOB=e2e-fail -o verbose --no-pager | grep -q 'RENKEI_ERROR_CLASS=exit'"
+inside sh -c 'mkdir -p /var/lib/renkei/e2e/outbox /var/lib/renkei/e2e/inbox && printf "a,b\n" > /var/lib/renkei/e2e/outbox/IDO.csv && : > /var/lib/renkei/e2e/outbox/IDO.end && chown -R renkei:renkei /var/lib/renkei/e2e'
+check "a link's receive and deliver steps run under the hardened unit" inside renkeictl run e2e-link --wait
+check "…the file is delivered 0640 and taken from the outbox" sh -c \
+  "[ \"\$(nsenter -t $pid1 -m -p -u -i -C stat -c %a /var/lib/renkei/e2e/inbox/IDO_e2e.csv)\" = 640 ] && ! nsenter -t $pid1 -m -p -u -i -C test -e /var/lib/renkei/e2e/outbox/IDO.csv"
+check "…and each file is in the journal with RENKEI_FILE_SHA256" sh -c \
+  "nsenter -t $pid1 -m -p -u -i -C journalctl RENKEI_JOB=e2e-link -o verbose --no-pager | grep -q 'RENKEI_FILE_SHA256=$(printf 'a,b\n' | sha256sum | cut -d' ' -f1)'"
 inside useradd -M -G renkei alice
 inside useradd -M bob
 failedrun=$(inside sh -c "renkeictl history e2e-fail --json | sed -n 's/.*\"id\" : \\([0-9]*\\).*/\\1/p' | head -1")
