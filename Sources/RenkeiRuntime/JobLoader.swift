@@ -77,9 +77,12 @@ public enum JobLoader {
         }
         let name = String(fileName.dropLast(".yaml".count))
         let directory = (path as NSString).deletingLastPathComponent
-        return JobFileParser.parse(file: path, name: name, bytes: bytes) { closedDayFile in
-            readClosedDayFile(closedDayFile, relativeTo: directory.isEmpty ? "." : directory)
-        }.map { LoadedJob(job: $0, file: path) }
+        let base = directory.isEmpty ? "." : directory
+        return JobFileParser.parse(file: path, name: name, bytes: bytes, readClosedDayFile: { closedDayFile in
+            readClosedDayFile(closedDayFile, relativeTo: base)
+        }, readCompanionFile: { name in
+            readCompanionFile(name, relativeTo: base)
+        }).map { LoadedJob(job: $0, file: path) }
     }
 
     /// A file of extra closed dates named in `closed_days`; a relative path is taken from the job
@@ -94,6 +97,16 @@ public enum JobLoader {
             return .failure(.invalid(path, ClosedDays.FileProblem(line: 1, column: 1, message: "not UTF-8 text")))
         }
         return ClosedDays.parseDates(text).mapError { .invalid(path, $0) }
+    }
+
+    /// A file a job names beside it (a substitution table), as UTF-8 text.
+    static func readCompanionFile(_ name: String, relativeTo directory: String) -> Result<(path: String, text: String), CompanionFileError> {
+        let path = name.hasPrefix("/") ? name : directory + "/" + name
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(CompanionFileError(FileManager.default.fileExists(atPath: path) ? "\(path): cannot read it" : "\(path): no such file"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else { return .failure(CompanionFileError("\(path): not UTF-8 text")) }
+        return .success((path, text))
     }
 
     private static func readBytes(_ path: String) -> Result<[UInt8], JobFileFailure> {

@@ -22,11 +22,12 @@ public struct LinkStepFiles: Sendable {
         resultPath = base + ".result.json"
     }
 
-    /// What the store is asked for before a step of this kind runs.
-    public static func receiptDirection(of step: LinkStep) -> LinkFile.Direction {
+    /// What the store is asked for before a step of this kind runs (nothing for check and convert).
+    public static func receiptDirection(of step: LinkStep) -> LinkFile.Direction? {
         switch step {
         case .receive: .received
         case .deliver: .delivered
+        case .check, .convert: nil
         }
     }
 
@@ -51,7 +52,7 @@ public struct LinkStepFiles: Sendable {
         let context = LinkStepResolution.Context(
             job: run.job, runID: run.id, step: name, logicalTime: run.logical, environment: environment, workDirectory: workDirectory,
             startedAt: Date().timeIntervalSince1970, force: force, resultPath: files.resultPath)
-        let receipts = try store.receipts(job: run.job, logicalDate: run.logical.date, direction: receiptDirection(of: step))
+        let receipts = try receiptDirection(of: step).map { try store.receipts(job: run.job, logicalDate: run.logical.date, direction: $0) } ?? []
         _ = try files.write(step, context: context, receipts: receipts)
         return files
     }

@@ -102,6 +102,12 @@ public struct RunEvents: Sendable {
             logger.event(.fileDelivered, .info, "\(base): \(verb) \(file.path), \(size)\(note)", fields)
         case .duplicate, .refused:
             logger.event(.fileRefused, .warning, "\(base): refused \(file.path), \(size)\(note)", fields)
+        case .checked, .failedCheck:
+            let records = file.records.map { ", \($0) records" } ?? ""
+            let verdict = file.outcome == .checked ? "checked" : "found problems in"
+            logger.event(.fileChecked, file.outcome == .checked ? .info : .error, "\(base): \(verdict) \(file.path), \(size)\(records)\(note)", fields)
+        case .converted:
+            logger.event(.fileConverted, .info, "\(base): converted \(file.source ?? "?") into \(file.path), \(size)\(note)", fields)
         }
     }
 }

@@ -26,6 +26,8 @@ public struct FileRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
     public var records: Int64?
     public var outcome: LinkFile.Outcome
     public var note: String?
+    /// Converted files: the content they were made from.
+    public var sourceSha256: String?
     public var recordedAt: Date
 
     public init(runId: Int64, position: Int, step: String, job: String, logicalDate: String, file: LinkFile, recordedAt: Date) {
@@ -43,6 +45,7 @@ public struct FileRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
         records = file.records
         outcome = file.outcome
         note = file.note
+        sourceSha256 = file.sourceSHA256
         self.recordedAt = recordedAt
     }
 
@@ -53,6 +56,33 @@ extension LinkFile.Direction: DatabaseValueConvertible {}
 extension LinkFile.Outcome: DatabaseValueConvertible {}
 
 extension RunStore {
+    /// Records the files of one step. A file's record count, once a `check` counted it, holds for
+    /// every file of the same content for the job and date (and for a file converted from it), so
+    /// the reconciliation shows records received and delivered whichever step counted them.
+    static func insertFiles(_ files: [LinkFile], runID: Int64, position: Int, finishedAt: Date, _ db: Database) throws {
+        let run = try fetchRun(db, runID)
+        let step = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND position = ?", arguments: [runID, position]) ?? ""
+        let date = run.logical.date
+        func known(_ sha256: String) throws -> Int64? {
+            try Int64.fetchOne(db, sql: "SELECT records FROM file WHERE job = ? AND logical_date = ? AND sha256 = ? AND records IS NOT NULL ORDER BY id DESC LIMIT 1",
+                               arguments: [run.job, date, sha256])
+        }
+        for file in files {
+            var record = FileRecord(runId: runID, position: position, step: step, job: run.job, logicalDate: date, file: file, recordedAt: finishedAt)
+            if record.records == nil { record.records = try known(file.sha256) ?? file.sourceSHA256.flatMap(known) }
+            try record.insert(db)
+            if let records = record.records {
+                try db.execute(sql: "UPDATE file SET records = ? WHERE job = ? AND logical_date = ? AND sha256 = ? AND records IS NULL",
+                               arguments: [records, run.job, date, file.sha256])
+                // What was converted from this content keeps its count.
+                try db.execute(sql: """
+                    UPDATE file SET records = ? WHERE job = ? AND logical_date = ? AND records IS NULL AND sha256 IN
+                      (SELECT sha256 FROM file WHERE job = ? AND logical_date = ? AND direction = 'converted' AND source_sha256 = ?)
+                    """, arguments: [records, run.job, date, run.job, date, file.sha256])
+            }
+        }
+    }
+
     /// What a built-in step must know of earlier files: for `receive`, the content this job took
     /// in for other logical dates; for `deliver`, the newest delivery to each path for this date.
     public func receipts(job: String, logicalDate: String, direction: LinkFile.Direction) throws -> [LinkRequest.Receipt] {
@@ -72,6 +102,8 @@ extension RunStore {
                     WHERE job = ? AND direction = 'delivered' AND outcome = 'delivered' AND logical_date = ?
                     GROUP BY path
                     """, arguments: [job, logicalDate])
+            case .checked, .converted:
+                rows = []
             }
             return rows.map { row in
                 LinkRequest.Receipt(runID: row["run_id"], logicalDate: row["logical_date"], path: row["path"], sha256: row["sha256"],

@@ -113,6 +113,7 @@ enum Migrations {
                 t.column("records", .integer)
                 t.column("outcome", .text).notNull()
                 t.column("note", .text)
+                t.column("source_sha256", .text)
                 t.column("recorded_at", .datetime).notNull()
             }
             try db.create(index: "file_by_run", on: "file", columns: ["run_id", "position"])

@@ -127,13 +127,7 @@ extension RunStore {
                     Data(end.stdoutTail.bytes), Data(end.stderrTail.bytes), Int64(end.stdoutTail.totalBytes), Int64(end.stderrTail.totalBytes),
                     end.finishedAt, runID, position,
                 ])
-            guard !end.files.isEmpty else { return }
-            let run = try Self.fetchRun(db, runID)
-            let step = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND position = ?", arguments: [runID, position]) ?? ""
-            for file in end.files {
-                var record = FileRecord(runId: runID, position: position, step: step, job: run.job, logicalDate: run.logical.date, file: file, recordedAt: end.finishedAt)
-                try record.insert(db)
-            }
+            if !end.files.isEmpty { try Self.insertFiles(end.files, runID: runID, position: position, finishedAt: end.finishedAt, db) }
         }
     }
 

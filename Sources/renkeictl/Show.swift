@@ -115,6 +115,8 @@ enum RunDetailText {
         switch file.direction {
         case .received: line = "\(word) \(file.source ?? "?") → \(file.path)"
         case .delivered: line = "\(word) \(file.path) (from \(file.source ?? "?"))"
+        case .checked: line = "\(word) \(file.path)"
+        case .converted: line = "\(word) \(file.source ?? "?") → \(file.path)"
         }
         line += "  \(size)  \(hash)"
         if let note = file.note { line += "\n       \(note)" }

@@ -62,7 +62,9 @@ struct StepCommand: ParsableCommand {
                                                  resultPath: files.resultPath)
         var receipts: [LinkRequest.Receipt] = []
         if let store = try? RunStore.openForReading(at: StateDirectory(locations.state).database) {
-            receipts = (try? store.receipts(job: job, logicalDate: logical.date, direction: LinkStepFiles.receiptDirection(of: linkStep))) ?? []
+            if let direction = LinkStepFiles.receiptDirection(of: linkStep) {
+                receipts = (try? store.receipts(job: job, logicalDate: logical.date, direction: direction)) ?? []
+            }
         } else {
             print("note: no readable run store in \(locations.state): earlier receipts are not checked")
         }

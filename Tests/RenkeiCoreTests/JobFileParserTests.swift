@@ -88,7 +88,7 @@ private let minimalSteps = """
 
     @Test func unknownKeyInsideAStep() {
         let found = problems("steps:\n  - name: a\n    run: [\"/bin/true\"]\n    shel: true\n")
-        #expect(found == ["Jobs/juki-to-fukushi.yaml:4:5: error: unknown key 'shel' in step (did you mean 'shell'?); allowed keys: name, run, receive, deliver, shell, timeout"])
+        #expect(found == ["Jobs/juki-to-fukushi.yaml:4:5: error: unknown key 'shel' in step (did you mean 'shell'?); allowed keys: name, run, receive, deliver, check, convert, shell, timeout"])
     }
 
     @Test func duplicateKeyPointsAtTheSecondOne() {

@@ -63,7 +63,7 @@ private func problems(_ text: String) -> [String] {
         #expect(problems("steps:\n  - name: a\n    run: [\"/bin/true\"]\n    deliver: { file: a, to: /t }\n")
             == ["Jobs/link.yaml:4:14: error: step 'a' has both 'run:' and 'deliver:': a step does exactly one thing, so split it into two steps"])
         #expect(problems("steps:\n  - name: a\n    timeout: 5m\n")
-            == ["Jobs/link.yaml:2:5: error: step 'a' needs one of 'run:' (a command, such as [\"/usr/bin/env\", \"true\"]), 'receive:' or 'deliver:'"])
+            == ["Jobs/link.yaml:2:5: error: step 'a' needs one of 'run:' (a command, such as [\"/usr/bin/env\", \"true\"]), 'receive:', 'deliver:', 'check:' or 'convert:'"])
         #expect(problems("steps:\n  - name: a\n    shell: true\n    deliver: { file: a, to: /t }\n")
             == ["Jobs/link.yaml:3:12: error: 'shell' goes with 'run:', not with 'deliver:'"])
     }

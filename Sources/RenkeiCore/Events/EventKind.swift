@@ -25,6 +25,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case fileReceived = "file-received"
     case fileDelivered = "file-delivered"
     case fileRefused = "file-refused"
+    case fileChecked = "file-checked"
+    case fileConverted = "file-converted"
 
     public var messageID: String {
         switch self {
@@ -51,6 +53,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .fileReceived: "913e55995d554284a77439be38acfb5f"
         case .fileDelivered: "5f71f719634d49fcb1a8a1ee0e82f5e7"
         case .fileRefused: "6bb51cd1390b4942b12031856b5ba327"
+        case .fileChecked: "9569c20b910446f6bf4e1a4df883a2ea"
+        case .fileConverted: "fdcaa23a0d7241a7944b3181d68a01bf"
         }
     }
 

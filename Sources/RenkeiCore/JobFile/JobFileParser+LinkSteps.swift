@@ -90,7 +90,7 @@ extension JobFileParser {
     }
 
     /// A path or name that may use `${VAR}`, `{date:…}`, `{time:…}` and, where allowed, `*` and `?`.
-    private mutating func readLinkPath(_ node: Node, key: String, known: Set<String>, wildcards: Bool, nameOnly: Bool = false) -> String? {
+    mutating func readLinkPath(_ node: Node, key: String, known: Set<String>, wildcards: Bool, nameOnly: Bool = false) -> String? {
         guard let value = readNonEmptyString(node, key: key), case .scalar(let scalar) = node else { return nil }
         checkReferences(in: scalar, known: known, what: "'\(key)'")
         let quoteWidth = scalar.style == .singleQuoted || scalar.style == .doubleQuoted ? 1 : 0

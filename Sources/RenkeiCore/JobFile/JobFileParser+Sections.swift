@@ -133,8 +133,12 @@ extension JobFileParser {
             command = readReceive(receiveNode, known: known).map { .link($0) }
         } else if let deliverNode = fields["deliver"] {
             command = readDeliver(deliverNode, known: known).map { .link($0) }
+        } else if let checkNode = fields["check"] {
+            command = readCheck(checkNode, known: known).map { .link($0) }
+        } else if let convertNode = fields["convert"] {
+            command = readConvert(convertNode, known: known).map { .link($0) }
         } else {
-            report(node, "step '\(name ?? "?")' needs one of 'run:' (a command, such as [\"/usr/bin/env\", \"true\"]), 'receive:' or 'deliver:'")
+            report(node, "step '\(name ?? "?")' needs one of 'run:' (a command, such as [\"/usr/bin/env\", \"true\"]), 'receive:', 'deliver:', 'check:' or 'convert:'")
         }
         if let shellNode = fields["shell"], fields["run"] == nil, !kinds.isEmpty {
             report(shellNode, "'shell' goes with 'run:', not with '\(kinds[0]):'")

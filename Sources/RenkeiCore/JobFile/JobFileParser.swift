@@ -11,13 +11,17 @@ public struct JobFileParser {
     let file: String
     /// Reads a closed-day file named in `closed_days` (the loader resolves paths and does the I/O).
     let readClosedDayFile: ClosedDayFileReader
+    /// Reads another file a job names beside it (a substitution table): its path and text.
+    var readCompanionFile: CompanionFileReader = { _ in .failure(CompanionFileError("files named by a job are not read here")) }
     /// Problems found so far; parsing goes on after each one to report them all in one pass.
     var problems: [JobFileProblem] = []
 
     /// Parses `bytes`, read from `file`, as the job named by the file name.
     public static func parse(file: String, name: String, bytes: [UInt8],
-                             readClosedDayFile: @escaping ClosedDayFileReader = { path in .failure(.unreadable(path, "closed-day files are not read here")) }) -> Result<Job, JobFileFailure> {
+                             readClosedDayFile: @escaping ClosedDayFileReader = { path in .failure(.unreadable(path, "closed-day files are not read here")) },
+                             readCompanionFile: @escaping CompanionFileReader = { _ in .failure(CompanionFileError("files named by a job are not read here")) }) -> Result<Job, JobFileFailure> {
         var parser = JobFileParser(file: file, readClosedDayFile: readClosedDayFile)
+        parser.readCompanionFile = readCompanionFile
         let job = parser.parseJob(name: name, bytes: bytes)
         if let job, parser.problems.isEmpty { return .success(job) }
         // In file order, as a compiler lists them, whatever order the keys were checked in.
@@ -92,11 +96,20 @@ public struct JobFileParser {
         "description", "schedule", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
         "overlap", "timeout", "kill_grace", "log_output", "retry", "deadline", "environment", "steps",
     ]
-    static let stepKeys = ["name", "run", "receive", "deliver", "shell", "timeout"]
+    static let stepKeys = ["name", "run", "receive", "deliver", "check", "convert", "shell", "timeout"]
     /// What a step does: exactly one of these keys.
-    static let stepKinds = ["run", "receive", "deliver"]
+    static let stepKinds = ["run", "receive", "deliver", "check", "convert"]
     static let retryKeys = ["limit", "delay", "backoff", "max_delay"]
     static let deadlineKeys = ["start_by", "finish_by"]
+}
+
+/// Reads a file a job names beside it, relative to the job file: its full path and its text, or why not.
+public typealias CompanionFileReader = (String) -> Result<(path: String, text: String), CompanionFileError>
+
+/// Why a file a job names cannot be read, in the operator's words.
+public struct CompanionFileError: Error, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
 }
 
 /// Reads a file of closed dates for `closed_days` (dependency of the parser, which does no I/O).

@@ -16,6 +16,8 @@ public struct LinkRequest: Codable, Sendable, Equatable {
     public var workDirectory: String
     public var receive: Receive?
     public var deliver: Deliver?
+    public var check: Check?
+    public var convert: Convert?
     /// For `receive`: files this job received for *other* logical dates. For `deliver`: files this
     /// job delivered for *this* logical date.
     public var receipts: [Receipt]
@@ -26,7 +28,9 @@ public struct LinkRequest: Codable, Sendable, Equatable {
     public var resultPath: String
 
     public init(job: String, runID: Int64?, step: String, logicalDate: String, workDirectory: String, receive: Receive? = nil,
-                deliver: Deliver? = nil, receipts: [Receipt] = [], force: Bool = false, resultPath: String) {
+                deliver: Deliver? = nil, check: Check? = nil, convert: Convert? = nil, receipts: [Receipt] = [], force: Bool = false, resultPath: String) {
+        self.check = check
+        self.convert = convert
         self.job = job
         self.runID = runID
         self.step = step
@@ -93,6 +97,65 @@ public struct LinkRequest: Codable, Sendable, Equatable {
         }
     }
 
+    /// `check:` with its paths made absolute.
+    public struct Check: Codable, Sendable, Equatable {
+        public var file: String
+        public var encoding: LinkStep.Encoding
+        public var newline: LinkStep.Newline
+        public var format: LinkStep.Format
+        public var header: [String]?
+        public var columns: Int?
+        public var recordLength: Int?
+        /// `controlFile` already absolute.
+        public var count: LinkStep.Declared?
+        public var sum: LinkStep.Sum?
+        public var characters: LinkStep.CharacterRepertoire?
+        /// How many problems are listed (all are counted).
+        public var listed: Int
+
+        public init(file: String, encoding: LinkStep.Encoding, newline: LinkStep.Newline = .any, format: LinkStep.Format = .csv, header: [String]? = nil,
+                    columns: Int? = nil, recordLength: Int? = nil, count: LinkStep.Declared? = nil, sum: LinkStep.Sum? = nil,
+                    characters: LinkStep.CharacterRepertoire? = nil, listed: Int = 20) {
+            self.file = file
+            self.encoding = encoding
+            self.newline = newline
+            self.format = format
+            self.header = header
+            self.columns = columns
+            self.recordLength = recordLength
+            self.count = count
+            self.sum = sum
+            self.characters = characters
+            self.listed = listed
+        }
+    }
+
+    /// `convert:` with its paths made absolute and its substitution table read.
+    public struct Convert: Codable, Sendable, Equatable {
+        public var source: String
+        public var target: String
+        public var from: LinkStep.Encoding
+        public var toEncoding: LinkStep.Encoding
+        public var newline: LinkStep.NewlineConversion
+        public var unmappable: LinkStep.Unmappable
+        /// Code point (as `U+XXXX` keys would be ambiguous in JSON) → replacement.
+        public var substitutions: [UInt32: String]
+        /// How many substitutions are listed (all are counted).
+        public var listed: Int
+
+        public init(source: String, target: String, from: LinkStep.Encoding, toEncoding: LinkStep.Encoding, newline: LinkStep.NewlineConversion = .keep,
+                    unmappable: LinkStep.Unmappable = .fail, substitutions: [UInt32: String] = [:], listed: Int = 20) {
+            self.source = source
+            self.target = target
+            self.from = from
+            self.toEncoding = toEncoding
+            self.newline = newline
+            self.unmappable = unmappable
+            self.substitutions = substitutions
+            self.listed = listed
+        }
+    }
+
     /// A file the store already knows this job received or delivered.
     public struct Receipt: Codable, Sendable, Equatable {
         public var runID: Int64
@@ -121,13 +184,30 @@ public struct LinkResult: Codable, Sendable, Equatable {
     public var files: [LinkFile]
     public var failure: Failure?
 
-    public init(files: [LinkFile] = [], failure: Failure? = nil) {
+    /// `check`: every problem found, the first ones listed; `convert`: the substitutions made.
+    public var findings: Findings?
+
+    public init(files: [LinkFile] = [], failure: Failure? = nil, findings: Findings? = nil) {
         self.files = files
         self.failure = failure
+        self.findings = findings
+    }
+
+    /// What a `check` or `convert` found, for the step's result, `show` and the journal.
+    public struct Findings: Codable, Sendable, Equatable {
+        /// All of them.
+        public var count: Int
+        /// The first ones, each one line: "row 52, column 3 (byte 4,211): U+20BB7 𠮷 is not in jisx0208".
+        public var listed: [String]
+
+        public init(count: Int, listed: [String]) {
+            self.count = count
+            self.listed = listed
+        }
     }
 
     public struct Failure: Codable, Sendable, Equatable {
-        /// `late`, `duplicate`, or `exit` for any other failure (a missing directory, a full disk).
+        /// `late`, `duplicate`, `data`, or `exit` for any other failure (a missing directory, a full disk).
         public var errorClass: ErrorClass
         /// What happened, where, and what to do: "IDO_20261201.csv did not arrive in /srv/juki/outbox by 07:00".
         public var message: String
@@ -156,9 +236,12 @@ public struct LinkFile: Codable, Sendable, Equatable {
     public var outcome: Outcome
     /// For the operator: "already delivered by run 812 at 06:31", "kept the old one as IDO.csv.1".
     public var note: String?
+    /// Converted files: the SHA-256 of the file they were made from, whose record count they keep.
+    public var sourceSHA256: String?
 
     public init(direction: Direction, path: String, source: String? = nil, bytes: Int64, sha256: String, modifiedAt: Double? = nil,
-                records: Int64? = nil, outcome: Outcome, note: String? = nil) {
+                records: Int64? = nil, outcome: Outcome, note: String? = nil, sourceSHA256: String? = nil) {
+        self.sourceSHA256 = sourceSHA256
         self.direction = direction
         self.path = path
         self.source = source
@@ -173,6 +256,10 @@ public struct LinkFile: Codable, Sendable, Equatable {
     public enum Direction: String, Codable, Sendable, CaseIterable {
         case received
         case delivered
+        /// Verified by a `check` step (its records counted).
+        case checked
+        /// Written by a `convert` step.
+        case converted
     }
 
     public enum Outcome: String, Codable, Sendable, CaseIterable {
@@ -188,12 +275,18 @@ public struct LinkFile: Codable, Sendable, Equatable {
         case alreadyDelivered = "already_delivered"
         /// Refused: different content for a date already delivered, without `--force`.
         case refused
+        /// Met its contract.
+        case checked
+        /// Broke its contract (the step failed with `data`).
+        case failedCheck = "failed_check"
+        /// Re-encoded into `path`.
+        case converted
 
         /// Whether this file counts as taken in (received) or handed over (delivered).
         public var counts: Bool {
             switch self {
-            case .received, .receivedDuplicate, .delivered, .alreadyDelivered: true
-            case .duplicate, .refused: false
+            case .received, .receivedDuplicate, .delivered, .alreadyDelivered, .checked, .converted: true
+            case .duplicate, .refused, .failedCheck: false
             }
         }
     }

@@ -58,6 +58,18 @@ public enum LinkStepResolution {
             if let written = deliver.doneFile { doneFileName = try text(written, context) }
             request.deliver = LinkRequest.Deliver(source: source, directory: try path(deliver.to, context), name: name, ifExists: deliver.ifExists,
                                                   generations: deliver.generations, doneFileName: doneFileName, mode: deliver.mode)
+        case .check(let check):
+            var count = check.count
+            if case .controlFile(let file) = check.count { count = .controlFile(try path(file, context)) }
+            var sum = check.sum
+            if case .controlFile(let file)? = check.sum?.declared { sum?.declared = .controlFile(try path(file, context)) }
+            request.check = LinkRequest.Check(file: try path(check.file, context), encoding: check.encoding, newline: check.newline, format: check.format,
+                                              header: check.header, columns: check.columns, recordLength: check.recordLength, count: count,
+                                              sum: sum, characters: check.characters)
+        case .convert(let convert):
+            request.convert = LinkRequest.Convert(source: try path(convert.file, context), target: try path(convert.to, context), from: convert.from,
+                                                  toEncoding: convert.toEncoding, newline: convert.newline, unmappable: convert.unmappable,
+                                                  substitutions: convert.substitutions)
         }
         return request
     }

@@ -21,4 +21,6 @@ public enum ErrorClass: String, Sendable, Codable, CaseIterable {
     /// Content this job already received for another date, or different content for a date
     /// already delivered.
     case duplicate
+    /// A file broke its link contract: encoding, layout, record count, total or characters.
+    case data
 }
