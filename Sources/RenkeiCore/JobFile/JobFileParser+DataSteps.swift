@@ -30,6 +30,7 @@ extension JobFileParser {
         switch format {
         case .csv:
             if let node = fields["record_length"] { report(node, "'record_length' goes with 'format: fixed', not with csv") }
+            if newline == .none, let node = fields["newline"] { report(node, "'newline: none' is for fixed-length records; csv records end with crlf or lf") }
             if let header, let columns, header.count != columns, let node = fields["columns"] {
                 report(node, "'check.columns' is \(columns) but 'header' names \(header.count) fields")
             }
