@@ -113,4 +113,91 @@ import Testing
         let only = try #require(try JSONSerialization.jsonObject(with: Data(kokuho.stdout.utf8)) as? [String: Any])
         #expect((only["reconciliation"] as? [[String: Any]])?.map { $0["job"] as? String } == ["kokuho"])
     }
+
+    @Test func csvHasTheTableAfterTheFailuresAndParsesBack() throws {
+        let scratch = try Scratch()
+        _ = try Self.fill(scratch)
+        let english = try ReportTests.report(scratch, ["--format", "csv", "--lang", "en"])
+        #expect(english.status == 0, "\(english.stderr)")
+        #expect(english.stdout.contains("\r\n") && !english.stdout.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+        let rows = ReportTests.parseCSV(english.stdout)
+        #expect(rows.allSatisfy { $0.count == rows[0].count }, "one grid: every row has the same number of fields")
+        // B, C and F failed: three failures, then an empty row, the table's header and its six rows.
+        #expect(rows.count == 1 + 3 + 1 + 1 + 6)
+        let header = try #require(rows.firstIndex { $0.first == "Job" })
+        #expect(rows[header - 1].allSatisfy { $0.isEmpty })
+        #expect(Array(rows[header].prefix(10)) == ["Job", "Data date", "Files received", "Bytes received", "Records received", "Files delivered",
+                                                   "Bytes delivered", "Records delivered", "Result", "Reason"])
+        let table = rows[(header + 1)...].map { Array($0.prefix(10)) }
+        #expect(table.map(\.[0]) == Self.expected.map(\.0))
+        #expect(table.map(\.[1]) == Self.expected.map(\.1))
+        #expect(table.map { Int($0[2]) } == Self.expected.map(\.2))
+        #expect(table.map { Int64($0[3]) } == Self.expected.map(\.3))
+        #expect(table.map { $0[4] } == Self.expected.map { $0.4.map(String.init) ?? "" }, "uncounted records are empty fields")
+        #expect(table.map { Int($0[5]) } == Self.expected.map(\.5))
+        #expect(table.map { Int64($0[6]) } == Self.expected.map(\.6))
+        #expect(table.map { $0[7] } == Self.expected.map { $0.7.map(String.init) ?? "" })
+        #expect(table.map(\.[8]) == ["reconciled", "received only", "not delivered", "reconciled", "records differ", "not finished"])
+
+        let japanese = try ReportTests.report(scratch, ["--format", "csv", "--lang", "ja"])
+        let jaRows = ReportTests.parseCSV(String(japanese.stdout.drop { $0 == "\u{FEFF}" }))
+        let jaHeader = try #require(jaRows.firstIndex { $0.first == "連携ジョブ" })
+        #expect(Array(jaRows[jaHeader].prefix(10)) == ["連携ジョブ", "基準日", "受信件数", "受信バイト数", "受信レコード数", "送達件数", "送達バイト数", "送達レコード数",
+                                                      "照合結果", "判定理由"])
+        #expect(jaRows[(jaHeader + 1)...].map(\.[8]) == ["一致", "受信のみ", "未送達", "一致", "レコード数不一致", "未完了"])
+        #expect(jaRows[jaHeader + 5][9] == "受信100レコード、送達98レコード")
+    }
+
+    @Test func textFitsEightyColumnsInBothLanguages() throws {
+        let scratch = try Scratch()
+        _ = try Self.fill(scratch)
+        for lang in ["en", "ja"] {
+            let result = try ReportTests.report(scratch, ["--lang", lang])
+            #expect(result.status == 0, "\(result.stderr)")
+            for line in result.stdout.split(separator: "\n") {
+                #expect(ReportFormats.width(String(line)) <= 80, "too wide: \(line)")
+            }
+        }
+        let english = try ReportTests.report(scratch, ["--lang", "en"]).stdout
+        let section = try #require(english.range(of: "Link reconciliation\n")).upperBound
+        let lines = english[section...].split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("  Job"))
+        #expect(lines[1] == "  juki                \(Self.date(1))  received       1            100           —")
+        #expect(lines[2] == "    reconciled                    delivered      1            120           —")
+        // kokuho's receive-only day, then juki's day 2 with the reason someone has to act on.
+        #expect(lines[4].hasPrefix("    received only"))
+        #expect(lines[6].hasPrefix("    not delivered"))
+        #expect(lines[7] == "      received but nothing delivered; a run for this date has not succeeded")
+        #expect(english.contains("    records differ                delivered      1            380          98"))
+        #expect(english.contains("      100 records received, 98 delivered"))
+
+        let japanese = try ReportTests.report(scratch, ["--lang", "ja"]).stdout
+        #expect(japanese.contains("連携結果照合表\n"))
+        #expect(japanese.contains("    未送達                        送達           0              0           —"))
+        #expect(japanese.contains("      受信後に送達されていません。この日付の実行が正常終了していません"))
+        #expect(japanese.contains("    レコード数不一致"))
+    }
+
+    @Test func htmlHasTheTable() throws {
+        let scratch = try Scratch()
+        _ = try Self.fill(scratch)
+        let path = scratch.root + "/report.html"
+        let result = try ReportTests.report(scratch, ["--format", "html", "--lang", "ja", "-o", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let html = try String(contentsOfFile: path, encoding: .utf8)
+        for forbidden in ["<script", "<link", "@import", "url(", "src=", "href="] {
+            #expect(!html.contains(forbidden), "the HTML must need nothing from elsewhere: found \(forbidden)")
+        }
+        #expect(html.contains("<h2>連携結果照合表</h2>"))
+        #expect(html.contains("<th>受信件数</th><th>受信バイト数</th><th>受信レコード数</th><th>送達件数</th><th>送達バイト数</th><th>送達レコード数</th><th>照合結果</th>"))
+        #expect(html.contains("<tr><td>juki</td><td class=\"date\">\(Self.date(4))</td><td class=\"n\">1</td><td class=\"n\">400</td><td class=\"n\">100</td><td class=\"n\">1</td><td class=\"n\">380</td><td class=\"n\">98</td><td class=\"bad\">レコード数不一致"))
+        #expect(html.contains("<td class=\"n\">—</td>"))
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let browser = try #require(chromium, "make test installs Debian's chromium")
+        let dom = try execute(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                                        "--user-data-dir=\(scratch.root)/chromium", "--dump-dom", "file://" + path])
+        #expect(dom.status == 0, "\(dom.stderr)")
+        #expect(dom.stdout.contains("<table class=\"reconciliation\">"))
+        #expect(dom.stdout.contains("未送達"))
+    }
 }

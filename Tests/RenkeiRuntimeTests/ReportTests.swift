@@ -133,6 +133,8 @@ import Testing
         #expect(japanese.contains("手動再実行で解決"))
         #expect(japanese.contains("1件の障害が未対応です。"))
         #expect(japanese.contains("未解決の障害（要対応）"))
+        // No link step handled a file: the reconciliation section is one line, not an empty table.
+        #expect(japanese.hasSuffix("連携結果照合表\n  対象期間中に受信・送達したファイルはありません。\n"))
     }
 
     @Test func htmlIsSelfContainedAndRendersInARealBrowser() throws {
