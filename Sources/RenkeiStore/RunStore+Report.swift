@@ -85,6 +85,8 @@ extension RunStore {
     public func reportFiles(_ scope: ReportScope) throws -> [LinkDateFiles] {
         let counted = LinkFile.Outcome.allCases.filter(\.counts).map(\.rawValue)
         return try pool.read { db in
+            // Only the two sides compared: files that `check` and `convert` steps record (Link
+            // steps II) are neither taken in nor handed over.
             // Inner: one row per distinct file, with whether every run that handled it has a
             // succeeded run for its logical time (reruns and retries keep the logical time).
             // Outer: per job and date. The period is read through the `logical_time` index; the
@@ -97,7 +99,7 @@ extension RunStore {
                            MIN(EXISTS (SELECT 1 FROM run AS s WHERE s.job = r.job AND s.logical_time = r.logical_time AND s.state = 'succeeded')) AS succeeded
                     FROM (SELECT id, job, logical_time FROM run WHERE \(scope.sql)) AS r
                     JOIN file AS f ON f.run_id = r.id
-                    WHERE f.outcome IN (\(counted.map { _ in "?" }.joined(separator: ",")))
+                    WHERE f.direction IN ('received', 'delivered') AND f.outcome IN (\(counted.map { _ in "?" }.joined(separator: ",")))
                     GROUP BY f.job, f.logical_date, f.direction, origin, f.sha256
                 )
                 SELECT job, logical_date,
