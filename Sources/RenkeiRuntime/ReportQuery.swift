@@ -24,7 +24,8 @@ public enum ReportQuery {
             failures: failures, resolvers: Dictionary(uniqueKeysWithValues: resolvers.map { ($0.id, $0) }),
             breaches: try store.reportBreaches(scope), days: days,
             lastSuccess: last([.succeeded]),
-            lastFailure: last([.failed, .timedOut, .interrupted])
+            lastFailure: last([.failed, .timedOut, .interrupted]),
+            files: try store.reportFiles(scope)
         )
     }
 }

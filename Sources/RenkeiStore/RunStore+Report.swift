@@ -77,6 +77,55 @@ extension RunStore {
         }
     }
 
+    /// Files taken in and handed over per job and logical date, by the runs of the period; for the
+    /// reconciliation table. Only outcomes that count (`LinkFile.Outcome.counts`) are summed, and
+    /// each file once: a received file is the same file when it comes from the same place with the
+    /// same content (a rerun's copy lands in another work directory), a delivered one when it has
+    /// the same target path and content (`already_delivered` on a rerun).
+    public func reportFiles(_ scope: ReportScope) throws -> [LinkDateFiles] {
+        let counted = LinkFile.Outcome.allCases.filter(\.counts).map(\.rawValue)
+        return try pool.read { db in
+            // Only the two sides compared: files that `check` and `convert` steps record (Link
+            // steps II) are neither taken in nor handed over.
+            // Inner: one row per distinct file, with whether every run that handled it has a
+            // succeeded run for its logical time (reruns and retries keep the logical time).
+            // Outer: per job and date. The period is read through the `logical_time` index; the
+            // files of each run through `file_by_run`.
+            let sql = """
+                WITH distinct_file AS (
+                    SELECT f.job, f.logical_date, f.direction, f.sha256,
+                           CASE f.direction WHEN 'received' THEN coalesce(f.source, f.path) ELSE f.path END AS origin,
+                           MAX(f.bytes) AS bytes, MAX(f.records) AS records,
+                           MIN(EXISTS (SELECT 1 FROM run AS s WHERE s.job = r.job AND s.logical_time = r.logical_time AND s.state = 'succeeded')) AS succeeded
+                    FROM (SELECT id, job, logical_time FROM run WHERE \(scope.sql)) AS r
+                    JOIN file AS f ON f.run_id = r.id
+                    WHERE f.direction IN ('received', 'delivered') AND f.outcome IN (\(counted.map { _ in "?" }.joined(separator: ",")))
+                    GROUP BY f.job, f.logical_date, f.direction, origin, f.sha256
+                )
+                SELECT job, logical_date,
+                       SUM(direction = 'received') AS received_files,
+                       coalesce(SUM(CASE WHEN direction = 'received' THEN bytes END), 0) AS received_bytes,
+                       coalesce(SUM(CASE WHEN direction = 'received' THEN records END), 0) AS received_records,
+                       COUNT(CASE WHEN direction = 'received' THEN records END) AS received_with_records,
+                       SUM(direction = 'delivered') AS delivered_files,
+                       coalesce(SUM(CASE WHEN direction = 'delivered' THEN bytes END), 0) AS delivered_bytes,
+                       coalesce(SUM(CASE WHEN direction = 'delivered' THEN records END), 0) AS delivered_records,
+                       COUNT(CASE WHEN direction = 'delivered' THEN records END) AS delivered_with_records,
+                       MIN(succeeded) AS succeeded
+                FROM distinct_file GROUP BY job, logical_date ORDER BY logical_date, job
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: scope.arguments + StatementArguments(counted)).map { row in
+                LinkDateFiles(
+                    job: row["job"], logicalDate: row["logical_date"],
+                    received: FileTotals(files: row["received_files"], bytes: row["received_bytes"],
+                                         countedRecords: row["received_records"], filesWithRecords: row["received_with_records"]),
+                    delivered: FileTotals(files: row["delivered_files"], bytes: row["delivered_bytes"],
+                                          countedRecords: row["delivered_records"], filesWithRecords: row["delivered_with_records"]),
+                    succeeded: row["succeeded"])
+            }
+        }
+    }
+
     /// Runs and failed runs per day, days taken at UTC offset `offset` (seconds).
     public func reportDays(_ scope: ReportScope, offset: Int64) throws -> [(day: Int64, runs: Int, failures: Int)] {
         try pool.read { db in

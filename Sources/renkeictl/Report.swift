@@ -11,7 +11,9 @@ struct Report: ParsableCommand {
         abstract: "The failure report: were there failures, were they all handled, what is still open.",
         discussion: """
             Reads the store directly (no daemon needed). Failures are counted per job and logical \
-            time: a link retried three times is one failure. Times are in the machine's zone.
+            time: a link retried three times is one failure. Times are in the machine's zone. \
+            When receive:/deliver: steps handled files, it ends with the link reconciliation \
+            (連携結果照合表): what was received against what was delivered, per job and data date.
 
             Examples:
               renkeictl report                                   # the last 7 days, in the terminal

@@ -62,7 +62,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         // The schema README documents: every top-level field, and nothing else.
-        #expect(Set(json.keys) == ["schema_version", "generated_at", "since", "until", "timezone", "totals", "jobs", "unresolved", "resolved", "days"])
+        #expect(Set(json.keys) == ["schema_version", "generated_at", "since", "until", "timezone", "totals", "jobs", "unresolved", "resolved", "days", "reconciliation"])
+        #expect((json["reconciliation"] as? [Any])?.isEmpty == true, "no link step handled a file: an empty table")
         #expect(json["schema_version"] as? Int == 1)
         let totals = try #require(json["totals"] as? [String: Any])
         let counts = try #require(totals["counts"] as? [String: Int])
@@ -132,6 +133,8 @@ import Testing
         #expect(japanese.contains("手動再実行で解決"))
         #expect(japanese.contains("1件の障害が未対応です。"))
         #expect(japanese.contains("未解決の障害（要対応）"))
+        // No link step handled a file: the reconciliation section is one line, not an empty table.
+        #expect(japanese.hasSuffix("連携結果照合表\n  対象期間中に受信・送達したファイルはありません。\n"))
     }
 
     @Test func htmlIsSelfContainedAndRendersInARealBrowser() throws {

@@ -51,10 +51,12 @@ public struct ReportInput: Sendable {
     public var days: [(date: String, runs: Int, failures: Int)]
     public var lastSuccess: [String: Int64]
     public var lastFailure: [String: Int64]
+    /// Files received and delivered per job and logical date, for the reconciliation table.
+    public var files: [LinkDateFiles]
 
     public init(since: Int64, until: Int64, generatedAt: Int64, zone: String, counts: [String: [RunState: Int]], failures: [RunFacts],
                 resolvers: [Int64: RunFacts], breaches: [String: Int], days: [(date: String, runs: Int, failures: Int)],
-                lastSuccess: [String: Int64], lastFailure: [String: Int64]) {
+                lastSuccess: [String: Int64], lastFailure: [String: Int64], files: [LinkDateFiles] = []) {
         self.since = since
         self.until = until
         self.generatedAt = generatedAt
@@ -66,6 +68,7 @@ public struct ReportInput: Sendable {
         self.days = days
         self.lastSuccess = lastSuccess
         self.lastFailure = lastFailure
+        self.files = files
     }
 }
 
@@ -157,9 +160,11 @@ public struct FailureReport: Sendable, Equatable, Codable {
     public var unresolved: [Failure]
     public var resolved: [Failure]
     public var days: [Day]
+    /// Per job and logical date: what was received, what was delivered, and whether they agree.
+    public var reconciliation: [Reconciliation]
 
     enum CodingKeys: String, CodingKey {
-        case totals, jobs, unresolved, resolved, days, since, until, timezone
+        case totals, jobs, unresolved, resolved, days, since, until, timezone, reconciliation
         case schemaVersion = "schema_version", generatedAt = "generated_at"
     }
 
@@ -241,7 +246,8 @@ public struct FailureReport: Sendable, Equatable, Codable {
                 JobRow(job: job, counts: perJob[job]!, lastFailure: input.lastFailure[job].map(time), lastSuccess: input.lastSuccess[job].map(time))
             },
             unresolved: unresolved.sorted(by: order), resolved: resolved.sorted(by: order),
-            days: input.days.map { Day(date: $0.date, runs: $0.runs, failures: $0.failures) }
+            days: input.days.map { Day(date: $0.date, runs: $0.runs, failures: $0.failures) },
+            reconciliation: reconciliation(input.files)
         )
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import RenkeiCore
 
-/// The report as text (80 columns, colour only on a terminal), CSV (one row per failure) and JSON.
+/// The report as text (80 columns, colour only on a terminal), CSV (one row per failure, then the
+/// reconciliation table) and JSON.
 public enum ReportFormats {
     public static func text(_ report: FailureReport, _ l: ReportLabels, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
@@ -37,7 +38,29 @@ public enum ReportFormats {
             out.append("    → \(l.resolvedBy) \(failure.resolvedBy ?? 0) (\(l.resolution(failure.resolution)), \(who), \(l.duration(failure.openSeconds)))"
                        + (failure.reason.map { " — \($0)" } ?? ""))
         }
+        out.append("")
+        out += reconciliation(report.reconciliation, l, paint)
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Two lines per job and date, received over delivered, the result under the job where the
+    /// eye runs down; a third with the reason when someone has to act.
+    static func reconciliation(_ rows: [FailureReport.Reconciliation], _ l: ReportLabels, _ paint: (String, String) -> String) -> [String] {
+        let anyToAct = rows.contains { $0.status.needsAction }
+        var out = [paint(l.reconciliationTitle, anyToAct ? "1;31" : "1")]
+        guard !rows.isEmpty else { return out + ["  " + l.noFiles] }
+        out.append("  " + pad(l.job, 20) + pad(l.logicalDate, 12) + pad("", 10) + lpad(l.files, 6) + lpad(l.bytes, 15) + lpad(l.records, 12))
+        for row in rows {
+            let numbers: (Int, Int64, Int64?) -> String = { lpad("\($0)", 6) + lpad("\($1)", 15) + lpad(l.count($2), 12) }
+            out.append("  " + pad(String(row.job.prefix(19)), 20) + pad(row.logicalDate, 12) + pad(l.received, 10)
+                       + numbers(row.filesReceived, row.bytesReceived, row.recordsReceived))
+            let status = pad(l.status(row.status), 30)
+            let painted = row.status.needsAction ? paint(status, "1;31") : row.status == .reconciled ? paint(status, "32") : status
+            out.append("    " + painted + pad(l.delivered, 10)
+                       + numbers(row.filesDelivered, row.bytesDelivered, row.recordsDelivered))
+            if row.status.needsAction { out.append("      " + fit(l.reason(row), 74)) }
+        }
+        return out
     }
 
     /// Display width: East Asian characters take two columns.
@@ -50,7 +73,26 @@ public enum ReportFormats {
         return w >= columns ? text + " " : text + String(repeating: " ", count: columns - w)
     }
 
-    /// RFC 4180: one row per failure, CRLF line ends, fields quoted when needed.
+    /// Right-aligned, for numbers.
+    static func lpad(_ text: String, _ columns: Int) -> String {
+        let w = width(text)
+        return w >= columns ? " " + text : String(repeating: " ", count: columns - w) + text
+    }
+
+    /// Cut to `columns` display columns, with `…` when something was cut.
+    static func fit(_ text: String, _ columns: Int) -> String {
+        guard width(text) > columns else { return text }
+        var out = ""
+        for character in text {
+            if width(out + String(character)) > columns - 1 { break }
+            out.append(character)
+        }
+        return out + "…"
+    }
+
+    /// RFC 4180: one row per failure, CRLF line ends, fields quoted when needed. When link steps
+    /// handled files, the reconciliation table follows as a second table with its own header,
+    /// after an empty row; every row has the same number of fields, so the file stays one grid.
     public static func csv(_ report: FailureReport, _ l: ReportLabels) -> Data {
         let header = [l.pick("status", "状態"), l.run, l.job, l.logicalTime, l.errorClass, l.error, l.attempts, l.resolvedBy, l.how, l.requestedBy, l.reason, l.openFor + l.pick(" (seconds)", "（秒）"), l.rerunCommand]
         var rows = [header]
@@ -63,6 +105,18 @@ public enum ReportFormats {
                          failure.resolvedBy.map(String.init) ?? "", l.resolution(failure.resolution), failure.requestedBy ?? "", failure.reason ?? "",
                          failure.openSeconds.map(String.init) ?? "", ""])
         }
+        if !report.reconciliation.isEmpty {
+            rows.append([])
+            rows.append([l.job, l.logicalDate, l.filesReceived, l.bytesReceived, l.recordsReceived, l.filesDelivered, l.bytesDelivered,
+                         l.recordsDelivered, l.reconciliationResult, l.reconciliationReason])
+            for row in report.reconciliation {
+                // Uncounted records stay empty, so a column of them still sums in a spreadsheet.
+                rows.append([row.job, row.logicalDate, "\(row.filesReceived)", "\(row.bytesReceived)", row.recordsReceived.map(String.init) ?? "",
+                             "\(row.filesDelivered)", "\(row.bytesDelivered)", row.recordsDelivered.map(String.init) ?? "", l.status(row.status), l.reason(row)])
+            }
+        }
+        let columns = rows.map(\.count).max() ?? 0
+        rows = rows.map { $0 + Array(repeating: "", count: columns - $0.count) }
         let text = rows.map { $0.map(quote).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
         // A byte-order mark so Excel in Japan reads UTF-8 instead of Shift_JIS.
         return (l.japanese ? Data([0xEF, 0xBB, 0xBF]) : Data()) + Data(text.utf8)

@@ -22,6 +22,8 @@ public enum ReportHTML {
             table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #bbb; padding: 1mm 2mm; text-align: left; vertical-align: top; }
             th { background: #f1f1f1; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
             code { font-size: 8.5pt; word-break: break-all; } tr, .chart { page-break-inside: avoid; }
+            table.reconciliation { font-size: 8.5pt; } .reason { display: block; font-weight: normal; color: #444; }
+            td.ok, td.bad { font-weight: bold; } td.date { white-space: nowrap; }
             </style></head><body>
             <h1>\(e(l.title))</h1>
             <p class="meta">\(e(l.period)): \(e(l.short(report.since))) – \(e(l.short(report.until))) (\(e(report.timezone))) · \(e(l.generated)): \(e(l.short(report.generatedAt)))</p>
@@ -48,6 +50,15 @@ public enum ReportHTML {
             h += "<table><tr><th>\(e(l.run))</th><th>\(e(l.job))</th><th>\(e(l.logicalTime))</th><th>\(e(l.error))</th><th>\(e(l.resolvedBy))</th><th>\(e(l.how))</th><th>\(e(l.requestedBy))</th><th>\(e(l.reason))</th><th>\(e(l.openFor))</th></tr>\n"
             for f in report.resolved {
                 h += "<tr><td class=\"n\">\(f.run)</td><td>\(e(f.job))</td><td>\(e(l.short(f.logicalTime)))</td><td>\(e(f.error))</td><td class=\"n\">\(f.resolvedBy ?? 0)</td><td>\(e(l.resolution(f.resolution)))</td><td>\(e(f.requestedBy ?? ""))</td><td>\(e(f.reason ?? ""))</td><td>\(e(l.duration(f.openSeconds)))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+        h += "<h2>\(e(l.reconciliationTitle))</h2>\n"
+        if report.reconciliation.isEmpty { h += "<p>\(e(l.noFiles))</p>\n" } else {
+            h += "<table class=\"reconciliation\"><tr><th>\(e(l.job))</th><th>\(e(l.logicalDate))</th><th>\(e(l.filesReceived))</th><th>\(e(l.bytesReceived))</th><th>\(e(l.recordsReceived))</th><th>\(e(l.filesDelivered))</th><th>\(e(l.bytesDelivered))</th><th>\(e(l.recordsDelivered))</th><th>\(e(l.reconciliationResult))</th></tr>\n"
+            for r in report.reconciliation {
+                let tone = r.status.needsAction ? " class=\"bad\"" : r.status == .reconciled ? " class=\"ok\"" : ""
+                h += "<tr><td>\(e(r.job))</td><td class=\"date\">\(e(r.logicalDate))</td><td class=\"n\">\(r.filesReceived)</td><td class=\"n\">\(r.bytesReceived)</td><td class=\"n\">\(e(l.count(r.recordsReceived)))</td><td class=\"n\">\(r.filesDelivered)</td><td class=\"n\">\(r.bytesDelivered)</td><td class=\"n\">\(e(l.count(r.recordsDelivered)))</td><td\(tone)>\(e(l.status(r.status)))<span class=\"reason\">\(e(l.reason(r)))</span></td></tr>\n"
             }
             h += "</table>\n"
         }

@@ -49,6 +49,51 @@ public struct ReportLabels: Sendable {
     var none: String { pick("none", "なし") }
     var state: String { pick("State", "状態") }
 
+    var reconciliationTitle: String { pick("Link reconciliation", "連携結果照合表") }
+    var noFiles: String { pick("No files were received or delivered in this period.", "対象期間中に受信・送達したファイルはありません。") }
+    var logicalDate: String { pick("Data date", "基準日") }
+    var received: String { pick("received", "受信") }
+    var delivered: String { pick("delivered", "送達") }
+    var files: String { pick("Files", "件数") }
+    var bytes: String { pick("Bytes", "バイト数") }
+    var records: String { pick("Records", "レコード数") }
+    var filesReceived: String { pick("Files received", "受信件数") }
+    var bytesReceived: String { pick("Bytes received", "受信バイト数") }
+    var recordsReceived: String { pick("Records received", "受信レコード数") }
+    var filesDelivered: String { pick("Files delivered", "送達件数") }
+    var bytesDelivered: String { pick("Bytes delivered", "送達バイト数") }
+    var recordsDelivered: String { pick("Records delivered", "送達レコード数") }
+    var reconciliationResult: String { pick("Result", "照合結果") }
+    var reconciliationReason: String { pick("Reason", "判定理由") }
+    /// Records no `check` step counted.
+    var unknown: String { "—" }
+
+    func status(_ status: ReconciliationStatus) -> String {
+        switch status {
+        case .reconciled: pick("reconciled", "一致")
+        case .recordsDiffer: pick("records differ", "レコード数不一致")
+        case .notDelivered: pick("not delivered", "未送達")
+        case .unfinished: pick("not finished", "未完了")
+        case .receivedOnly: pick("received only", "受信のみ")
+        }
+    }
+
+    /// The core's English reason, or the same in Japanese.
+    func reason(_ row: FailureReport.Reconciliation) -> String {
+        guard japanese else { return row.reason }
+        switch row.status {
+        case .reconciled:
+            if let records = row.recordsDelivered, row.recordsReceived != nil { return "受信・送達とも\(records)レコード、実行は正常終了" }
+            return "送達済み、実行は正常終了（レコード数は未計数）"
+        case .recordsDiffer: return "受信\(row.recordsReceived ?? 0)レコード、送達\(row.recordsDelivered ?? 0)レコード"
+        case .notDelivered: return "受信後に送達されていません。この日付の実行が正常終了していません"
+        case .unfinished: return "送達済みですが、この日付の実行が正常終了していません"
+        case .receivedOnly: return "正常終了した実行で受信。送達ステップによる送達はありません"
+        }
+    }
+
+    func count(_ value: Int64?) -> String { value.map(String.init) ?? unknown }
+
     func resolution(_ how: String?) -> String {
         switch how {
         case "retry": pick("automatic retry", "自動再試行")
