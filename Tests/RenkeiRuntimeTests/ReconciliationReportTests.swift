@@ -142,7 +142,7 @@ import Testing
         let japanese = try ReportTests.report(scratch, ["--format", "csv", "--lang", "ja"])
         let jaRows = ReportTests.parseCSV(String(japanese.stdout.drop { $0 == "\u{FEFF}" }))
         let jaHeader = try #require(jaRows.firstIndex { $0.first == "連携ジョブ" })
-        #expect(Array(jaRows[jaHeader].prefix(10)) == ["連携ジョブ", "基準日", "受信件数", "受信バイト数", "受信レコード数", "送達件数", "送達バイト数", "送達レコード数",
+        #expect(Array(jaRows[jaHeader].prefix(10)) == ["連携ジョブ", "基準日", "受信ファイル数", "受信バイト数", "受信レコード数", "送達ファイル数", "送達バイト数", "送達レコード数",
                                                       "照合結果", "判定理由"])
         #expect(jaRows[(jaHeader + 1)...].map(\.[8]) == ["一致", "受信のみ", "未送達", "一致", "レコード数不一致", "未完了"])
         #expect(jaRows[jaHeader + 5][9] == "受信100レコード、送達98レコード")
@@ -162,18 +162,18 @@ import Testing
         let section = try #require(english.range(of: "Link reconciliation\n")).upperBound
         let lines = english[section...].split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("  Job"))
-        #expect(lines[1] == "  juki                \(Self.date(1))  received       1            100           —")
-        #expect(lines[2] == "    reconciled                    delivered      1            120           —")
+        #expect(lines[1] == "  juki                \(Self.date(1))  received           1          100           —")
+        #expect(lines[2] == "    reconciled                    delivered          1          120           —")
         // kokuho's receive-only day, then juki's day 2 with the reason someone has to act on.
         #expect(lines[4].hasPrefix("    received only"))
         #expect(lines[6].hasPrefix("    not delivered"))
         #expect(lines[7] == "      received but nothing delivered; a run for this date has not succeeded")
-        #expect(english.contains("    records differ                delivered      1            380          98"))
+        #expect(english.contains("    records differ                delivered          1          380          98"))
         #expect(english.contains("      100 records received, 98 delivered"))
 
         let japanese = try ReportTests.report(scratch, ["--lang", "ja"]).stdout
         #expect(japanese.contains("連携結果照合表\n"))
-        #expect(japanese.contains("    未送達                        送達           0              0           —"))
+        #expect(japanese.contains("    未送達                        送達               0            0           —"))
         #expect(japanese.contains("      受信後に送達されていません。この日付の実行が正常終了していません"))
         #expect(japanese.contains("    レコード数不一致"))
     }
@@ -189,7 +189,7 @@ import Testing
             #expect(!html.contains(forbidden), "the HTML must need nothing from elsewhere: found \(forbidden)")
         }
         #expect(html.contains("<h2>連携結果照合表</h2>"))
-        #expect(html.contains("<th>受信件数</th><th>受信バイト数</th><th>受信レコード数</th><th>送達件数</th><th>送達バイト数</th><th>送達レコード数</th><th>照合結果</th>"))
+        #expect(html.contains("<th>受信ファイル数</th><th>受信バイト数</th><th>受信レコード数</th><th>送達ファイル数</th><th>送達バイト数</th><th>送達レコード数</th><th>照合結果</th>"))
         #expect(html.contains("<tr><td>juki</td><td class=\"date\">\(Self.date(4))</td><td class=\"n\">1</td><td class=\"n\">400</td><td class=\"n\">100</td><td class=\"n\">1</td><td class=\"n\">380</td><td class=\"n\">98</td><td class=\"bad\">レコード数不一致"))
         #expect(html.contains("<td class=\"n\">—</td>"))
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }

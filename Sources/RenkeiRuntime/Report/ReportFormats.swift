@@ -49,9 +49,9 @@ public enum ReportFormats {
         let anyToAct = rows.contains { $0.status.needsAction }
         var out = [paint(l.reconciliationTitle, anyToAct ? "1;31" : "1")]
         guard !rows.isEmpty else { return out + ["  " + l.noFiles] }
-        out.append("  " + pad(l.job, 20) + pad(l.logicalDate, 12) + pad("", 10) + lpad(l.files, 6) + lpad(l.bytes, 15) + lpad(l.records, 12))
+        out.append("  " + pad(l.job, 20) + pad(l.logicalDate, 12) + pad("", 10) + lpad(l.files, 10) + lpad(l.bytes, 13) + lpad(l.records, 12))
         for row in rows {
-            let numbers: (Int, Int64, Int64?) -> String = { lpad("\($0)", 6) + lpad("\($1)", 15) + lpad(l.count($2), 12) }
+            let numbers: (Int, Int64, Int64?) -> String = { lpad("\($0)", 10) + lpad("\($1)", 13) + lpad(l.count($2), 12) }
             out.append("  " + pad(String(row.job.prefix(19)), 20) + pad(row.logicalDate, 12) + pad(l.received, 10)
                        + numbers(row.filesReceived, row.bytesReceived, row.recordsReceived))
             let status = pad(l.status(row.status), 30)

@@ -54,13 +54,13 @@ public struct ReportLabels: Sendable {
     var logicalDate: String { pick("Data date", "基準日") }
     var received: String { pick("received", "受信") }
     var delivered: String { pick("delivered", "送達") }
-    var files: String { pick("Files", "件数") }
+    var files: String { pick("Files", "ファイル数") }
     var bytes: String { pick("Bytes", "バイト数") }
     var records: String { pick("Records", "レコード数") }
-    var filesReceived: String { pick("Files received", "受信件数") }
+    var filesReceived: String { pick("Files received", "受信ファイル数") }
     var bytesReceived: String { pick("Bytes received", "受信バイト数") }
     var recordsReceived: String { pick("Records received", "受信レコード数") }
-    var filesDelivered: String { pick("Files delivered", "送達件数") }
+    var filesDelivered: String { pick("Files delivered", "送達ファイル数") }
     var bytesDelivered: String { pick("Bytes delivered", "送達バイト数") }
     var recordsDelivered: String { pick("Records delivered", "送達レコード数") }
     var reconciliationResult: String { pick("Result", "照合結果") }
