@@ -289,19 +289,22 @@ public struct TextConverter: Sendable {
                 column &+= 1
                 continue
             }
-            switch reader.read(input + index, count: count &- index) {
-            case .scalar(let value, let length):
-                let at = TextPosition(offset: chunkOffset + index, line: line, column: column)
-                written &+= try write(value, with: writer, to: output + written, at: at)
-                index &+= length
-                column &+= 1
-            case .problem(let kind, let length):
-                let at = TextPosition(offset: chunkOffset + index, line: line, column: column)
-                throw .unreadable(DecodingProblem(kind: kind, encoding: source, position: at, bytes: Array(UnsafeBufferPointer(start: input + index, count: length))))
-            case .incomplete:
-                pending.append(input + index, count: count &- index)
-                return written
-            }
+            // Other characters come in runs (a name, an address): stay here while they last.
+            repeat {
+                switch reader.read(input + index, count: count &- index) {
+                case .scalar(let value, let length):
+                    let at = TextPosition(offset: chunkOffset + index, line: line, column: column)
+                    written &+= try write(value, with: writer, to: output + written, at: at)
+                    index &+= length
+                    column &+= 1
+                case .problem(let kind, let length):
+                    let at = TextPosition(offset: chunkOffset + index, line: line, column: column)
+                    throw .unreadable(DecodingProblem(kind: kind, encoding: source, position: at, bytes: Array(UnsafeBufferPointer(start: input + index, count: length))))
+                case .incomplete:
+                    pending.append(input + index, count: count &- index)
+                    return written
+                }
+            } while index < count && input[index] >= 0x80
         }
         return written
     }

@@ -25,7 +25,7 @@ public struct TextDecoder: Sendable {
     /// A character the last chunk ended inside.
     private var pending = PendingBytes()
     /// Until the start of a UTF-8 text has been looked at for a byte order mark, its first bytes.
-    private var start = TextStart()
+    private var start: TextStart
 
     public init(_ encoding: TextEncoding) {
         self.encoding = encoding

@@ -11,7 +11,7 @@ public struct TextEncoder: Sendable {
 
     /// Whether `encoding` has bytes for `scalar`.
     public func canEncode(_ scalar: Unicode.Scalar) -> Bool {
-        var scratch: (UInt32) = 0
+        var scratch: UInt32 = 0
         return withUnsafeMutableBytes(of: &scratch) { buffer in
             write(scalar.value, to: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)) > 0
         }

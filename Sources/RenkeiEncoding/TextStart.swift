@@ -11,12 +11,10 @@ struct TextStart: Sendable {
         case problem(DecodingProblem.Kind, skip: Int)
     }
 
-    private var encoding: TextEncoding = .utf8
+    private let encoding: TextEncoding
     private var bytes: [UInt8] = []
-    /// Whether the start was looked at (always, for encodings without a byte order mark).
-    private(set) var isDone = true
-
-    init() {}
+    /// Whether the start was looked at (at once, for encodings without a byte order mark).
+    private(set) var isDone: Bool
 
     init(_ encoding: TextEncoding) {
         self.encoding = encoding
