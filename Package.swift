@@ -6,6 +6,7 @@
 //   RenkeiStore     the SQLite run store (GRDB)
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
 //   RenkeiLink      what built-in steps do to files: receive, deliver (run in their own process)
+//   RenkeiEncoding  pure text encodings: UTF-8, cp932, shift_jis, euc-jp; checks, conversion, repertoires
 //   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
 //   RenkeiSystemd   the journal (swift-log handler, job output) and sd_notify over libsystemd
 //   renkeictl       the operator's command
@@ -114,7 +115,9 @@ let package = Package(
             path: "Benchmarks/renkei-bench"
         ),
         .executableTarget(name: "renkei-bench-stamp", path: "Benchmarks/renkei-bench-stamp"),
+        .target(name: "RenkeiEncoding", path: "Sources/RenkeiEncoding"),
         .testTarget(name: "RenkeiCoreTests", dependencies: ["RenkeiCore"]),
+        .testTarget(name: "RenkeiEncodingTests", dependencies: ["RenkeiEncoding"]),
         // Renkei's calendar against systemd-analyze itself, over a generated corpus.
         .testTarget(name: "CalendarOracleTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
