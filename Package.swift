@@ -57,6 +57,7 @@ let package = Package(
             name: "RenkeiLink",
             dependencies: [
                 "RenkeiCore",
+                "RenkeiEncoding",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -122,7 +123,7 @@ let package = Package(
         .testTarget(name: "CalendarOracleTests", dependencies: ["RenkeiCore"]),
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
         .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
-        .testTarget(name: "RenkeiLinkTests", dependencies: ["RenkeiLink", "RenkeiCore"]),
+        .testTarget(name: "RenkeiLinkTests", dependencies: ["RenkeiLink", "RenkeiCore", "RenkeiEncoding"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
             dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]

@@ -4,6 +4,8 @@ import RenkeiCore
 public enum LinkStepProcess {
     /// Performs `request`; `say` gets lines for the step's output (what an operator reads in `show`).
     public static func perform(_ request: LinkRequest, say: (String) -> Void) -> LinkResult {
-        LinkResult(failure: .init(errorClass: .exit, message: "not implemented yet"))
+        if let check = request.check { return FileCheck.perform(check, say: say) }
+        if let convert = request.convert { return FileConversion.perform(convert, say: say) }
+        return LinkResult(failure: .init(errorClass: .exit, message: "not implemented yet"))
     }
 }
