@@ -8,4 +8,10 @@ public enum LinkStepProcess {
         if let convert = request.convert { return FileConversion.perform(convert, say: say) }
         return LinkResult(failure: .init(errorClass: .exit, message: "not implemented yet"))
     }
+
+    /// `check:` on its own (`renkeictl check-file`).
+    public static func check(_ check: LinkRequest.Check, say: (String) -> Void) -> LinkResult { FileCheck.perform(check, say: say) }
+
+    /// `convert:` on its own (`renkeictl convert-file`).
+    public static func convert(_ convert: LinkRequest.Convert, say: (String) -> Void) -> LinkResult { FileConversion.perform(convert, say: say) }
 }
