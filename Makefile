@@ -110,11 +110,12 @@ uninstall:
 # Benchmarks (release build; a table printed, figures in .build/bench/results.json; see README,
 # "Performance"). Python's venv module is only for the APScheduler peer.
 bench: deps
-	@$(MAKE) --no-print-directory install-missing NEEDED="sqlite3 python3-venv"
+	@$(MAKE) --no-print-directory install-missing NEEDED="sqlite3 python3-venv time"
 	Benchmarks/bench.sh
 
 # Every scenario of the benchmark at tiny sizes on the debug build: proves they run, asserts no timing.
 bench-smoke: build
+	@$(MAKE) --no-print-directory install-missing NEEDED="time"
 	BENCH_SMOKE=1 Benchmarks/bench.sh
 
 check: build

@@ -8,14 +8,14 @@
 #
 # Prints a table; writes every figure to .build/bench/results.json. Sizes can be overridden:
 # BENCH_JOBS BENCH_RUNS BENCH_DISPATCH BENCH_CONCURRENCY BENCH_IDLE_SECONDS BENCH_LATENCY_SLOTS
-# BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
+# BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS BENCH_DATA_MIB; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   : "${BENCH_CONFIGURATION:=debug}" "${BENCH_JOBS:=20}" "${BENCH_RUNS:=5000}" "${BENCH_DISPATCH:=60}" "${BENCH_IDLE_SECONDS:=2}"
-  : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}" "${BENCH_LINK_MIB:=8}" "${BENCH_ARRIVALS:=3}"
+  : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}" "${BENCH_LINK_MIB:=8}" "${BENCH_ARRIVALS:=3}" "${BENCH_DATA_MIB:=8}"
 fi
 configuration=${BENCH_CONFIGURATION:-release}
 jobs=${BENCH_JOBS:-1000}
@@ -28,6 +28,7 @@ reruns=${BENCH_RERUNS:-20}
 peer=${BENCH_PEER:-1}
 linkMiB=${BENCH_LINK_MIB:-1024}
 arrivalSamples=${BENCH_ARRIVALS:-20}
+dataMiB=${BENCH_DATA_MIB:-1024}
 out=$repo/.build/bench
 results=results.json; [ "${BENCH_SMOKE:-0}" = 1 ] && results=smoke-results.json
 mkdir -p "$out"
@@ -165,6 +166,37 @@ row "done file created → receive step took the file and ended ($arrivalSamples
   "p50 ≤ 50 ms" "$(verdict "$arrivalP50 <= 50")"
 
 # ---------------------------------------------------------------------------------------------
+# Data steps: check and convert of a $dataMiB MiB CP932 CSV (names, addresses, amounts; CRLF;
+# a trailer with the count), against `iconv -f CP932 -t UTF-8 | wc -l` on the same file; peak
+# RSS of each (GNU time).
+awk 'BEGIN { printf "異動日,住民番号,氏名,住所\r\n"; for (i = 1; i <= 8192; i++) printf "2026-12-01,%09d,山田 太郎%d,東京都千代田区霞が関一丁目%d番地\r\n", i, i % 97, i % 13 }' \
+  | iconv -f UTF-8 -t CP932 > "$work/data-chunk.csv"
+chunkBytes=$(stat -c %s "$work/data-chunk.csv")
+chunks=$(( dataMiB * 1048576 / chunkBytes + 1 ))
+tail -n +2 "$work/data-chunk.csv" > "$work/data-body.csv"
+{ head -n 1 "$work/data-chunk.csv"; for _ in $(seq "$chunks"); do cat "$work/data-body.csv"; done; printf 'TRAILER,%d\r\n' $(( chunks * 8192 )); } > "$work/data.csv"
+dataBytes=$(stat -c %s "$work/data.csv")
+peak() { /usr/bin/time -f %M -o "$work/peak" "$@" >/dev/null 2>&1 || true; cat "$work/peak"; }
+iconvSeconds=$( { seconds sh -c "iconv -f CP932 -t UTF-8 '$work/data.csv' | wc -l"; echo; seconds sh -c "iconv -f CP932 -t UTF-8 '$work/data.csv' | wc -l"; echo; } | best)
+convertSeconds=$( { seconds "$bin/renkeictl" convert-file "$work/data.csv" "$work/data.utf8.csv" --from cp932 --to-encoding utf-8; echo
+                    seconds "$bin/renkeictl" convert-file "$work/data.csv" "$work/data.utf8.csv" --from cp932 --to-encoding utf-8; echo; } | best)
+checkArgs=(check-file "$work/data.csv" --encoding cp932 --newline crlf --header 異動日,住民番号,氏名,住所 --columns 4 --count-trailer '^TRAILER,(\d+)$' --characters jisx0208)
+checkSeconds=$( { seconds "$bin/renkeictl" "${checkArgs[@]}"; echo; seconds "$bin/renkeictl" "${checkArgs[@]}"; echo; } | best)
+"$bin/renkeictl" "${checkArgs[@]}" >/dev/null || { echo "data bench: the generated file did not pass its check" >&2; exit 1; }
+convertPeak=$(peak "$bin/renkeictl" convert-file "$work/data.csv" "$work/data.utf8.csv" --from cp932 --to-encoding utf-8)
+checkPeak=$(peak "$bin/renkeictl" "${checkArgs[@]}")
+dataMiBExact=$(awk "BEGIN { printf \"%.0f\", $dataBytes / 1048576 }")
+convertRatio=$(awk "BEGIN { printf \"%.0f\", 100 * $iconvSeconds / $convertSeconds }")
+figure data_file_bytes "$dataBytes"; figure convert_seconds "$convertSeconds"; figure check_seconds "$checkSeconds"; figure iconv_wc_seconds "$iconvSeconds"
+figure convert_percent_of_iconv "$convertRatio"; figure convert_peak_rss_kib "$convertPeak"; figure check_peak_rss_kib "$checkPeak"
+row "convert cp932 → utf-8 of a $dataMiBExact MiB CSV (validated)" "$(fmt "$convertSeconds" 2) s, peak RSS $(( convertPeak / 1024 )) MiB" \
+  "iconv | wc -l: $(fmt "$iconvSeconds" 2) s (${convertRatio} % of its speed)" "≥ 100 % of iconv, ≤ 64 MB" \
+  "$(verdict "$convertRatio >= 100 && $convertPeak * 1024 <= 64000000")"
+row "check of the same file (header, columns, trailer count, jisx0208)" "$(fmt "$checkSeconds" 2) s, peak RSS $(( checkPeak / 1024 )) MiB" \
+  "$(fmt "$(awk "BEGIN { print $dataBytes / 1048576 / $checkSeconds }")" 0) MiB/s" "≤ 64 MB" "$(verdict "$checkPeak * 1024 <= 64000000")"
+rm -f "$work/data.csv" "$work/data.utf8.csv" "$work/data-body.csv" "$work/data-chunk.csv"
+
+# ---------------------------------------------------------------------------------------------
 # Start-up, then idle: $jobs job files and the store, until READY=1; then $idle s of nothing due.
 start_daemon "$work/jobs" "$work/state" "$work/daemon.log"
 figure startup_seconds "$ready"
@@ -267,8 +299,8 @@ printf '| %s | %s | %s | %s | %s |\n' figure Renkei "same run: floor / peer" goa
 printf '|---|---|---|---|---|\n'
 for r in "${rows[@]}"; do IFS='|' read -r a b c d e <<< "$r"; printf '| %s | %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d" "$e"; done
 {
-  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s, "link_mib": %s, "arrivals": %s},\n' \
-    "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns" "$linkMiB" "$arrivalSamples"
+  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s, "link_mib": %s, "arrivals": %s, "data_mib": %s},\n' \
+    "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns" "$linkMiB" "$arrivalSamples" "$dataMiB"
   printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
 } > "$out/$results"
 if command -v python3 >/dev/null; then python3 -m json.tool "$out/$results" >/dev/null; fi
