@@ -8,8 +8,8 @@ public enum LinkStepProcess {
         switch (request.receive, request.deliver) {
         case (let receive?, nil):
             return withoutActuallyEscaping(say) { Receiving(request: request, receive: receive, say: $0).perform() }
-        case (nil, .some):
-            return LinkResult(failure: StepFailure.exit("deliver is not implemented yet").result)
+        case (nil, let deliver?):
+            return withoutActuallyEscaping(say) { Delivering(request: request, deliver: deliver, say: $0).perform() }
         case (.some, .some):
             return LinkResult(failure: StepFailure.exit("step \(request.step) of \(request.job) asks to receive and to deliver at once; a step does one of them").result)
         case (nil, nil):
