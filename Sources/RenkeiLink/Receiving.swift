@@ -119,7 +119,9 @@ struct Receiving {
         let sourcePath = FileSystem.join(directory, arrived.name)
         let source: OpenFile
         do throws(SystemError) {
-            source = try OpenFile.open(sourcePath, O_RDONLY)
+            // O_NONBLOCK: should a FIFO have taken the name since the look, the open must not hang
+            // (the identity check below then sends the step back to looking).
+            source = try OpenFile.open(sourcePath, O_RDONLY | O_NONBLOCK)
         } catch {
             if error.code == ENOENT { return nil }
             throw .exit("\(error); give Renkei's user read access, and rerun")

@@ -100,6 +100,31 @@ import Testing
         #expect(performed.said.first?.hasPrefix("waiting until in 20 s for IDO_20261201.csv in \(scratch.source)") == true)
     }
 
+    @Test func withoutWaitUntilAFreshFileIsStillGivenItsStableTime() async throws {
+        let scratch = Scratch()
+        scratch.write(scratch.source + "/IDO.csv", "just written")
+        let performed = await perform(scratch.receiveRequest(.init(directory: scratch.source, pattern: "IDO.csv", stableForSeconds: 1)))
+        #expect(performed.failure == nil, "\(performed.failure?.message ?? "")")
+        #expect(performed.said.first?.hasPrefix("waiting for IDO.csv in \(scratch.source) to be written completely") == true, "\(performed.said)")
+        #expect(contents(scratch.work + "/in/IDO.csv") == "just written")
+    }
+
+    @Test func aFileThatChangesWhileItIsCopiedIsNotTaken() async throws {
+        let scratch = Scratch()
+        let path = scratch.source + "/IDO.csv"
+        scratch.write(path, Data(count: 200_000_000))
+        scratch.write(scratch.source + "/IDO.done", "")
+        // A sender that wrote its done file too early and goes on appending.
+        let writer = try Child("while :; do printf x >> '\(path)'; sleep 0.01; done")
+        let performed = await perform(scratch.receiveRequest(.init(directory: scratch.source, pattern: "IDO.csv", doneFilePattern: "IDO.done", take: .move)))
+        writer.kill()
+        let failure = try #require(performed.failure)
+        #expect(failure.errorClass == .exit)
+        #expect(failure.message.hasPrefix("IDO.csv in \(scratch.source) changed while it was being copied"), "\(failure.message)")
+        #expect(scratch.names(in: scratch.work + "/in").isEmpty, "the copy is dropped")
+        #expect(scratch.names(in: scratch.source) == ["IDO.csv", "IDO.done"], "the source stays")
+    }
+
     @Test func nothingArrivingByTheLimitIsLate() async throws {
         let scratch = Scratch()
         scratch.write(scratch.source + "/IDO_20261130.csv", "yesterday's")

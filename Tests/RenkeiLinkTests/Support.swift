@@ -139,15 +139,9 @@ func execute(_ program: String, _ arguments: [String]) throws -> Finished {
     return Finished(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
 }
 
-/// `count` random bytes.
+/// `count` random bytes (from the kernel: a loop in a debug build is slow for 50 MB).
 func randomData(_ count: Int) -> Data {
-    var generator = SystemRandomNumberGenerator()
-    var data = Data(count: count)
-    data.withUnsafeMutableBytes { buffer in
-        let words = buffer.bindMemory(to: UInt64.self)
-        for index in words.indices { words[index] = generator.next() }
-    }
-    return data
+    FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: count) ?? Data(count: count)
 }
 
 /// The built `renkeictl` (`swift build` before `swift test`).
