@@ -34,6 +34,9 @@ struct Delivering {
         if !cleanup.removed.isEmpty {
             say("removed \(cleanup.removed.count) temporary file(s) that killed deliveries left in \(directory): \(cleanup.removed.joined(separator: ", "))")
         }
+        for (name, reason) in cleanup.kept {
+            say("left the temporary file \(name) in \(directory): \(reason)")
+        }
 
         let (pending, copied) = try write(source.file, size: source.size)
         // From here on every way out that does not place the file discards it.

@@ -154,7 +154,8 @@ import Testing
         let performed = await deliver(scratch, "records", ifExists: .replace)
         #expect(performed.failure == nil)
         #expect(scratch.names(in: scratch.target) == [".IDO.csv.renkei-tmp.4243.cafe", "IDO.csv"])
-        #expect(performed.said.first == "removed 1 temporary file(s) that killed deliveries left in \(scratch.target): .IDO.csv.renkei-tmp.4242.beef")
+        #expect(performed.said.prefix(2) == ["removed 1 temporary file(s) that killed deliveries left in \(scratch.target): .IDO.csv.renkei-tmp.4242.beef",
+                                             "left the temporary file .IDO.csv.renkei-tmp.4243.cafe in \(scratch.target): a running step is writing it"])
         close(holder)
         #expect(await deliver(scratch, "records", ifExists: .replace).failure == nil)
         #expect(scratch.names(in: scratch.target) == ["IDO.csv"])
