@@ -1,12 +1,22 @@
 import RenkeiCore
 
-/// Carries out one built-in step's request. Placeholder until receive and deliver land.
+/// Carries out one built-in step's request, in the step's own process (`renkeictl link-step`), so
+/// a timeout or a cancel reaches it as it reaches any step.
 public enum LinkStepProcess {
     /// Performs `request`; `say` gets lines for the step's output (what an operator reads in `show`).
     public static func perform(_ request: LinkRequest, say: (String) -> Void) -> LinkResult {
+        let asked = [request.receive != nil, request.deliver != nil, request.check != nil, request.convert != nil].filter { $0 }.count
+        guard asked == 1 else {
+            return LinkResult(failure: StepFailure.exit("step \(request.step) of \(request.job) asks for \(asked) things at once; a built-in step does exactly one").result)
+        }
+        if let receive = request.receive {
+            return withoutActuallyEscaping(say) { Receiving(request: request, receive: receive, say: $0).perform() }
+        }
+        if let deliver = request.deliver {
+            return withoutActuallyEscaping(say) { Delivering(request: request, deliver: deliver, say: $0).perform() }
+        }
         if let check = request.check { return FileCheck.perform(check, say: say) }
-        if let convert = request.convert { return FileConversion.perform(convert, say: say) }
-        return LinkResult(failure: .init(errorClass: .exit, message: "not implemented yet"))
+        return FileConversion.perform(request.convert!, say: say)
     }
 
     /// `check:` on its own (`renkeictl check-file`).
