@@ -16,7 +16,8 @@ public enum LinkStepProcess {
             return withoutActuallyEscaping(say) { Delivering(request: request, deliver: deliver, say: $0).perform() }
         }
         if let check = request.check { return FileCheck.perform(check, say: say) }
-        return FileConversion.perform(request.convert!, say: say)
+        guard let convert = request.convert else { return LinkResult(failure: StepFailure.exit("step \(request.step) asks for nothing").result) }
+        return FileConversion.perform(convert, say: say)
     }
 
     /// `check:` on its own (`renkeictl check-file`).

@@ -34,7 +34,7 @@ import Testing
         func store() throws -> RunStore { try RunStore.openForReading(at: scratch.state + "/renkei.db") }
     }
 
-    static func linkJob(_ systems: Systems, waitUntil: String = "2s", extra: String = "") -> String {
+    static func linkJob(_ systems: Systems, waitUntil: String = "2s", ifExists: String = "fail") -> String {
         """
         timezone: Asia/Tokyo
         environment: { OUTBOX: "\(systems.outbox)", INBOX: "\(systems.inbox)" }
@@ -47,14 +47,14 @@ import Testing
               done_file: "IDO_{date:%Y%m%d}.end"
               wait_until: \(waitUntil)
           - name: transform
-            run: ["/bin/sh", "-c", "mkdir -p out && tr a-z A-Z < in/IDO_*.csv > out/IDO.csv"]
+            run: ["/bin/sh", "-c", "mkdir -p out && cat in/IDO_*.csv | tr a-z A-Z > out/IDO.csv"]
           - name: deliver
             deliver:
               file: out/IDO.csv
               to: "${INBOX}"
               as: "IDO_{date:%Y%m%d}.csv"
               done_file: "IDO_{date:%Y%m%d}.end"
-        \(extra)
+              if_exists: \(ifExists)
         """
     }
 
@@ -157,7 +157,7 @@ import Testing
         #expect(refusedRun.run.failedStep == "deliver")
         #expect(systems.read(delivered) == "FIRST\n")
         // … and with --force and a reason, if_exists (fail) still guards the target; replace lets it through.
-        systems.scratch.writeJob("link", Self.linkJob(systems).replacingOccurrences(of: "done_file: \"IDO_{date:%Y%m%d}.end\"\n", with: "done_file: \"IDO_{date:%Y%m%d}.end\"\n      if_exists: replace\n"))
+        systems.scratch.writeJob("link", Self.linkJob(systems, ifExists: "replace"))
         let forced = try systems.run(["rerun", "3", "--local", "--force", "--reason", "the registry corrected record 2"])
         #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
         #expect(systems.read(delivered) == "CORRECTED\n")
