@@ -122,6 +122,11 @@ private func problems(_ text: String) -> [String] {
         }
     }
 
+    @Test func pathsAreReadAsTheirNamesSay() {
+        #expect(LinkStepResolution.normalized("/state/work/j/7/../../../sim/./outbox/") == "/state/sim/outbox")
+        #expect(LinkStepResolution.normalized("/../x//y") == "/x/y")
+    }
+
     @Test func waitUntilIsTheLocalTimeOnTheLogicalDate() {
         let instant = LinkStepResolution.instant(of: TimeOfDay("07:00")!, on: logical)
         #expect(instant == 1_796_076_000)   // 2026-12-01 07:00 +09:00

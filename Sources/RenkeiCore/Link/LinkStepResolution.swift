@@ -94,6 +94,20 @@ public enum LinkStepResolution {
 
     private static func path(_ written: String, _ context: Context) throws(VariableExpansion.Problem) -> String {
         let resolved = try text(written, context)
-        return resolved.hasPrefix("/") ? resolved : context.workDirectory + "/" + resolved
+        return normalized(resolved.hasPrefix("/") ? resolved : context.workDirectory + "/" + resolved)
+    }
+
+    /// `/state/work/j/7/../../../sim/outbox` as `/state/sim/outbox`: `.` and `..` taken away by
+    /// their names, as the operator reads the path (messages, `show`, the file table).
+    public static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }
