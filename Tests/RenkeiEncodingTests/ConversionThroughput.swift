@@ -3,15 +3,16 @@ import Testing
 @testable import RenkeiEncoding
 
 /// A measurement to run by hand, not a test of speed (a timed assertion fails on a busy machine
-/// and proves nothing on a fast one). In a release build:
+/// and proves nothing on a fast one). In a release build (`-enable-testing` for `@testable import`):
 ///
-///     swift build -c release --build-tests
-///     RENKEI_ENCODING_THROUGHPUT=1 swift test -c release --skip-build --filter ConversionThroughput
+///     swift build -c release --build-tests -Xswiftc -enable-testing
+///     RENKEI_ENCODING_THROUGHPUT=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter ConversionThroughput
 ///
 /// It writes about 200 MB of cp932 records (kanji names and addresses, kana, digits, CR LF) to a
 /// temporary file, converts it to UTF-8 three times — read in 1 MiB chunks, written to a file —
-/// and runs `iconv -f CP932 -t UTF-8` on the same file three times, then prints the best of each.
-/// It checks only that both wrote the same bytes.
+/// and runs `iconv -f CP932 -t UTF-8` on the same file three times, then prints the best of each;
+/// then checks the file against `jisx0208` as a `check` step would, three times. It asserts only
+/// that both conversions wrote the same bytes.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["RENKEI_ENCODING_THROUGHPUT"] != nil))
 struct ConversionThroughput {
     @Test func cp932ToUTF8AgainstIconv() throws {
@@ -29,6 +30,26 @@ struct ConversionThroughput {
         print(String(format: "cp932 → UTF-8, %.0f MB: RenkeiEncoding %.3f s (%.0f MB/s), iconv %.3f s (%.0f MB/s): %.0f %% of iconv's throughput",
                      size / 1e6, renkei, size / 1e6 / renkei, iconv, size / 1e6 / iconv, 100 * iconv / renkei))
         #expect(FileManager.default.contentsEqual(atPath: ours, andPath: theirs))
+        let check = try (0..<3).map { _ in try Self.seconds { try Self.check(input) } }.min()!
+        print(String(format: "cp932 checked against jisx0208: %.3f s (%.0f MB/s)", check, size / 1e6 / check))
+    }
+
+    /// As a check step would: 1 MiB at a time, counting what is outside the repertoire.
+    private static func check(_ path: String) throws {
+        let source = open(path, O_RDONLY)
+        defer { close(source) }
+        var decoder = TextDecoder(.cp932)
+        var findings = 0
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let count = read(source, chunk.baseAddress, chunk.count)
+            precondition(count >= 0, "read failed")
+            if count == 0 { break }
+            decoder.check(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), characters: .jisx0208) { _ in findings += 1 }
+        }
+        decoder.finish(characters: .jisx0208) { _ in findings += 1 }
+        #expect(findings == 0)
     }
 
     private static func seconds(_ body: () throws -> Void) rethrows -> Double {
