@@ -15,7 +15,7 @@ public enum CharacterRepertoire: String, Sendable, Hashable, CaseIterable, Custo
     /// IBM extensions (髙 﨑) — but not its user-defined area (U+E000–U+E757, 外字).
     case cp932
     /// JIS X 0213:2004 (as Python's `shift_jis_2004` reads it), with `jisx0208`: 11,233 characters,
-    /// 303 beyond the BMP (𠮟 U+20B9F; not 𠮷 U+20BB7, which no JIS standard has). 25 of them are
+    /// 303 beyond the BMP (𠮟 U+20B9F; not 𠮷 U+20BB7, which JIS X 0213 does not have). 25 of them are
     /// two scalars (か゚ is U+304B U+309A): see `contains(_:after:)`. Not half-width katakana.
     case jisx0213
     /// Every Unicode scalar: the text only has to be valid in its encoding.
