@@ -180,30 +180,31 @@ struct ContractCheck {
         }
     }
 
-    /// Validity and characters of every byte of the record.
+    /// Validity and characters of every byte of the record: the decoder's own loop reports only
+    /// bad bytes and characters outside the set, without a call per character.
     private mutating func decode(_ record: RecordScanner.Record) {
         var decoder = TextDecoder(record.number == 1 ? decodingAs : decodingAs.withoutByteOrderMark)
-        var previous: Unicode.Scalar?
-        let repertoire = self.repertoire
+        let repertoire = self.repertoire ?? .unicode
         var found: [Problem] = []
-        let raw = UnsafeRawBufferPointer(record.bytes)
         let csv = contract.format == .csv
-        let column: (Int) -> Int = { offset in csv ? record.field(holding: offset) : offset + 1 }
         let handle: (TextDecoder.Event) -> Void = { event in
+            let offset: Int
+            let expected: String, what: String
             switch event {
             case .scalar(let scalar, let position):
-                if let repertoire, !repertoire.contains(scalar, after: previous) {
-                    found.append(Problem(row: record.number, column: column(position.offset), offset: record.offset + Int64(position.offset),
-                                         expected: "a character of \(repertoire)", found: scalar.codePointDescription))
-                }
-                previous = scalar
+                offset = position.offset
+                expected = "a character of \(repertoire)"
+                what = scalar.codePointDescription
             case .problem(let problem):
-                found.append(Problem(row: record.number, column: column(problem.position.offset), offset: record.offset + Int64(problem.position.offset),
-                                     expected: "text in \(problem.encoding)", found: problem.explanation))
+                offset = problem.position.offset
+                expected = "text in \(problem.encoding)"
+                what = problem.explanation
             }
+            found.append(Problem(row: record.number, column: csv ? record.field(holding: offset) : offset + 1,
+                                 offset: record.offset + Int64(offset), expected: expected, found: what))
         }
-        decoder.decode(raw, handle)
-        decoder.finish(handle)
+        decoder.check(UnsafeRawBufferPointer(record.bytes), characters: repertoire, handle)
+        decoder.finish(characters: repertoire, handle)
         for problem in found { report(problem) }
     }
 
