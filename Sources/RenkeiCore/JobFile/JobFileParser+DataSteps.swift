@@ -13,10 +13,10 @@ extension JobFileParser {
             return nil
         }
         let fields = readMapping(mapping, allowed: Self.checkKeys, what: "check")
-        let file = requiredField(fields, "file", in: node, verb: "check", example: "the file to check, such as in/IDO_{date:%Y%m%d}.csv").flatMap {
+        let file = required(fields, "file", in: node, verb: "check", example: "the file to check, such as in/IDO_{date:%Y%m%d}.csv").flatMap {
             readLinkPath($0, key: "check.file", known: known, wildcards: false)
         }
-        let encoding = requiredField(fields, "encoding", in: node, verb: "check", example: "the file's encoding: " + Self.choices(LinkStep.Encoding.self)).flatMap {
+        let encoding = required(fields, "encoding", in: node, verb: "check", example: "the file's encoding: " + Self.choices(LinkStep.Encoding.self)).flatMap {
             readChoice($0, key: "check.encoding", as: LinkStep.Encoding.self)
         }
         let newline = fields["newline"].flatMap { readChoice($0, key: "check.newline", as: LinkStep.Newline.self) } ?? .any
@@ -60,16 +60,16 @@ extension JobFileParser {
             return nil
         }
         let fields = readMapping(mapping, allowed: Self.convertKeys, what: "convert")
-        let file = requiredField(fields, "file", in: node, verb: "convert", example: "the file to convert, such as in/IDO.csv").flatMap {
+        let file = required(fields, "file", in: node, verb: "convert", example: "the file to convert, such as in/IDO.csv").flatMap {
             readLinkPath($0, key: "convert.file", known: known, wildcards: false)
         }
-        let to = requiredField(fields, "to", in: node, verb: "convert", example: "where the converted file goes, such as out/IDO.csv").flatMap {
+        let to = required(fields, "to", in: node, verb: "convert", example: "where the converted file goes, such as out/IDO.csv").flatMap {
             readLinkPath($0, key: "convert.to", known: known, wildcards: false)
         }
-        let from = requiredField(fields, "from", in: node, verb: "convert", example: "the file's encoding: " + Self.choices(LinkStep.Encoding.self)).flatMap {
+        let from = required(fields, "from", in: node, verb: "convert", example: "the file's encoding: " + Self.choices(LinkStep.Encoding.self)).flatMap {
             readChoice($0, key: "convert.from", as: LinkStep.Encoding.self)
         }
-        let toEncoding = requiredField(fields, "to_encoding", in: node, verb: "convert", example: "the encoding to write: " + Self.choices(LinkStep.Encoding.self)).flatMap {
+        let toEncoding = required(fields, "to_encoding", in: node, verb: "convert", example: "the encoding to write: " + Self.choices(LinkStep.Encoding.self)).flatMap {
             readChoice($0, key: "convert.to_encoding", as: LinkStep.Encoding.self)
         }
         let newline = fields["newline"].flatMap { readChoice($0, key: "convert.newline", as: LinkStep.NewlineConversion.self) } ?? .keep
@@ -91,12 +91,6 @@ extension JobFileParser {
 
     private static func choices<Choice: RawRepresentable & CaseIterable>(_: Choice.Type) -> String where Choice.RawValue == String {
         Choice.allCases.map(\.rawValue).joined(separator: " | ")
-    }
-
-    private mutating func requiredField(_ fields: [String: Node], _ key: String, in node: Node, verb: String, example: String) -> Node? {
-        if let value = fields[key] { return value }
-        report(node, "'\(verb)' needs '\(key):', \(example)")
-        return nil
     }
 
     private mutating func readPositive(_ node: Node, key: String, limit: Int) -> Int? {

@@ -83,7 +83,8 @@ extension JobFileParser {
         case stable
     }
 
-    private mutating func required(_ fields: [String: Node], _ key: String, in node: Node, verb: String, example: String) -> Node? {
+    /// `fields[key]`, or a problem at the verb's mapping saying what the key is for.
+    mutating func required(_ fields: [String: Node], _ key: String, in node: Node, verb: String, example: String) -> Node? {
         if let value = fields[key] { return value }
         report(node, "'\(verb)' needs '\(key):', \(example)")
         return nil

@@ -98,37 +98,7 @@ public struct LinkRequest: Codable, Sendable, Equatable {
     }
 
     /// `check:` with its paths made absolute.
-    public struct Check: Codable, Sendable, Equatable {
-        public var file: String
-        public var encoding: LinkStep.Encoding
-        public var newline: LinkStep.Newline
-        public var format: LinkStep.Format
-        public var header: [String]?
-        public var columns: Int?
-        public var recordLength: Int?
-        /// `controlFile` already absolute.
-        public var count: LinkStep.Declared?
-        public var sum: LinkStep.Sum?
-        public var characters: LinkStep.CharacterRepertoire?
-        /// How many problems are listed (all are counted).
-        public var listed: Int
-
-        public init(file: String, encoding: LinkStep.Encoding, newline: LinkStep.Newline = .any, format: LinkStep.Format = .csv, header: [String]? = nil,
-                    columns: Int? = nil, recordLength: Int? = nil, count: LinkStep.Declared? = nil, sum: LinkStep.Sum? = nil,
-                    characters: LinkStep.CharacterRepertoire? = nil, listed: Int = 20) {
-            self.file = file
-            self.encoding = encoding
-            self.newline = newline
-            self.format = format
-            self.header = header
-            self.columns = columns
-            self.recordLength = recordLength
-            self.count = count
-            self.sum = sum
-            self.characters = characters
-            self.listed = listed
-        }
-    }
+    public typealias Check = LinkStep.Check
 
     /// `convert:` with its paths made absolute and its substitution table read.
     public struct Convert: Codable, Sendable, Equatable {
@@ -138,13 +108,11 @@ public struct LinkRequest: Codable, Sendable, Equatable {
         public var toEncoding: LinkStep.Encoding
         public var newline: LinkStep.NewlineConversion
         public var unmappable: LinkStep.Unmappable
-        /// Code point (as `U+XXXX` keys would be ambiguous in JSON) → replacement.
+        /// Code point → replacement.
         public var substitutions: [UInt32: String]
-        /// How many substitutions are listed (all are counted).
-        public var listed: Int
 
         public init(source: String, target: String, from: LinkStep.Encoding, toEncoding: LinkStep.Encoding, newline: LinkStep.NewlineConversion = .keep,
-                    unmappable: LinkStep.Unmappable = .fail, substitutions: [UInt32: String] = [:], listed: Int = 20) {
+                    unmappable: LinkStep.Unmappable = .fail, substitutions: [UInt32: String] = [:]) {
             self.source = source
             self.target = target
             self.from = from
@@ -152,7 +120,6 @@ public struct LinkRequest: Codable, Sendable, Equatable {
             self.newline = newline
             self.unmappable = unmappable
             self.substitutions = substitutions
-            self.listed = listed
         }
     }
 
@@ -195,6 +162,9 @@ public struct LinkResult: Codable, Sendable, Equatable {
 
     /// What a `check` or `convert` found, for the step's result, `show` and the journal.
     public struct Findings: Codable, Sendable, Equatable {
+        /// How many are listed; all are counted.
+        public static let listed = 20
+
         /// All of them.
         public var count: Int
         /// The first ones, each one line: "row 52, column 3 (byte 4,211): U+20BB7 𠮷 is not in jisx0208".

@@ -159,8 +159,9 @@ extension LinkStep {
         case controlFile(String)
     }
 
-    /// `check:` — verify a file against its link contract.
-    public struct Check: Sendable, Equatable {
+    /// `check:` — verify a file against its link contract. Codable: once its paths are resolved it
+    /// is also what the step's process is asked to do (`LinkRequest.Check`).
+    public struct Check: Sendable, Equatable, Codable {
         public var file: String
         public var encoding: Encoding
         public var newline: Newline

@@ -63,9 +63,11 @@ public enum LinkStepResolution {
             if case .controlFile(let file) = check.count { count = .controlFile(try path(file, context)) }
             var sum = check.sum
             if case .controlFile(let file)? = check.sum?.declared { sum?.declared = .controlFile(try path(file, context)) }
-            request.check = LinkRequest.Check(file: try path(check.file, context), encoding: check.encoding, newline: check.newline, format: check.format,
-                                              header: check.header, columns: check.columns, recordLength: check.recordLength, count: count,
-                                              sum: sum, characters: check.characters)
+            var resolved = check
+            resolved.file = try path(check.file, context)
+            resolved.count = count
+            resolved.sum = sum
+            request.check = resolved
         case .convert(let convert):
             request.convert = LinkRequest.Convert(source: try path(convert.file, context), target: try path(convert.to, context), from: convert.from,
                                                   toEncoding: convert.toEncoding, newline: convert.newline, unmappable: convert.unmappable,

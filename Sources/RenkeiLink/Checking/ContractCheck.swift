@@ -69,7 +69,7 @@ struct ContractCheck {
 
     init(_ contract: LinkRequest.Check) {
         self.contract = contract
-        limit = contract.listed
+        limit = LinkResult.Findings.listed
         scanner = RecordScanner(format: contract.format, newline: contract.newline, recordLength: contract.recordLength ?? 0)
         decodingAs = TextEncoding(contract.encoding)
         repertoire = contract.characters.flatMap { RenkeiEncoding.CharacterRepertoire(rawValue: $0.rawValue) }
@@ -91,7 +91,7 @@ struct ContractCheck {
         var declaredCount: Int64?
         var declaredTotal: Int64?
         if let held {
-            let trailerText = String(decoding: heldBytes, as: UTF8.self)
+            let trailerText = String(decoding: transcode(heldBytes), as: UTF8.self)
             let countFigure = countPattern.flatMap { Self.figure(in: trailerText, $0) }
             let sumFigure = sumPattern.flatMap { Self.figure(in: trailerText, $0) }
             let isTrailer = countFigure != nil || sumFigure != nil
@@ -147,8 +147,9 @@ struct ContractCheck {
         }
         held = next
         if countPattern != nil || sumPattern != nil {
+            // Raw: only the last record is ever decoded, at the end.
             heldBytes.removeAll(keepingCapacity: true)
-            heldBytes.append(contentsOf: decodedText(record))
+            heldBytes.append(contentsOf: record.bytes)
         }
     }
 
@@ -221,12 +222,8 @@ struct ContractCheck {
         return .success(value)
     }
 
-    /// The record as UTF-8 (for the trailer pattern); bytes that do not decode are left out (they
-    /// were reported already).
-    private func decodedText(_ record: RecordScanner.Record) -> [UInt8] {
-        transcode(Array(record.bytes))
-    }
-
+    /// Bytes of the file's encoding as UTF-8 (header fields, the trailer, a value to add up); bytes
+    /// that do not decode are left out (they were reported already).
     private func transcode(_ bytes: [UInt8]) -> [UInt8] {
         if decodingAs == .utf8 || decodingAs == .utf8BOM { return bytes }
         var decoder = TextDecoder(decodingAs)
