@@ -40,8 +40,9 @@ enum DigestingCopy {
             while filled < chunk.count {
                 let count = FileSystem.retrying { read(source.descriptor, base + filled, chunk.count - filled) }
                 if count < 0 {
+                    let failure = SystemError.last("read", source.path)
                     _ = pipeline.finish()
-                    throw .reading(.last("read", source.path))
+                    throw .reading(failure)
                 }
                 if count == 0 {
                     atEnd = true
