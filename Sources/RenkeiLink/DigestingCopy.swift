@@ -11,10 +11,14 @@ import Synchronization
 /// itself). Writes bypass the page cache (O_DIRECT) where the file system allows: they go to the
 /// disk at its speed with little CPU, and the final `fsync` has nothing left to flush.
 enum DigestingCopy {
-    /// Big chunks: few system calls, long sequential writes.
-    static let chunkSize = 4 << 20
-    /// Chunks in flight between reading, writing and hashing.
-    static let chunkCount = 6
+    /// Big enough for long sequential writes and few system calls, small enough that a chunk just
+    /// read is still in the CPU's cache when it is hashed: on the machine this was measured on
+    /// (2-core EPYC, 1 MiB L2 per core), 1 MiB chunks copied a 1 GiB file about a third faster
+    /// than 4 MiB ones.
+    static let chunkSize = 1 << 20
+    /// Chunks in flight between reading, writing and hashing: a slow moment of the disk does not
+    /// stall the hash, nor the hash the disk.
+    static let chunkCount = 24
 
     struct Copied {
         var bytes: Int64
@@ -40,8 +44,9 @@ enum DigestingCopy {
             while filled < chunk.count {
                 let count = FileSystem.retrying { read(source.descriptor, base + filled, chunk.count - filled) }
                 if count < 0 {
+                    let failure = SystemError.last("read", source.path)
                     _ = pipeline.finish()
-                    throw .reading(.last("read", source.path))
+                    throw .reading(failure)
                 }
                 if count == 0 {
                     atEnd = true

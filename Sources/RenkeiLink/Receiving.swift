@@ -21,9 +21,12 @@ struct Receiving {
     var inbox: String { FileSystem.join(request.workDirectory, "in") }
 
     func perform() -> LinkResult {
+        // Without a wait_until, or with one already past when the step starts (a rerun days later),
+        // a file that is not there is late at once; one that is there is still waited for until complete.
+        let waitsForArrival = receive.waitUntil.map { $0 > Now.wall } ?? false
         do throws(StepFailure) {
             while true {
-                let (file, doneFiles) = try awaitArrival()
+                let (file, doneFiles) = try awaitArrival(waitsForArrival: waitsForArrival)
                 if let result = try take(file, doneFiles: doneFiles) { return result }
                 // The file was replaced or removed between the look and the copy: look again.
             }
@@ -34,11 +37,7 @@ struct Receiving {
 
     // MARK: Waiting
 
-    private func awaitArrival() throws(StepFailure) -> (SourceLook.File, [SourceLook.File]) {
-        let started = Now.wall
-        // Without a wait_until, or with one already past when the step starts (a rerun days later),
-        // a file that is not there is late at once; one that is there is still waited for until complete.
-        let waitsForArrival = receive.waitUntil.map { $0 > started } ?? false
+    private func awaitArrival(waitsForArrival: Bool) throws(StepFailure) -> (SourceLook.File, [SourceLook.File]) {
         var arrival = Arrival(completion: receive.doneFilePattern.map { .doneFile($0) } ?? .stable(receive.stableForSeconds ?? 0))
         // Watching starts before the first look, so nothing can happen unseen in between.
         let watch = DirectoryWatch(directory)
