@@ -70,7 +70,7 @@ struct ContractCheck {
     init(_ contract: LinkRequest.Check) {
         self.contract = contract
         limit = contract.listed
-        scanner = RecordScanner(format: contract.format, newline: contract.newline, recordLength: contract.recordLength ?? 0)
+        scanner = RecordScanner(format: contract.format, newline: contract.newline, recordLength: contract.recordLength ?? 0, problemsKept: limit)
         decodingAs = TextEncoding(contract.encoding)
         repertoire = contract.characters.flatMap { RenkeiEncoding.CharacterRepertoire(rawValue: $0.rawValue) }
         if case .trailer(let pattern) = contract.count { countPattern = try? Regex(pattern) } else { countPattern = nil }
@@ -134,6 +134,7 @@ struct ContractCheck {
         for problem in record.problems {
             report(Problem(row: record.number, column: nil, offset: problem.offset, expected: problem.expected, found: problem.found))
         }
+        problemCount += record.unlisted
         decode(record)
         if record.number == 1, let header = contract.header {
             checkHeader(record, header)
@@ -186,6 +187,10 @@ struct ContractCheck {
         var previous: Unicode.Scalar?
         let repertoire = self.repertoire
         var found: [Problem] = []
+        // Only as many as can be listed are kept, the rest counted: a record of up to a MiB of
+        // bytes that are not text (a binary file) would otherwise hold a problem for each.
+        let kept = limit
+        var unlisted = 0
         let raw = UnsafeRawBufferPointer(record.bytes)
         let csv = contract.format == .csv
         let column: (Int) -> Int = { offset in csv ? record.field(holding: offset) : offset + 1 }
@@ -193,18 +198,27 @@ struct ContractCheck {
             switch event {
             case .scalar(let scalar, let position):
                 if let repertoire, !repertoire.contains(scalar, after: previous) {
-                    found.append(Problem(row: record.number, column: column(position.offset), offset: record.offset + Int64(position.offset),
-                                         expected: "a character of \(repertoire)", found: scalar.codePointDescription))
+                    if found.count < kept {
+                        found.append(Problem(row: record.number, column: column(position.offset), offset: record.offset + Int64(position.offset),
+                                             expected: "a character of \(repertoire)", found: scalar.codePointDescription))
+                    } else {
+                        unlisted += 1
+                    }
                 }
                 previous = scalar
             case .problem(let problem):
-                found.append(Problem(row: record.number, column: column(problem.position.offset), offset: record.offset + Int64(problem.position.offset),
-                                     expected: "text in \(problem.encoding)", found: problem.explanation))
+                if found.count < kept {
+                    found.append(Problem(row: record.number, column: column(problem.position.offset), offset: record.offset + Int64(problem.position.offset),
+                                         expected: "text in \(problem.encoding)", found: problem.explanation))
+                } else {
+                    unlisted += 1
+                }
             }
         }
         decoder.decode(raw, handle)
         decoder.finish(handle)
         for problem in found { report(problem) }
+        problemCount += unlisted
     }
 
     private func value(of record: RecordScanner.Record, column: Int) -> Result<Int64, Problem> {
