@@ -3,8 +3,9 @@ SWIFT ?= swift
 CTL = .build/debug/renkeictl
 PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd),
-# the sqlite3 shell (audit tampering) and headless Chromium (the HTML report).
-TEST_PACKAGES = systemd sqlite3 chromium
+# the sqlite3 shell (audit tampering), headless Chromium (the HTML report) and GNU time (the
+# peak memory of a check or convert of a big file).
+TEST_PACKAGES = systemd sqlite3 chromium time
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -63,6 +63,30 @@ import Testing
                 == ["@10 expected 5 bytes, found 3 bytes at the end of the file"])
     }
 
+    /// A record can hold a problem per byte; only the first few are kept, and the rest counted, so
+    /// that memory does not grow with the file.
+    @Test(arguments: [1, 7, 1 << 16])
+    func aRecordKeepsItsFirstProblemsAndCountsTheRest(chunk: Int) {
+        var scanner = RecordScanner(format: .csv, newline: .crlf, problemsKept: 5)
+        var kept: [[Int64]] = []
+        var unlisted: [Int] = []
+        let collect: (RecordScanner.Record) -> Void = { record in
+            kept.append(record.problems.map(\.offset))
+            unlisted.append(record.unlisted)
+        }
+        let bytes = Array(String(repeating: "a\r", count: 30).utf8) + Array("\r\nb\rc\r\n".utf8)
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + chunk, bytes.count)
+            bytes[start..<end].withUnsafeBytes { scanner.feed($0, emit: collect) }
+            start = end
+        }
+        scanner.finish(emit: collect)
+        // Thirty bare CRs, then the CR LF that ends the record; the next record has one bare CR.
+        #expect(kept == [[1, 3, 5, 7, 9], [63]])
+        #expect(unlisted == [25, 0])
+    }
+
     @Test func fieldHoldingAnOffset() {
         var scanner = RecordScanner(format: .csv, newline: .any)
         var fieldsOf: [Int] = []

@@ -70,7 +70,7 @@ struct ContractCheck {
     init(_ contract: LinkRequest.Check) {
         self.contract = contract
         limit = LinkResult.Findings.listed
-        scanner = RecordScanner(format: contract.format, newline: contract.newline, recordLength: contract.recordLength ?? 0)
+        scanner = RecordScanner(format: contract.format, newline: contract.newline, recordLength: contract.recordLength ?? 0, problemsKept: limit)
         decodingAs = TextEncoding(contract.encoding)
         repertoire = contract.characters.flatMap { RenkeiEncoding.CharacterRepertoire(rawValue: $0.rawValue) }
         if case .trailer(let pattern) = contract.count { countPattern = try? Regex(pattern) } else { countPattern = nil }
@@ -134,6 +134,7 @@ struct ContractCheck {
         for problem in record.problems {
             report(Problem(row: record.number, column: nil, offset: problem.offset, expected: problem.expected, found: problem.found))
         }
+        problemCount += record.unlisted
         decode(record)
         if record.number == 1, let header = contract.header {
             checkHeader(record, header)
@@ -187,6 +188,10 @@ struct ContractCheck {
         var decoder = TextDecoder(record.number == 1 ? decodingAs : decodingAs.withoutByteOrderMark)
         let repertoire = self.repertoire ?? .unicode
         var found: [Problem] = []
+        // Only as many as can be listed are kept, the rest counted: a record of up to a MiB of
+        // bytes that are not text (a binary file) would otherwise hold a problem for each.
+        let kept = limit
+        var unlisted = 0
         let csv = contract.format == .csv
         let handle: (TextDecoder.Event) -> Void = { event in
             let offset: Int
@@ -201,12 +206,14 @@ struct ContractCheck {
                 expected = "text in \(problem.encoding)"
                 what = problem.explanation
             }
+            guard found.count < kept else { unlisted += 1; return }
             found.append(Problem(row: record.number, column: csv ? record.field(holding: offset) : offset + 1,
                                  offset: record.offset + Int64(offset), expected: expected, found: what))
         }
         decoder.check(UnsafeRawBufferPointer(record.bytes), characters: repertoire, handle)
         decoder.finish(characters: repertoire, handle)
         for problem in found { report(problem) }
+        problemCount += unlisted
     }
 
     private func value(of record: RecordScanner.Record, column: Int) -> Result<Int64, Problem> {

@@ -20,6 +20,8 @@ struct RecordScanner {
         var fields: [Range<Int>]
         /// Layout problems found in this record: (byte offset in the file, what was expected, what was found).
         var problems: [(offset: Int64, expected: String, found: String)]
+        /// Problems found in this record beyond the first `problemsKept`: counted, not kept.
+        var unlisted: Int
     }
 
     let format: LinkStep.Format
@@ -40,14 +42,21 @@ struct RecordScanner {
     /// Bytes consumed so far.
     private var position: Int64 = 0
     private var problems: [(offset: Int64, expected: String, found: String)] = []
+    /// How many of a record's problems are kept; the rest are only counted. A record can hold a
+    /// problem per byte (an old Mac file's bare CRs, all one record to a CR LF check), and a
+    /// check lists no more than its first few problems anyway: keeping them all made memory grow
+    /// with the file (a 32 MiB file of CR-ended lines took 256 MB).
+    let problemsKept: Int
+    private var unlisted = 0
     /// Records longer than this are not kept whole (a newline missing for a whole file).
     static let longestRecord = 1 << 20
     private var overlong = false
 
-    init(format: LinkStep.Format, newline: LinkStep.Newline, recordLength: Int = 0) {
+    init(format: LinkStep.Format, newline: LinkStep.Newline, recordLength: Int = 0, problemsKept: Int = 20) {
         self.format = format
         self.newline = newline
         self.recordLength = recordLength
+        self.problemsKept = problemsKept
         buffer.reserveCapacity(4096)
     }
 
@@ -65,20 +74,20 @@ struct RecordScanner {
     mutating func finish(emit: (Record) -> Void) {
         if format == .fixed && newline == .none {
             if !buffer.isEmpty {
-                problems.append((recordOffset, "\(recordLength) bytes", "\(buffer.count) bytes at the end of the file"))
+                note(recordOffset, "\(recordLength) bytes", "\(buffer.count) bytes at the end of the file")
                 emitRecord(emit)
             }
             return
         }
         if carriageReturn {
             // A CR as the file's last byte: a CRLF cut short, or a bare CR.
-            if newline == .lf { problems.append((position - 1, "LF", "CR")) } else if newline == .crlf { problems.append((position - 1, "CR LF", "CR alone")) }
+            if newline == .lf { note(position - 1, "LF", "CR") } else if newline == .crlf { note(position - 1, "CR LF", "CR alone") }
             carriageReturn = false
         }
         if inQuotes && !quotePending {
-            problems.append((recordOffset, "a closing quote", "the end of the file inside a quoted field that starts at byte \(recordOffset + Int64(fieldStart))"))
+            note(recordOffset, "a closing quote", "the end of the file inside a quoted field that starts at byte \(recordOffset + Int64(fieldStart))")
         }
-        if !buffer.isEmpty || !fields.isEmpty || !problems.isEmpty {
+        if !buffer.isEmpty || !fields.isEmpty || !problems.isEmpty || unlisted > 0 {
             endRecord(emit)
         }
     }
@@ -92,12 +101,12 @@ struct RecordScanner {
         if carriageReturn {
             carriageReturn = false
             if byte == 0x0A {
-                if newline == .lf { problems.append((position - 1, "LF", "CR LF")) }
+                if newline == .lf { note(position - 1, "LF", "CR LF") }
                 endRecord(emit)
                 return
             }
             // A CR not followed by LF ends nothing: it is a stray byte of the record.
-            problems.append((position - 1, newline == .lf ? "LF" : "CR LF", "CR alone"))
+            note(position - 1, newline == .lf ? "LF" : "CR LF", "CR alone")
             append(0x0D)
         }
         if format == .csv {
@@ -112,12 +121,14 @@ struct RecordScanner {
                     return
                 }
                 if byte != 0x2C && byte != 0x0D && byte != 0x0A {
-                    problems.append((position, "a comma or the record's end after a closing quote", describe(byte)))
+                    note(position, "a comma or the record's end after a closing quote", describe(byte))
                 }
             }
             switch byte {
             case 0x2C:
-                fields.append(fieldStart..<buffer.count)
+                // Past the kept bytes a record's fields are not kept either: a file whose records
+                // never end (bare CRs) would otherwise keep a range for every comma in it.
+                if !overlong { fields.append(fieldStart..<buffer.count) }
                 append(byte)
                 fieldStart = buffer.count
                 return
@@ -125,7 +136,7 @@ struct RecordScanner {
                 if buffer.count == fieldStart {
                     inQuotes = true
                 } else {
-                    problems.append((position, "quotes only around a whole field", "a quote inside an unquoted field"))
+                    note(position, "quotes only around a whole field", "a quote inside an unquoted field")
                 }
                 append(byte)
                 return
@@ -137,7 +148,7 @@ struct RecordScanner {
         case 0x0D:
             carriageReturn = true
         case 0x0A:
-            if newline == .crlf { problems.append((position, "CR LF", "LF alone")) }
+            if newline == .crlf { note(position, "CR LF", "LF alone") }
             endRecord(emit)
         default:
             append(byte)
@@ -149,7 +160,7 @@ struct RecordScanner {
             buffer.append(byte)
         } else if !overlong {
             overlong = true
-            problems.append((position, "a record end within \(Self.longestRecord) bytes", "a longer record (is the newline setting right?)"))
+            note(position, "a record end within \(Self.longestRecord) bytes", "a longer record (is the newline setting right?)")
         }
     }
 
@@ -159,7 +170,7 @@ struct RecordScanner {
         } else {
             fields = [0..<buffer.count]
             if buffer.count != recordLength && !overlong {
-                problems.append((recordOffset, "\(recordLength) bytes", "\(buffer.count) bytes"))
+                note(recordOffset, "\(recordLength) bytes", "\(buffer.count) bytes")
             }
         }
         emitRecord(emit)
@@ -169,11 +180,12 @@ struct RecordScanner {
         recordNumber += 1
         if format == .fixed && fields.isEmpty { fields = [0..<buffer.count] }
         buffer.withUnsafeBufferPointer { bytes in
-            emit(Record(number: recordNumber, offset: recordOffset, bytes: bytes, fields: fields, problems: problems))
+            emit(Record(number: recordNumber, offset: recordOffset, bytes: bytes, fields: fields, problems: problems, unlisted: unlisted))
         }
         buffer.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
         problems.removeAll()
+        unlisted = 0
         fieldStart = 0
         inQuotes = false
         quotePending = false
@@ -195,6 +207,10 @@ struct RecordScanner {
                 emitRecord(emit)
             }
         }
+    }
+
+    private mutating func note(_ offset: Int64, _ expected: String, _ found: String) {
+        if problems.count < problemsKept { problems.append((offset, expected, found)) } else { unlisted += 1 }
     }
 
     private func describe(_ byte: UInt8) -> String {
