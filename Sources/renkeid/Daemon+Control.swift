@@ -168,10 +168,12 @@ extension Daemon {
             since = try request.since.map { Date(timeIntervalSince1970: TimeInterval(try LogicalTime.parse($0, zoneIdentifier: zone).epochSeconds)) }
             until = try request.until.map { Date(timeIntervalSince1970: TimeInterval(try LogicalTime.parse($0, zoneIdentifier: zone).epochSeconds)) }
         } catch {
+            if request.isMutating { audit(caller, raw, request.reason, "refused: bad --since/--until", nil) }
             return .error(2, "--since/--until: \(error)")
         }
         let failures: [RunRecord]
         do { failures = try store.unresolvedFailures(job: request.job, since: since, until: until) } catch {
+            if request.isMutating { audit(caller, raw, request.reason, "refused: cannot read the run store", nil) }
             return .error(1, "cannot read the run store: \(error)")
         }
         var plan = failures.map { run in
@@ -182,6 +184,8 @@ extension Daemon {
             let message = plan.isEmpty ? "no unresolved failures" : "\(plan.count) unresolved failure(s) would be rerun; nothing was changed — add --yes to carry it out"
             return ControlResponse(message: message, plan: plan)
         }
+        // Each rerun leaves its own row; a --yes with nothing to rerun leaves one too.
+        if plan.isEmpty { audit(caller, raw, request.reason, "accepted: no unresolved failures", nil) }
         for index in plan.indices {
             let item = plan[index]
             let single = ControlRequest(operation: .rerun, run: item.run, reason: request.reason)
@@ -193,7 +197,10 @@ extension Daemon {
     }
 
     func cancel(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
-        guard let id = request.run else { return .error(2, "cancel: which run?") }
+        guard let id = request.run else {
+            audit(caller, raw, request.reason, "refused: no run id", nil)
+            return .error(2, "cancel: which run?")
+        }
         if let planned = scheduler.withdraw(queuedRunID: id) {
             manual[id] = nil
             try? store.cancelQueued(runID: id, message: "cancelled by \(caller.userName) before it started", at: Date())
