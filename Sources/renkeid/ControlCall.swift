@@ -42,9 +42,10 @@ struct ControlCall: Sendable {
             case closed
         }
 
-        /// Whether the refusal leaves an audit row. Anything that is not a decodable read-only
-        /// request counts as mutating, because nobody can tell what it meant to change; only a
-        /// connection that sent nothing at all asked nothing (a probe of the socket, say).
+        /// Whether the refusal leaves an audit row. Anything that is not a read-only request this
+        /// daemon can read — in its protocol version — counts as mutating, because nobody can tell
+        /// what it meant to change; only a connection that sent nothing at all asked nothing (a
+        /// probe of the socket, say), and leaves a journal line instead.
         var isAudited: Bool {
             if case .incomplete(bytes: 0, _) = self { return false }
             return true

@@ -28,7 +28,9 @@ final class ControlServer: Sendable {
         var answerDeadline: Duration = .seconds(10)
     }
 
-    /// Answers one call; its answer is what the client reads.
+    /// Answers one call; its answer is what the client reads. Called once per admitted
+    /// connection, refusals included, in a task of its own: at most `Limits.connections` at once.
+    /// The connection keeps its place until the answer comes.
     typealias Handler = @Sendable (ControlCall) async -> ControlResponse
 
     let path: String
