@@ -5,12 +5,9 @@ import Foundation
 /// lets either side refuse a peer it does not understand.
 public enum ControlProtocol {
     public static let version = 1
-    /// Longest request line the daemon reads; longer is an error reply, not a crash.
+    /// Longest request line the daemon reads; longer is an error reply, not a crash. (The
+    /// daemon's other limits — time, connections — are its own: `ControlServer.Limits`.)
     public static let maximumRequestBytes = 64 * 1024
-    /// A connection that sends nothing for this long is closed.
-    public static let idleTimeout: TimeInterval = 10
-    /// At most this many connections are served at once; more get a "busy" reply.
-    public static let maximumConnections = 64
 
     public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
         let encoder = JSONEncoder()

@@ -6,18 +6,32 @@ import RenkeiRuntime
 import RenkeiStore
 
 /// Answers to the control socket: status, jobs, run, rerun, rerun --failed, cancel, run-state.
-/// Every run/rerun/cancel request, accepted or refused, is written to the audit chain and logged
-/// with `RENKEI_REQUESTED_BY`.
+/// Every request that could change something, accepted or refused, is written to the audit chain
+/// and logged with `RENKEI_REQUESTED_BY`; so is every call the socket could not read as a request
+/// (see `ControlCall.Refusal.isAudited`). Reading requests (status, jobs, run-state, the plan of
+/// rerun --failed) leave no row.
 extension Daemon {
-    func handle(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
-        let user = caller.userName
-        guard authorization.allows(caller) else {
-            let message = "permission denied: \(user) is not root, the renkei user or a member of the operators' group '\(authorization.operatorsGroup)'; ask an administrator to add you (usermod -aG \(authorization.operatorsGroup) \(user))"
-            if request.isMutating { audit(caller, raw, request.reason, "refused: not an operator", nil) }
-            logger.event(.rerunRefused, .warning, "refused \(request.operation.rawValue) from \(user) (uid \(caller.uid), pid \(caller.pid)): not in the operators' group",
-                         [EventField.requestedBy: user])
-            return .error(4, message)
+    /// One call from the control socket. Refusals are answered here, on the caller's thread and
+    /// off the actor, so that a crowd of outsiders never queues before the scheduler.
+    nonisolated func handle(_ call: ControlCall) async -> ControlResponse {
+        let caller = Caller(call.peer)
+        switch call.content {
+        case .request(let request):
+            return await answer(request, caller: caller, raw: call.sent)
+        case .refused(let refusal):
+            let who = "\(caller.userName) (uid \(caller.uid), pid \(caller.pid))"
+            if refusal.isAudited {
+                audit(caller, call.sent, nil, refusal.result, nil)
+                logger.event(.rerunRefused, .warning, "control socket: \(refusal.result) from \(who)", [EventField.requestedBy: caller.userName])
+            } else {
+                logger.notice("control socket: \(who) connected and sent nothing; closed")
+            }
+            return .error(refusal.exitStatus, refusal.message(to: caller.userName))
         }
+    }
+
+    /// A request from a caller the socket let in (root, renkeid's user, an operator).
+    func answer(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         if request.isMutating && requireReason && (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             audit(caller, raw, nil, "refused: no reason given", nil)
             return .error(2, "this renkeid requires --reason on every run, rerun and cancel (a ticket number, say)")
@@ -154,10 +168,12 @@ extension Daemon {
             since = try request.since.map { Date(timeIntervalSince1970: TimeInterval(try LogicalTime.parse($0, zoneIdentifier: zone).epochSeconds)) }
             until = try request.until.map { Date(timeIntervalSince1970: TimeInterval(try LogicalTime.parse($0, zoneIdentifier: zone).epochSeconds)) }
         } catch {
+            if request.isMutating { audit(caller, raw, request.reason, "refused: bad --since/--until", nil) }
             return .error(2, "--since/--until: \(error)")
         }
         let failures: [RunRecord]
         do { failures = try store.unresolvedFailures(job: request.job, since: since, until: until) } catch {
+            if request.isMutating { audit(caller, raw, request.reason, "refused: cannot read the run store", nil) }
             return .error(1, "cannot read the run store: \(error)")
         }
         var plan = failures.map { run in
@@ -168,6 +184,8 @@ extension Daemon {
             let message = plan.isEmpty ? "no unresolved failures" : "\(plan.count) unresolved failure(s) would be rerun; nothing was changed — add --yes to carry it out"
             return ControlResponse(message: message, plan: plan)
         }
+        // Each rerun leaves its own row; a --yes with nothing to rerun leaves one too.
+        if plan.isEmpty { audit(caller, raw, request.reason, "accepted: no unresolved failures", nil) }
         for index in plan.indices {
             let item = plan[index]
             let single = ControlRequest(operation: .rerun, run: item.run, reason: request.reason)
@@ -179,7 +197,10 @@ extension Daemon {
     }
 
     func cancel(_ request: ControlRequest, caller: Caller, raw: String) -> ControlResponse {
-        guard let id = request.run else { return .error(2, "cancel: which run?") }
+        guard let id = request.run else {
+            audit(caller, raw, request.reason, "refused: no run id", nil)
+            return .error(2, "cancel: which run?")
+        }
         if let planned = scheduler.withdraw(queuedRunID: id) {
             manual[id] = nil
             try? store.cancelQueued(runID: id, message: "cancelled by \(caller.userName) before it started", at: Date())

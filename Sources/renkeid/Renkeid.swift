@@ -70,23 +70,17 @@ struct Renkeid: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        let authorization = Authorization(operatorsGroup: operatorsGroup)
         let daemon = Daemon(locations: locations, store: store, maxConcurrent: maxConcurrent,
                             shutdownGrace: .seconds(shutdownGrace), logger: logger,
                             output: toJournal ? .journal(logger: logger) : .console,
-                            authorization: Authorization(operatorsGroup: operatorsGroup), requireReason: requireReason)
+                            authorization: authorization, requireReason: requireReason)
         // Requests write to the store (their run's row, the audit chain) on threads of their own.
         let requestThreads = BlockingThreads(count: 8, name: "renkei-request")
         let server: ControlServer
         do {
-            server = try ControlServer(path: locations.socket, group: getgrnam(operatorsGroup).map { $0.pointee.gr_gid }) { request, caller, raw in
-                let answer = Answer()
-                let done = DispatchSemaphore(value: 0)
-                Task(executorPreference: requestThreads) {
-                    answer.value = await daemon.handle(request, caller: caller, raw: raw)
-                    done.signal()
-                }
-                done.wait()
-                return answer.value ?? .error(1, "renkeid could not answer")
+            server = try ControlServer(path: locations.socket, authorization: authorization) { call in
+                await withTaskExecutorPreference(requestThreads) { await daemon.handle(call) }
             }
         } catch {
             logger.critical("cannot start: \(error)")
@@ -99,11 +93,6 @@ struct Renkeid: AsyncParsableCommand {
         withExtendedLifetime(lock) {}
         if status != 0 { throw ExitCode(status) }
     }
-}
-
-/// Carries an answer from the daemon's actor back to the connection thread that waits for it.
-final class Answer: @unchecked Sendable {
-    var value: ControlResponse?
 }
 
 /// SIGTERM/SIGINT ask the daemon to stop, SIGHUP to reload; the default actions are ignored.
