@@ -72,17 +72,10 @@ enum Scratch {
         guard fd >= 0 else { throw Failed("cannot create \(path)") }
         defer { close(fd) }
         let chunk = [UInt8](repeating: 0x5a, count: 4096)
-        while true {
-            let wrote = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if wrote < 0 {
-                guard errno == ENOSPC else { throw Failed("writing \(path): \(String(cString: strerror(errno)))") }
-                return path
-            }
-            if wrote < chunk.count {
-                // The last few bytes fit; the next write finds none.
-                continue
-            }
-        }
+        // A short write means the last few bytes fit; the next one finds no space.
+        while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) >= 0 {}
+        guard errno == ENOSPC else { throw Failed("writing \(path): \(String(cString: strerror(errno)))") }
+        return path
     }
 
     static func run(_ arguments: String...) throws {
