@@ -179,35 +179,37 @@ extension RunStore {
     /// the step processes of it that still run (orphans of the dead owner).
     @discardableResult
     public func markAbandonedRunsInterrupted(now: Date) throws -> [InterruptedRun] {
-        try write(.powerCut) { db in
-            let unfinished = try RunRecord.filter(sql: "state IN ('queued', 'running')").fetchAll(db)
-            var marked: [InterruptedRun] = []
-            for var run in unfinished {
-                let owner = run.owner.flatMap(ProcessIdentity.init)
-                if let owner, owner.isAlive { continue }
-                let wasRunning = run.state == .running
-                try Self.transition(&run, .interrupt)
-                run.finishedAt = now
-                run.errorClass = .interrupted
-                let who = owner.map { "the process that ran it (pid \($0.pid))" } ?? "the process that ran it"
-                run.errorMessage = wasRunning
-                    ? "\(who) stopped while the run was running (killed, crashed or the machine went down); check the target system, then rerun it"
-                    : "\(who) stopped before the run started"
-                run.failedStep = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND state = 'running' ORDER BY position LIMIT 1", arguments: [run.id])
-                let leftovers = try String.fetchAll(db, sql: "SELECT process FROM step WHERE run_id = ? AND state = 'running' AND process IS NOT NULL", arguments: [run.id])
-                    .compactMap(ProcessIdentity.init).filter(\.isAlive)
-                run.owner = nil
-                try run.update(db)
-                try db.execute(sql: """
-                    UPDATE step SET state = 'interrupted', error_class = 'interrupted', finished_at = ?,
-                        message = 'interrupted: the process that ran it stopped'
-                    WHERE run_id = ? AND state = 'running'
-                    """, arguments: [now, run.id])
-                try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [run.id])
-                marked.append(InterruptedRun(run: run, leftoverProcesses: leftovers))
-            }
-            return marked
+        try write(.powerCut) { db in try Self.markAbandonedRunsInterrupted(db, now: now) }
+    }
+
+    static func markAbandonedRunsInterrupted(_ db: Database, now: Date) throws -> [InterruptedRun] {
+        let unfinished = try RunRecord.filter(sql: "state IN ('queued', 'running')").fetchAll(db)
+        var marked: [InterruptedRun] = []
+        for var run in unfinished {
+            let owner = run.owner.flatMap(ProcessIdentity.init)
+            if let owner, owner.isAlive { continue }
+            let wasRunning = run.state == .running
+            try Self.transition(&run, .interrupt)
+            run.finishedAt = now
+            run.errorClass = .interrupted
+            let who = owner.map { "the process that ran it (pid \($0.pid))" } ?? "the process that ran it"
+            run.errorMessage = wasRunning
+                ? "\(who) stopped while the run was running (killed, crashed or the machine went down); check the target system, then rerun it"
+                : "\(who) stopped before the run started"
+            run.failedStep = try String.fetchOne(db, sql: "SELECT name FROM step WHERE run_id = ? AND state = 'running' ORDER BY position LIMIT 1", arguments: [run.id])
+            let leftovers = try String.fetchAll(db, sql: "SELECT process FROM step WHERE run_id = ? AND state = 'running' AND process IS NOT NULL", arguments: [run.id])
+                .compactMap(ProcessIdentity.init).filter(\.isAlive)
+            run.owner = nil
+            try run.update(db)
+            try db.execute(sql: """
+                UPDATE step SET state = 'interrupted', error_class = 'interrupted', finished_at = ?,
+                    message = 'interrupted: the process that ran it stopped'
+                WHERE run_id = ? AND state = 'running'
+                """, arguments: [now, run.id])
+            try db.execute(sql: "UPDATE step SET state = 'not_run' WHERE run_id = ? AND state = 'pending'", arguments: [run.id])
+            marked.append(InterruptedRun(run: run, leftoverProcesses: leftovers))
         }
+        return marked
     }
 
     /// Records a slot that was not run: `skipped` (overlap, closed day, lock held) or `missed`
@@ -248,10 +250,13 @@ public struct InterruptedRun: Sendable {
 
 public enum RunStoreError: Error, CustomStringConvertible {
     case noSuchRun(Int64)
+    /// A write after `close()`.
+    case closed
 
     public var description: String {
         switch self {
         case .noSuchRun(let id): "no run \(id) in the store (see 'renkeictl history')"
+        case .closed: "the run store was written after it was closed"
         }
     }
 }

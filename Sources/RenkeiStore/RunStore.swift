@@ -15,14 +15,19 @@ import RenkeiCore
 /// only loses a moment of progress that the next fsync would have kept.
 ///
 /// The methods are synchronous on purpose: a write that ends a run must not be skipped because the
-/// task that ran it was cancelled (GRDB's async writes throw `CancellationError` then).
+/// task that ran it was cancelled (GRDB's async writes throw `CancellationError` then). Every write
+/// goes through the `Recorder`, which commits whatever is waiting together.
+///
+/// When the disk or the database goes wrong, a write throws a `StoreFailure` naming the kind, the
+/// path and what to do; the store stays usable, and the next write tries again (`probe()` is the
+/// cheapest one). A store whose path no longer names the file it opened refuses every write.
 public final class RunStore: Sendable {
     /// The database file.
     public let path: String
-    /// Readers and the one writer.
+    /// Readers, and the writer connection the recorder uses.
     let pool: DatabasePool
-    /// Every write goes through here.
-    let writer: GroupCommit
+    /// Every write goes through here; nil for a store opened for reading.
+    let recorder: Recorder?
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
 
@@ -40,11 +45,15 @@ public final class RunStore: Sendable {
         }
     }
 
-    private init(path: String, pool: DatabasePool, interruptedAtOpen: [InterruptedRun] = []) {
+    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = []) {
         self.path = path
         self.pool = pool
-        writer = GroupCommit(pool: pool)
+        self.recorder = recorder
         self.interruptedAtOpen = interruptedAtOpen
+    }
+
+    deinit {
+        close()
     }
 
     /// Opens the store for writing, creating and migrating it as needed, then marks `interrupted`
@@ -56,20 +65,32 @@ public final class RunStore: Sendable {
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
         let pool: DatabasePool
+        let opened: OpenedFile?
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB sets NORMAL on the writer when it turns WAL on, after `prepareDatabase`; the
             // pool keeps that one writer connection, so setting FULL on it here lasts.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator.migrate(pool)
+            opened = pool.writeWithoutTransaction { db in OpenedFile.of(db, path: path) }
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
         }
-        let interrupted = try RunStore(path: path, pool: pool).markAbandonedRunsInterrupted(now: now)
+        guard let opened else {
+            throw OpenError.cannotOpen(path, "the file was deleted or replaced while it was being opened")
+        }
+        let recorder = Recorder(pool: pool, opened: opened)
+        let interrupted: [InterruptedRun]
+        do {
+            interrupted = try recorder.write(fsync: true) { db in try markAbandonedRunsInterrupted(db, now: now) }
+        } catch {
+            recorder.stop()
+            throw error
+        }
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)
         }
-        return RunStore(path: path, pool: pool, interruptedAtOpen: interrupted)
+        return RunStore(path: path, pool: pool, recorder: recorder, interruptedAtOpen: interrupted)
     }
 
     /// What a write must survive.
@@ -81,9 +102,39 @@ public final class RunStore: Sendable {
     }
 
     /// One write, as durable as `durability` says, committed together with the writes of other
-    /// runs that arrive meanwhile (`GroupCommit`).
-    func write<T>(_ durability: Durability, _ updates: (Database) throws -> T) throws -> T {
-        try writer.write(fsync: durability == .powerCut, updates)
+    /// runs that arrive meanwhile (`Recorder`).
+    func write<T: Sendable>(_ durability: Durability, _ updates: @escaping @Sendable (Database) throws -> T) throws -> T {
+        guard let recorder else {
+            throw StoreFailure(.readOnly, path: path, detail: "this process opened it for reading only")
+        }
+        return try recorder.write(fsync: durability == .powerCut, updates)
+    }
+
+    /// Whether the last write reached the disk: false from a `StoreFailure` until a write (or a
+    /// `probe`) commits again, and for good once the path no longer names the opened file.
+    public var isWritable: Bool {
+        guard let recorder else { return false }
+        return recorder.lastFailure == nil
+    }
+
+    /// Why the store cannot be written now, or nil.
+    public var lastFailure: StoreFailure? { recorder?.lastFailure }
+
+    /// The cheapest write that proves writes work: page 1 rewritten with the same `user_version`,
+    /// committed and fsynced, after checking that the path still names the opened file. Throws the
+    /// `StoreFailure` while the store cannot be written. For the daemon's retry with backoff.
+    public func probe() throws {
+        try write(.powerCut) { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            try db.execute(sql: "PRAGMA user_version = \(version)")
+        }
+    }
+
+    /// Commits what is waiting and closes the database. Later writes throw `RunStoreError.closed`.
+    /// Happens by itself when the store is released.
+    public func close() {
+        recorder?.stop()
+        try? pool.close()
     }
 
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.
@@ -94,7 +145,7 @@ public final class RunStore: Sendable {
         configuration.busyMode = .timeout(30)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
-            return RunStore(path: path, pool: pool)
+            return RunStore(path: path, pool: pool, recorder: nil)
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
         }

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import Testing
 @testable import RenkeiCore
 @testable import RenkeiStore
@@ -53,84 +52,15 @@ import Testing
         #expect(try reader.history(job: "other").isEmpty)
     }
 
-    @Test func writesFromManyThreadsAreCommittedTogetherEachWithItsOwnOutcome() throws {
-        let (path, cleanup) = try scratchDatabase()
-        defer { cleanup() }
-        let store = try RunStore.openForWriting(at: path)
-        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
-        // One run already ended: finishing it again must fail for that caller alone.
-        let ended = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
-        try store.finish(runID: ended.id!, outcome: .succeeded, at: Date())
-        let refusals = Mutex(0)
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            for index in 0..<40 {
-                if worker == 0 && index % 4 == 0 {
-                    do {
-                        try store.finish(runID: ended.id!, outcome: RunOutcome(state: .failed, message: "again"), at: Date())
-                    } catch is RunState.InvalidTransition {
-                        refusals.withLock { $0 += 1 }
-                    } catch {
-                        Issue.record("unexpected \(error)")
-                    }
-                    continue
-                }
-                do {
-                    let run = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
-                    _ = try store.start(runID: run.id!, environment: [:], workDirectory: "/w", at: Date())
-                    try store.stepStarted(runID: run.id!, position: 0, command: ["/bin/true"], at: Date())
-                    try store.finish(runID: run.id!, outcome: .succeeded, at: Date())
-                } catch {
-                    Issue.record("unexpected \(error)")
-                }
-            }
-        }
-        #expect(refusals.withLock { $0 } == 10)
-        #expect(store.writer.writes == 2 + 10 + 4 * 310)
-        let reader = try RunStore.openForReading(at: path)
-        let runs = try reader.history(job: "juki", limit: 1000)
-        #expect(runs.count == 1 + 8 * 40 - 10)
-        #expect(runs.allSatisfy { $0.state == .succeeded })
-        // The refused writes changed nothing of the run they tried to end again.
-        #expect(try reader.detail(runID: ended.id!)?.run.errorMessage == nil)
-    }
-
-    @Test func writesThatArriveDuringACommitAreCommittedTogether() throws {
-        let (path, cleanup) = try scratchDatabase()
-        defer { cleanup() }
-        let store = try RunStore.openForWriting(at: path)
-        let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
-        // A first write holds the commit until seven others are waiting behind it.
-        let release = DispatchSemaphore(value: 0)
-        let first = Thread {
-            _ = try? store.writer.write(fsync: true) { _ in release.wait() }
-        }
-        first.start()
-        while store.writer.committingNow == false { usleep(1_000) }
-        let done = DispatchGroup()
-        for _ in 0..<7 {
-            done.enter()
-            Thread {
-                _ = try? store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
-                done.leave()
-            }.start()
-        }
-        while store.writer.waitingNow < 7 { usleep(1_000) }
-        let commitsBefore = store.writer.commits
-        release.signal()
-        done.wait()
-        #expect(store.writer.commits == commitsBefore + 2, "the held write, then the seven together")
-        #expect(try store.history(job: "juki").count == 7)
-    }
-
     @Test func anOperatorsRunAndItsAuditEntryAreWrittenTogether() throws {
         let (path, cleanup) = try scratchDatabase()
         defer { cleanup() }
         let store = try RunStore.openForWriting(at: path)
         let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
-        let commitsBefore = store.writer.commits
+        let commitsBefore = store.recorder!.commits
         let entry = AuditEntry(uid: 1000, user: "tanaka", pid: 42, request: #"{"operation":"run"}"#, reason: "late file", result: "accepted")
         let run = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date(), audit: entry)
-        #expect(store.writer.commits == commitsBefore + 1)
+        #expect(store.recorder!.commits == commitsBefore + 1)
         let audit = try store.audit()
         #expect(audit.map(\.runId) == [run.id])
         #expect(audit.first?.user == "tanaka")
