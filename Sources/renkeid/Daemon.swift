@@ -91,7 +91,17 @@ actor Daemon {
         logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(locations.jobs), state \(locations.state); \(status())")
 
         var lastWatchdog = ContinuousClock.now
+        var exitStatus: Int32 = 0
         while stopRequests == 0 {
+            // The database file was deleted or replaced under us: every write is refused, and
+            // nobody would read what we wrote anyway. Stop, so systemd starts us on the real file.
+            if let failure = store.lastFailure, failure.needsRestart {
+                logger.critical("\(failure); renkeid stops so that it is started again on the file at \(failure.path)")
+                notifier.status("stopping: \(failure.problem)")
+                exitStatus = 1
+                stopRequests = 2
+                break
+            }
             if reloadRequested {
                 reloadRequested = false
                 reload()
@@ -113,7 +123,7 @@ actor Daemon {
             if sleep > .zero { await wakeup.wait(for: sleep) }
         }
         await shutDown()
-        return 0
+        return exitStatus
     }
 
     // MARK: - Signals

@@ -127,6 +127,34 @@ import Testing
         #expect(second.log.contains("passed while renkeid was not running"))
     }
 
+    /// The run store deleted or replaced under a running daemon: it writes nothing more into the
+    /// file nobody will read, says why, and stops with a non-zero status (systemd restarts it).
+    @Test(arguments: ["deleted", "replaced"])
+    func aStoreDeletedOrReplacedUnderTheDaemonStopsIt(how: String) throws {
+        let scratch = try Scratch()
+        scratch.writeJob("tick", "schedule: \"*:*:*\"\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        let daemon = try DaemonProcess(scratch)
+        #expect(try eventually { try allRuns(scratch).filter { $0.state == .succeeded }.count >= 2 })
+        let database = scratch.state + "/renkei.db"
+        // Keep the original file open to count its rows after the daemon let go of it.
+        let original = scratch.root + "/original.db"
+        #expect(link(database, original) == 0)
+        if how == "deleted" {
+            for suffix in ["", "-wal", "-shm"] { unlink(database + suffix) }
+        } else {
+            let other = try RunStore.openForWriting(at: scratch.root + "/other.db")
+            other.close()
+            #expect(rename(scratch.root + "/other.db", database) == 0)
+        }
+        #expect(daemon.waitForExit(seconds: 20), "renkeid kept running on a \(how) store")
+        #expect(daemon.process.terminationStatus == 1)
+        #expect(daemon.log.contains(how == "deleted" ? "deleted" : "replaced"), "\(daemon.log)")
+        // Nothing was written into the old file after it stopped being the store.
+        let before = try RunStore.openForReading(at: original).history(limit: 1000).count
+        sleep(2)
+        #expect(try RunStore.openForReading(at: original).history(limit: 1000).count == before)
+    }
+
     @Test func twoDaemonsCannotShareAStateDirectory() throws {
         let scratch = try Scratch()
         scratch.writeJob("tick", "schedule: daily\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
