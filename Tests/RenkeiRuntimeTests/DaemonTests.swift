@@ -148,7 +148,8 @@ import Testing
         }
         #expect(daemon.waitForExit(seconds: 20), "renkeid kept running on a \(how) store")
         #expect(daemon.process.terminationStatus == 1)
-        #expect(daemon.log.contains(how == "deleted" ? "deleted" : "replaced"), "\(daemon.log)")
+        #expect(daemon.log.contains(how == "deleted" ? "deleted" : "another file has been put at its path"), "\(daemon.log)")
+        #expect(daemon.log.contains("renkeid stops so that it is started again"))
         // Nothing was written into the old file after it stopped being the store.
         let before = try RunStore.openForReading(at: original).history(limit: 1000).count
         sleep(2)
