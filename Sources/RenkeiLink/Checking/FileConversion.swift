@@ -203,7 +203,7 @@ private struct Conversion {
                     throw FileConversion.Stop(message: "the substitution for \(scalar.codePointDescription), \(replacement.unicodeScalars.map(\.codePointDescription).joined(separator: " ")), cannot be written in \(convert.toEncoding.rawValue) either")
                 }
                 substitutions += 1
-                if listed.count < 20 {
+                if listed.count < convert.listed {  // as the request says, like check (was a fixed 20)
                     let place = position.map { "line \($0.line), column \($0.column) (byte \($0.offset))" } ?? "the end"
                     listed.append("\(place): \(scalar.codePointDescription) → \(replacement)" +
                                   (convert.substitutions[scalar.value] == nil ? " (not in the substitution table)" : ""))
