@@ -91,7 +91,7 @@ struct ContractCheck {
         var declaredCount: Int64?
         var declaredTotal: Int64?
         if let held {
-            let trailerText = String(decoding: heldBytes, as: UTF8.self)
+            let trailerText = String(decoding: transcode(heldBytes), as: UTF8.self)
             let countFigure = countPattern.flatMap { Self.figure(in: trailerText, $0) }
             let sumFigure = sumPattern.flatMap { Self.figure(in: trailerText, $0) }
             let isTrailer = countFigure != nil || sumFigure != nil
@@ -148,8 +148,10 @@ struct ContractCheck {
         }
         held = next
         if countPattern != nil || sumPattern != nil {
+            // Its bytes as they are: only the last record is read as text, at the end (decoding every
+            // record here took more than half of a check's time).
             heldBytes.removeAll(keepingCapacity: true)
-            heldBytes.append(contentsOf: decodedText(record))
+            heldBytes.append(contentsOf: record.bytes)
         }
     }
 
@@ -234,12 +236,8 @@ struct ContractCheck {
         return .success(value)
     }
 
-    /// The record as UTF-8 (for the trailer pattern); bytes that do not decode are left out (they
-    /// were reported already).
-    private func decodedText(_ record: RecordScanner.Record) -> [UInt8] {
-        transcode(Array(record.bytes))
-    }
-
+    /// Bytes of the file as UTF-8 (a header field, a value, the trailer); bytes that do not decode
+    /// are left out (they were reported already).
     private func transcode(_ bytes: [UInt8]) -> [UInt8] {
         if decodingAs == .utf8 || decodingAs == .utf8BOM { return bytes }
         var decoder = TextDecoder(decodingAs)
