@@ -102,6 +102,25 @@ import Testing
         #expect(answer.failure?.errorClass == .data)
     }
 
+    @Test func anEUCJPFileWithJISX0212AndHalfWidthKatakana() throws {
+        let files = try DataDirectory()
+        // 1,山田\n (0–6) · 2,丂\n: 丂 is JIS X 0212, three bytes 0x8F 0xB0 0xA1, at 9 · 3,ｱｲｳ\n (13–): two bytes each, from 15.
+        let path = files.write("EUC.csv", try iconv("1,山田\n2,丂\n3,ｱｲｳ\n", to: "EUC-JP"))
+        let answer = perform(.init(file: path, encoding: .eucJP, newline: .lf, columns: 2, characters: .jisx0208))
+        #expect(answer.listed == [
+            "row 2, column 2 (byte 9): expected a character of jisx0208, found U+4E02 丂",
+            "row 3, column 2 (byte 15): expected a character of jisx0208, found U+FF71 ｱ",
+            "row 3, column 2 (byte 17): expected a character of jisx0208, found U+FF72 ｲ",
+            "row 3, column 2 (byte 19): expected a character of jisx0208, found U+FF73 ｳ",
+        ])
+        #expect(answer.result.files.first?.records == 3)
+        #expect(perform(.init(file: path, encoding: .eucJP, newline: .lf, columns: 2, characters: .unicode)).failure == nil)
+        // A lead byte whose trail byte is not one: 0xB0 then ',' at 2.
+        let bad = files.write("BAD.csv", [0x31, 0x2C, 0xB0, 0x2C, 0x32, 0x0A])
+        #expect(perform(.init(file: bad, encoding: .eucJP, newline: .lf)).listed
+                == ["row 1, column 2 (byte 2): expected text in euc-jp, found 0xB0 starts a character in euc-jp, but the next byte cannot continue it"])
+    }
+
     // MARK: - Bytes that are not text
 
     @Test func invalidCP932BytesAreReportedAtTheirOffsets() throws {

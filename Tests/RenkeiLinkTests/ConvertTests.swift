@@ -111,6 +111,20 @@ import RenkeiEncoding
         #expect(!FileManager.default.fileExists(atPath: files.path("ext.sjis")))
     }
 
+    @Test func eucJPBothWaysAsGlibcHasIt() throws {
+        let files = try DataDirectory()
+        // JIS X 0208, JIS X 0212 (丂, three bytes) and half-width katakana (two bytes).
+        let text = "1,山田太郎\r\n2,丂\r\n3,ｶﾀｶﾅ\r\n"
+        let source = files.write("EUC.csv", try iconv(text, to: "EUC-JP"))
+        #expect(perform(Self.request(source, files.path("EUC.utf8"), from: .eucJP, to: .utf8)).failure == nil)
+        #expect(files.contents(files.path("EUC.utf8")) == Array(text.utf8))
+        #expect(perform(Self.request(files.path("EUC.utf8"), files.path("EUC.back"), from: .utf8, to: .eucJP)).failure == nil)
+        #expect(files.contents(files.path("EUC.back")) == files.contents(source))
+        // cp932 has no 丂.
+        let toCP932 = perform(Self.request(source, files.path("EUC.cp932"), from: .eucJP, to: .cp932))
+        #expect(toCP932.failure?.message == "EUC.csv could not be converted from euc-jp to cp932: line 2, column 3 (byte offset 14): U+4E02 丂 cannot be written in cp932")
+    }
+
     // MARK: - Unmappable characters
 
     @Test func unmappableFailNamesTheLineColumnAndCodePointAndLeavesNothing() throws {
@@ -154,6 +168,7 @@ import RenkeiEncoding
         #expect(answer.listed.count == 20)
         #expect(answer.listed.last == "line 20, column 4 (byte 222): U+20BB7 𠮷 → 吉")
         #expect(answer.output.last == "  … and 5 more")
+
     }
 
     @Test func aSubstitutionTheTargetCannotWriteEitherFails() throws {
