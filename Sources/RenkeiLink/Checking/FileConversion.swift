@@ -1,5 +1,7 @@
 import Crypto
+import Dispatch
 import Glibc
+import Synchronization
 import RenkeiCore
 import RenkeiEncoding
 
@@ -7,11 +9,15 @@ import RenkeiEncoding
 /// fail with their offset; a character the target encoding cannot hold fails the step
 /// (`unmappable: fail`) or is replaced from the job's substitution table, else by 〓 (U+3013),
 /// each replacement counted and the first ones listed. The output is written beside its final
-/// name and renamed into place: a failed conversion leaves nothing under that name.
+/// name and renamed into place: a failed conversion leaves nothing under that name (a crash may
+/// leave a `.renkei-tmp` beside it, never a partial file under the name).
 enum FileConversion {
     /// What stands in for an unmappable character the table does not name: the geta mark, which
     /// Japanese systems have always used for "a character that could not be shown".
     static let geta: Unicode.Scalar = "\u{3013}"
+    /// Two of these are in flight besides the one converting: memory stays flat and well under
+    /// 64 MB, whatever the file's size.
+    static let chunkSize = 2 << 20
 
     static func perform(_ convert: LinkRequest.Convert, say: (String) -> Void) -> LinkResult {
         let name = convert.source.split(separator: "/").last.map(String.init) ?? convert.source
@@ -28,45 +34,52 @@ enum FileConversion {
         guard output >= 0 else {
             return failure(.exit, "cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
-        var sink = Sink(descriptor: output)
+        let sink = Sink(descriptor: output)
         var run = Conversion(convert)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileCheck.chunkSize, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
+        var converted: [UInt8] = []
         var problem: String?
         reading: while true {
-            let count = read(input, buffer.baseAddress, FileCheck.chunkSize)
+            let count = read(input, buffer.baseAddress, chunkSize)
             if count < 0 {
                 if errno == EINTR { continue }
                 problem = "cannot read \(convert.source): \(String(cString: strerror(errno)))"
                 break
             }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            run.sourceHash.update(bufferPointer: chunk)
             do {
-                if count == 0 { try run.finish(into: &sink.pending) } else { try run.convert(chunk, into: &sink.pending) }
+                if count == 0 { try run.finish(into: &converted) } else { try run.convert(chunk, into: &converted) }
             } catch {
                 problem = error.message
                 break reading
             }
-            if let failure = sink.flush() { problem = failure; break }
+            // Both hashes and the write happen on the sink's thread while the next chunk converts.
+            sink.take(source: Array(chunk), converted: converted)
+            converted = []
+            if let failure = sink.failure { problem = failure; break }
             if count == 0 { break }
         }
-        if problem == nil, fsync(output) != 0 { problem = "cannot write \(convert.target): \(String(cString: strerror(errno)))" }
+        let (written, sourceDigest, convertedDigest) = sink.finish()
+        if problem == nil, let failure = sink.failure { problem = failure }
+        // Not fsynced: the file stays in the run's work directory, and `deliver` syncs its own copy
+        // before the target sees it; after a crash the run is rerun anyway. Syncing a 1 GiB file
+        // here cost more than converting it.
         close(output)
         guard problem == nil, rename(temporary, convert.target) == 0 else {
             unlink(temporary)
             let message = problem ?? "cannot put \(convert.target) in place: \(String(cString: strerror(errno)))"
             return failure(run.isDataProblem ? .data : .exit, "\(name) could not be converted from \(convert.from.rawValue) to \(convert.toEncoding.rawValue): \(message)")
         }
-        let sha256 = hex(sink.hash.finalize())
+        let sha256 = convertedDigest
         var note = "\(convert.from.rawValue) → \(convert.toEncoding.rawValue), newlines \(convert.newline.rawValue)"
         if run.substitutions > 0 { note += "; \(run.substitutions) character\(run.substitutions == 1 ? "" : "s") substituted" }
-        say("converted \(convert.source) (\(convert.from.rawValue)) into \(convert.target) (\(convert.toEncoding.rawValue)): \(sink.written) bytes" +
+        say("converted \(convert.source) (\(convert.from.rawValue)) into \(convert.target) (\(convert.toEncoding.rawValue)): \(written) bytes" +
             (run.substitutions > 0 ? ", \(run.substitutions) substitution\(run.substitutions == 1 ? "" : "s"):" : ""))
         for line in run.listed { say("  \(line)") }
         if run.substitutions > run.listed.count { say("  … and \(run.substitutions - run.listed.count) more") }
-        let file = LinkFile(direction: .converted, path: convert.target, source: convert.source, bytes: sink.written, sha256: sha256,
-                            outcome: .converted, note: note, sourceSHA256: hex(run.sourceHash.finalize()))
+        let file = LinkFile(direction: .converted, path: convert.target, source: convert.source, bytes: written, sha256: sha256,
+                            outcome: .converted, note: note, sourceSHA256: sourceDigest)
         return LinkResult(files: [file], findings: run.substitutions > 0 ? .init(count: run.substitutions, listed: run.listed) : nil)
     }
 
@@ -81,29 +94,55 @@ enum FileConversion {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// The output file: bytes waiting to be written, what was written, and their hash.
-    private struct Sink {
-        let descriptor: Int32
-        var pending: [UInt8] = []
-        var written: Int64 = 0
-        var hash = SHA256()
+    /// The output file, written on a thread of its own: both SHA-256s and the write of one chunk
+    /// overlap the conversion of the next (at most two chunks in flight), which is what lets a
+    /// conversion that also hashes and writes keep up with `iconv | wc` on two cores.
+    private final class Sink: Sendable {
+        private struct State {
+            var written: Int64 = 0
+            var sourceHash = SHA256()
+            var convertedHash = SHA256()
+            var failure: String?
+        }
+        private let descriptor: Int32
+        private let state = Mutex(State())
+        private let queue = DispatchQueue(label: "renkei-convert-sink")
+        private let inFlight = DispatchSemaphore(value: 2)
 
-        mutating func flush() -> String? {
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending.withUnsafeBytes { bytes -> String? in
-                hash.update(bufferPointer: bytes)
-                var offset = 0
-                while offset < bytes.count {
-                    let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        return errno == ENOSPC ? "no space left on the work directory's disk" : String(cString: strerror(errno))
+        init(descriptor: Int32) { self.descriptor = descriptor }
+
+        var failure: String? { state.withLock { $0.failure } }
+
+        func take(source: [UInt8], converted: [UInt8]) {
+            inFlight.wait()
+            let descriptor = self.descriptor
+            queue.async { [self] in
+                defer { inFlight.signal() }
+                self.state.withLock { state in
+                    state.sourceHash.update(data: source)
+                    state.convertedHash.update(data: converted)
+                    guard state.failure == nil else { return }
+                    converted.withUnsafeBytes { bytes in
+                        var offset = 0
+                        while offset < bytes.count {
+                            let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                            if count < 0 {
+                                if errno == EINTR { continue }
+                                state.failure = errno == ENOSPC ? "no space left on the work directory's disk" : String(cString: strerror(errno))
+                                return
+                            }
+                            offset += count
+                            state.written += Int64(count)
+                        }
                     }
-                    offset += count
-                    written += Int64(count)
                 }
-                return nil
             }
+        }
+
+        /// Waits for what is in flight; the bytes written and both digests.
+        func finish() -> (written: Int64, source: String, converted: String) {
+            queue.sync {}
+            return state.withLock { ($0.written, hex($0.sourceHash.finalize()), hex($0.convertedHash.finalize())) }
         }
     }
 
@@ -117,7 +156,6 @@ enum FileConversion {
 /// time with the table.
 private struct Conversion {
     let convert: LinkRequest.Convert
-    var sourceHash = SHA256()
     private var fast: TextConverter?
     private var decoder: TextDecoder
     private var encoder: TextEncoder
