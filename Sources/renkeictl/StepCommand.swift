@@ -9,10 +9,10 @@ import RenkeiStore
 struct StepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "step",
-        abstract: "Try one built-in step (receive, deliver) of a job by hand, outside any run.",
+        abstract: "Try one built-in step (receive, deliver, check, convert) of a job by hand, outside any run.",
         discussion: """
-            The step does exactly what it does in a run — waits for the file, checks it, copies or \
-            delivers it — in a work directory of your choosing (default: a new one under /tmp, \
+            The step does exactly what it does in a run — waits for the file and copies it, delivers \
+            it, checks it against its contract or converts it — in a work directory of your choosing (default: a new one under /tmp, \
             printed). It reads the store's receipts, so a duplicate is refused as in a run, but \
             records nothing: the files it handles are not receipts for later runs. Exit status 0 \
             if the step succeeded, 1 if not.

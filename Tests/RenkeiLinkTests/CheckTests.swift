@@ -289,7 +289,7 @@ import Testing
         let answer = perform(.init(file: path, encoding: .cp932, newline: .crlf, header: ["番号", "氏名", "金額"], columns: 3,
                                    count: .trailer(#"^TRAILER,(\d+),\d+$"#), sum: .init(column: 3, declared: .trailer(#"^TRAILER,\d+,(\d+)$"#))))
         #expect(answer.listed == ["expected 1034 records (as the trailer declares), found 517 records"])
-        #expect(answer.failure == .init(errorClass: .data, message: "IDO.csv breaks its contract: 1 problem; first: expected 1034 records (as the trailer declares), found 517 records"))
+        #expect(answer.failure == .init(errorClass: .data, message: "IDO.csv breaks its contract: 1 problem; expected 1034 records (as the trailer declares), found 517 records"))
         #expect(answer.result.files.first?.records == 517)
 
         let right = files.write("RIGHT.csv", try Self.countedFile(trailer: "TRAILER,517,\(Self.total)").bytes)
@@ -351,6 +351,19 @@ import Testing
         #expect(answer.output.count == 22)
         #expect(answer.output.last == "  … and 15 more")
         #expect(answer.failure?.message.hasPrefix("MANY.csv breaks its contract: 35 problems; first: row 2 (byte 8)") == true)
+    }
+
+    @Test func aDeclaredCountThatDiffersIsListedAndNamedEvenAfterTwentyOtherProblems() throws {
+        let files = try DataDirectory()
+        var text = "a,b,c,d\n"
+        for number in 1...35 { text += "\(number),x,y\n" }
+        text += "TRAILER,99\n"
+        let path = files.write("MANY.csv", Array(text.utf8))
+        let answer = perform(.init(file: path, encoding: .utf8, newline: .lf, columns: 4, count: .trailer(#"^TRAILER,(\d+)$"#)))
+        #expect(answer.result.findings?.count == 36)
+        #expect(answer.listed.count == 20)
+        #expect(answer.listed.last == "expected 99 records (as the trailer declares), found 36 records")
+        #expect(answer.failure?.message == "MANY.csv breaks its contract: 36 problems; above all: expected 99 records (as the trailer declares), found 36 records")
     }
 
     @Test func everyKindOfProblemIsFoundInOnePass() throws {

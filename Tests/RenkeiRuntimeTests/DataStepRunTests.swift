@@ -46,7 +46,7 @@ import Testing
         #expect(counted.run.state == .failed)
         #expect(counted.run.errorClass == .data)
         #expect(counted.run.failedStep == "check")
-        #expect(counted.run.errorMessage?.contains("IDO.csv breaks its contract: 1 problem; first: expected 1034 records (as the trailer declares), found 517 records") == true,
+        #expect(counted.run.errorMessage?.contains("IDO.csv breaks its contract: 1 problem; expected 1034 records (as the trailer declares), found 517 records") == true,
                 "\(counted.run.errorMessage ?? "")")
         #expect(counted.steps.map(\.state) == [.succeeded, .failed, .notRun])
         #expect(counted.files.map(\.direction) == [.checked])
@@ -68,7 +68,8 @@ import Testing
         #expect(show.stdout.contains("failed check \(scratch.state)/work/data/2/IDO.csv"))
         let json = try Self.showJSON(2, scratch)
         #expect(json.errorClass == "data")
-        #expect(json.errorMessage?.contains("2 problems; first: row 53, column 3 (byte 1632)") == true)
+        // The figures the sender declared come first in the message: they are what the operator must see.
+        #expect(json.errorMessage?.contains("2 problems; above all: expected 1034 records (as the trailer declares), found 517 records") == true)
         #expect(json.files.map(\.records) == [517])
     }
 

@@ -245,7 +245,13 @@ struct ContractCheck {
 
     private mutating func report(_ problem: Problem) {
         problemCount += 1
-        if listed.count < limit { listed.append(problem) }
+        if listed.count < limit {
+            listed.append(problem)
+        } else if problem.row == nil {
+            // A problem of the whole file (a declared count or total that is not what the file
+            // holds) is the one an operator must see: it takes the place of the last record's.
+            listed[listed.count - 1] = problem
+        }
     }
 
     private static func figure(in text: String, _ pattern: Regex<AnyRegexOutput>) -> Int64? {

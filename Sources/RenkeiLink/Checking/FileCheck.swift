@@ -52,7 +52,9 @@ enum FileCheck {
         say("\(check.file) breaks its contract: \(verdict.problems) problem\(verdict.problems == 1 ? "" : "s") (\(summary)); the first \(verdict.listed.count):")
         for problem in verdict.listed { say("  \(problem)") }
         if verdict.problems > verdict.listed.count { say("  … and \(verdict.problems - verdict.listed.count) more") }
-        let first = verdict.listed.first.map { "; first: \($0)" } ?? ""
+        // The message names the declared figures when they disagree, else the first problem.
+        let headline = verdict.listed.first { $0.row == nil } ?? verdict.listed.first
+        let first = headline.map { "; \(verdict.problems == 1 ? "" : $0.row == nil ? "above all: " : "first: ")\($0)" } ?? ""
         return LinkResult(files: [file],
                           failure: .init(errorClass: .data, message: "\(name) breaks its contract: \(verdict.problems) problem\(verdict.problems == 1 ? "" : "s")\(first)"),
                           findings: .init(count: verdict.problems, listed: verdict.listed.map(\.description)))
