@@ -135,7 +135,7 @@ extension Daemon {
     }
 
     /// The run and its audit entry are written, in one transaction, off the actor on the request's
-    /// own thread: requests from many operators (or a script) then share fsyncs (`GroupCommit`),
+    /// own thread: requests from many operators (or a script) then share fsyncs (the `Recorder`),
     /// and the scheduler never waits for a disk.
     nonisolated func record(_ request: RunRequest, caller: Caller, raw: String, what: String) async -> ControlResponse {
         let row: RunRecord
