@@ -11,8 +11,11 @@
 # BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS BENCH_DATA_MIB; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
 # Scheduled load: BENCH_LOAD_START (first N), BENCH_LOAD_MAX (largest N stepped to),
 # BENCH_LOAD_WINDOW and BENCH_LOAD_WARMUP (seconds), BENCH_LOAD_SETTLE (seconds a window's rows
-# may take to appear), BENCH_LOAD_CONCURRENCY (the --max-concurrent of each pass, "default" for
+# may take to appear), BENCH_LOAD_STOP_TIMEOUT (seconds from SIGTERM to SIGKILL, as systemd's
+# TimeoutStopSec), BENCH_LOAD_CONCURRENCY (the --max-concurrent of each pass, "default" for
 # renkeid's own; a number equal to the default is not run twice).
+# A defect (a slot without a row, a daemon that did not stop) is listed after the table and
+# makes the script exit 1, once every figure is written.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -38,8 +41,9 @@ loadStart=${BENCH_LOAD_START:-100}
 loadMax=${BENCH_LOAD_MAX:-12800}
 loadWindow=${BENCH_LOAD_WINDOW:-20}
 loadWarmup=${BENCH_LOAD_WARMUP:-5}
-loadSettle=${BENCH_LOAD_SETTLE:-120}
+loadSettle=${BENCH_LOAD_SETTLE:-60}
 loadConcurrency=${BENCH_LOAD_CONCURRENCY:-default 8}
+loadStopTimeout=${BENCH_LOAD_STOP_TIMEOUT:-90}
 out=$repo/.build/bench
 results=results.json; [ "${BENCH_SMOKE:-0}" = 1 ] && results=smoke-results.json
 mkdir -p "$out"
@@ -74,7 +78,7 @@ trap 'stop_daemons; rm -rf "$work"' EXIT
 chmod 755 "$work"
 
 figures=()  # "key": value
-rows=()     # figure|Renkei|comparison|goal|verdict
+rows=()     # figure, Renkei, comparison, goal, verdict (separated by \x1f)
 figure() { figures+=("\"$1\": $2"); }
 row() { rows+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4"$'\x1f'"$5"); }
 # verdict CONDITION (awk syntax): "met" or "MISSED".
@@ -331,9 +335,12 @@ sleep_until() { local wait; wait=$(awk "BEGIN { print $1 - $(date +%s.%N) }"); a
 defects=()
 loadSteps=()
 # load_step N MAX_CONCURRENT: sets $step (the figures of renkei-bench load-figures, with the
-# daemon's CPU over the window) and reports a slot without a row, or with several, as a defect.
+# daemon's CPU over the window and how long it took to stop) and $stepDefects (what Renkei did
+# wrong: a slot without a row or with several, a succeeded run without its step, a daemon that
+# died or did not stop). A step with defects keeps its jobs, store and log in $out/defects.
 load_step() {
-  local n=$1 limit=$2 dir=$work/load/$2-$1 from ticks0 ticks1 cpu missing several stepless began=$SECONDS
+  local n=$1 limit=$2 dir=$work/load/$2-$1 from ticks0 ticks1 cpu=-1 stopBegan stopSeconds count began=$SECONDS
+  stepDefects=()
   mkdir -p "$dir/jobs"; chmod 755 "$work/load" "$dir" "$dir/jobs"
   for i in $(seq 0 $((n - 1))); do
     printf 'schedule: "*:*:*"\nsteps:\n  - name: a\n    run: ["/bin/true"]\n' > "$dir/jobs/load$i.yaml"
@@ -343,33 +350,54 @@ load_step() {
   sleep_until "$from"
   ticks0=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
   sleep_until $(( from + loadWindow ))
-  ticks1=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
-  cpu=$(awk "BEGIN { printf \"%.1f\", ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / $loadWindow }")
+  if ticks1=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat" 2>/dev/null); then
+    cpu=$(awk "BEGIN { printf \"%.1f\", ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / $loadWindow }")
+  else
+    stepDefects+=("renkeid exited during the window")
+  fi
   step=$("$bin/renkei-bench" load-figures --database "$dir/state/renkei.db" --jobs "$n" --from "$from" --seconds "$loadWindow" --settle "$loadSettle")
-  stop_daemons
-  step="${step%\}}, \"jobs\": $n, \"max_concurrent\": \"$limit\", \"daemon_cpu_percent\": $cpu}"
+  # Stopped as systemd stops it: SIGTERM, then SIGKILL after TimeoutStopSec (renkeid.service: 90 s).
+  stopBegan=$(date +%s.%N)
+  kill -TERM "$daemon" 2>/dev/null || true
+  until ! kill -0 "$daemon" 2>/dev/null || awk "BEGIN { exit !($(date +%s.%N) - $stopBegan > $loadStopTimeout) }"; do sleep 0.1; done
+  stopSeconds=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $stopBegan }")
+  if kill -0 "$daemon" 2>/dev/null; then
+    kill -KILL "$daemon"
+    stopSeconds=-1
+    stepDefects+=("renkeid did not stop within ${loadStopTimeout} s of SIGTERM (killed, as systemd would)")
+  fi
+  while kill -0 "$daemon" 2>/dev/null; do sleep 0.05; done
+  daemons=()
+  step="${step%\}}, \"jobs\": $n, \"max_concurrent\": \"$limit\", \"daemon_cpu_percent\": $cpu, \"stop_seconds\": $stopSeconds}"
   loadSteps+=("$step")
-  missing=$(json "$step" slots_without_row | cut -d. -f1); several=$(json "$step" slots_with_several_rows | cut -d. -f1)
-  stepless=$(json "$step" runs_without_step | cut -d. -f1)
-  stepDefect=""
-  if [ "$missing" != 0 ] || [ "$several" != 0 ] || [ "$stepless" != 0 ]; then
-    stepDefect="DEFECT: $missing slots without a row, $several with several, $stepless succeeded runs without their step"
-    defects+=("scheduled load, N = $n, max-concurrent $limit: $stepDefect (its jobs, store and log kept in $out/defects/$limit-$n)")
-    echo "renkei-bench: $stepDefect (N = $n, max-concurrent $limit)" >&2
+  count=$(json "$step" slots_without_row | cut -d. -f1)
+  [ "$count" = 0 ] || stepDefects+=("$count of $(json "$step" slots | cut -d. -f1) slots without a row ${loadSettle} s after the window")
+  count=$(json "$step" slots_with_several_rows | cut -d. -f1)
+  [ "$count" = 0 ] || stepDefects+=("$count slots with several rows")
+  count=$(json "$step" runs_without_step | cut -d. -f1)
+  [ "$count" = 0 ] || stepDefects+=("$count succeeded runs without their step succeeded")
+  if [ "${#stepDefects[@]}" -gt 0 ]; then
     rm -rf "$out/defects/$limit-$n"; mkdir -p "$out/defects"; mv "$dir" "$out/defects/$limit-$n"
+    for defect in "${stepDefects[@]}"; do
+      defects+=("scheduled load, $n jobs, max-concurrent $limit: $defect (jobs, store, log: $out/defects/$limit-$n)")
+      echo "renkei-bench: DEFECT: $defect ($n jobs, max-concurrent $limit)" >&2
+    done
   else
     rm -rf "$dir"
   fi
-  echo "  scheduled load, max-concurrent $limit, N = $n: $(fmt "$(json "$step" runs_per_second)" 1) runs/s, skipped $(fmt "$(json "$step" skipped_per_second)" 1)/s, missed $(fmt "$(json "$step" missed_per_second)" 1)/s ($(( SECONDS - began )) s)"
+  echo "  scheduled load, max-concurrent $limit, $n jobs: $(fmt "$(json "$step" runs_per_second)" 1) runs/s, skipped $(fmt "$(json "$step" skipped_per_second)" 1)/s, missed $(fmt "$(json "$step" missed_per_second)" 1)/s, stopped in $stopSeconds s ($(( SECONDS - began )) s)"
 }
 # load_row LABEL: the table row of $step.
 load_row() {
-  local other=""
-  [ "$(json "$step" other_rows | cut -d. -f1)" = 0 ] || other="; $(json "$step" other_rows | cut -d. -f1) rows neither succeeded, skipped nor missed"
+  local lag="no scheduled run started" other="" verdictText="every slot one row"
+  awk "BEGIN { exit !($(json "$step" start_lag_p50_ms) >= 0) }" && \
+    lag="start lag p50 $(fmt "$(json "$step" start_lag_p50_ms)" 0) ms, p99 $(fmt "$(json "$step" start_lag_p99_ms)" 0) ms"
+  [ "$(json "$step" other_rows | cut -d. -f1)" = 0 ] || other="$other; $(json "$step" other_rows | cut -d. -f1) rows neither succeeded, skipped nor missed"
   [ "$(json "$step" catch_up_runs | cut -d. -f1)" = 0 ] || other="$other; $(json "$step" catch_up_runs | cut -d. -f1) catch-up runs"
+  [ "${#stepDefects[@]}" = 0 ] || verdictText="DEFECT: $(IFS=';'; echo "${stepDefects[*]}" | sed 's/;/; /g')"
   row "$1" "$(fmt "$(json "$step" runs_per_second)" 0) runs/s" \
-    "skipped $(fmt "$(json "$step" skipped_per_second)" 0)/s, missed $(fmt "$(json "$step" missed_per_second)" 0)/s; start lag p50 $(fmt "$(json "$step" start_lag_p50_ms)" 0) ms, p99 $(fmt "$(json "$step" start_lag_p99_ms)" 0) ms; renkeid CPU $(fmt "$(json "$step" daemon_cpu_percent)" 0) %$other" \
-    "" "${stepDefect:-every slot one row}"
+    "skipped $(fmt "$(json "$step" skipped_per_second)" 0)/s, missed $(fmt "$(json "$step" missed_per_second)" 0)/s; $lag; renkeid CPU $(fmt "$(json "$step" daemon_cpu_percent)" 0) %$other" \
+    "" "$verdictText"
 }
 
 loadBegan=$SECONDS
