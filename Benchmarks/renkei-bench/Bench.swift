@@ -7,6 +7,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renkei-bench",
         abstract: "Measures Renkei for make bench; figures as JSON on standard output.",
-        subcommands: [StartDaemon.self, Floor.self, ExecutorFloor.self, StoreWrites.self, Dispatch.self, LatencyFloor.self, LatencyFigures.self, RerunRoundTrip.self]
+        subcommands: [StartDaemon.self, Floor.self, ExecutorFloor.self, StoreWrites.self, Dispatch.self, LatencyFloor.self, LatencyFigures.self, RerunRoundTrip.self,
+                      ScheduledLoadFigures.self]
     )
 }
