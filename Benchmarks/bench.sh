@@ -3,7 +3,8 @@
 # so that ratios survive a noisy machine. Real daemon, real SQLite, real child processes, journal
 # events to a real (private) journald when one can be started, else to the console sink.
 #
-#   make bench                      full sizes (about 10 minutes after the release build)
+#   make bench                      full sizes (about 12 minutes after the release build; a load
+#                                   step where renkeid falls behind takes up to 3 minutes)
 #   BENCH_SMOKE=1 Benchmarks/bench.sh   tiny sizes on the debug build: proves the scenarios work
 #
 # Prints a table; writes every figure to .build/bench/results.json. Sizes can be overridden:
