@@ -80,8 +80,9 @@ public struct Runner: Sendable {
     /// Runs `request` to its end and returns the final row. `queued` is its row if `enqueue`
     /// already made one. Throws `RunLock.Busy` when the job is already running (before any row is
     /// written, or, for a queued row, after recording it cancelled) and store errors it could not
-    /// record. `onQueued` gets the row as soon as it is committed.
-    public func perform(_ request: RunRequest, queued existing: RunRecord? = nil, onQueued: @Sendable (RunRecord) -> Void = { _ in }) async throws -> RunRecord {
+    /// record. `onQueued` gets the row as soon as it is committed, and is awaited before the run
+    /// goes on: whatever it reports (the run-started event) comes before the run's end.
+    public func perform(_ request: RunRequest, queued existing: RunRecord? = nil, onQueued: @Sendable (RunRecord) async -> Void = { _ in }) async throws -> RunRecord {
         let job = request.job.job
         let lock: RunLock
         do {
@@ -95,7 +96,7 @@ public struct Runner: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let queued = try existing ?? enqueue(request)
-        onQueued(queued)
+        await onQueued(queued)
         let runID = queued.id!
 
         let workDirectory: String

@@ -284,8 +284,9 @@ actor Daemon {
         let task = Task.detached(executorPreference: runThreads) {
             let result: Result<RunRecord, any Error>
             do {
+                // Awaited, not a Task of its own: the run-started event is sent before the run can end.
                 result = .success(try await runner.perform(request, queued: queued) { row in
-                    Task { await self.runStarted(token, record: row) }
+                    await self.runStarted(token, record: row)
                 })
             } catch {
                 result = .failure(error)

@@ -202,3 +202,32 @@ final class Counter: @unchecked Sendable {
 
     let expectedSHA256 = "0269213bb634a107d9ba7126c3e4e696abe36063424b3bb730533da5d44efd5f"
 }
+
+/// Under load, every run's "started" event reaches the journal before its end (the started event
+/// once came from a Task of its own and could be lost or come second).
+@Suite(.serialized) struct RunEventOrderTests {
+    @Test(.enabled(if: JournalTests.canRunJournald, "needs root, unshare and systemd-journald"))
+    func everyRunStartsBeforeItEndsInTheJournal() throws {
+        let scratch = try Scratch()
+        for index in 0..<100 {
+            scratch.writeJob("load\(index)", "schedule: \"*:*:*\"\ncatch_up: none\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        }
+        let entries = try JournalTests.journal(of: scratch, seconds: 16)
+        var started: [String: Int] = [:]
+        var ended: [String: Int] = [:]
+        for (position, entry) in entries.enumerated() {
+            guard let id = entry["RENKEI_RUN_ID"] as? String, let message = entry["MESSAGE_ID"] as? String else { continue }
+            if message == EventKind.runStarted.messageID {
+                #expect(started[id] == nil, "run \(id) started twice")
+                started[id] = position
+            } else if [EventKind.runSucceeded, .runFailed, .runTimedOut, .runInterrupted, .runCancelled].map(\.messageID).contains(message) {
+                ended[id] = position
+            }
+        }
+        #expect(ended.count >= 1_000, "only \(ended.count) runs ended in 16 s with 100 jobs due every second")
+        for (id, end) in ended {
+            let start = try #require(started[id], "run \(id) ended without a run-started event")
+            #expect(start < end, "run \(id): its end came before its start")
+        }
+    }
+}
