@@ -232,6 +232,8 @@ public struct Runner: Sendable {
     /// Whether a `deliver` step of this run may replace different content delivered for its date:
     /// only a rerun asked for with `--force` and a reason.
     private func force(_ run: RunRecord) -> Bool {
-        run.trigger == .rerun && run.parameters.contains("\"force\":\"true\"") && !(run.reason ?? "").isEmpty
+        guard run.trigger == .rerun, !(run.reason ?? "").isEmpty,
+              let parameters = try? JSONDecoder().decode([String: String].self, from: Data(run.parameters.utf8)) else { return false }
+        return parameters["force"] == "true"
     }
 }

@@ -35,12 +35,6 @@ struct CheckFile: ParsableCommand {
     @Option(help: "jisx0208 | cp932 | jisx0213 | unicode") var characters: String?
 
     func run() throws {
-        func choice<Choice: RawRepresentable & CaseIterable>(_ text: String, _ option: String, _: Choice.Type) throws -> Choice where Choice.RawValue == String {
-            guard let value = Choice(rawValue: text) else {
-                throw ValidationError("--\(option) '\(text)': use one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return value
-        }
         var count: LinkStep.Declared?
         switch (countTrailer, countControlFile) {
         case (let pattern?, nil): count = .trailer(pattern)
@@ -91,12 +85,6 @@ struct ConvertFile: ParsableCommand {
     @Option(help: ArgumentHelp("With --unmappable substitute: lines of U+XXXX<TAB>replacement.", valueName: "FILE")) var substitutions: String?
 
     func run() throws {
-        func choice<Choice: RawRepresentable & CaseIterable>(_ text: String, _ option: String, _: Choice.Type) throws -> Choice where Choice.RawValue == String {
-            guard let value = Choice(rawValue: text) else {
-                throw ValidationError("--\(option) '\(text)': use one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return value
-        }
         var table: [UInt32: String] = [:]
         if let substitutions {
             guard let data = FileManager.default.contents(atPath: substitutions), let text = String(data: data, encoding: .utf8) else {
@@ -114,6 +102,14 @@ struct ConvertFile: ParsableCommand {
             substitutions: table)
         try LinkStepOutcome.finish(LinkStepProcess.convert(convert) { print($0) })
     }
+}
+
+/// An option's value as one of its choices, or an error naming the option and the choices.
+func choice<Choice: RawRepresentable & CaseIterable>(_ text: String, _ option: String, _: Choice.Type) throws -> Choice where Choice.RawValue == String {
+    guard let value = Choice(rawValue: text) else {
+        throw ValidationError("--\(option) '\(text)': use one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return value
 }
 
 /// The end of a built-in step run by hand: its failure on standard error, exit 1.

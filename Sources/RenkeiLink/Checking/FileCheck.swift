@@ -38,7 +38,7 @@ enum FileCheck {
         var controlTotal: Result<Int64, ContractCheck.Problem>?
         if case .controlFile(let path)? = check.sum?.declared { controlTotal = firstNumber(in: path) }
         let verdict = contract.finish(controlCount: controlCount, controlTotal: controlTotal)
-        let sha256 = FileConversion.hex(hash.finalize())
+        let sha256 = Hex.string(hash.finalize())
         var summary = "\(verdict.records) records"
         if let declared = verdict.declaredCount { summary += " (\(declared) declared)" }
         if let total = verdict.total { summary += ", column total \(total)" + (verdict.declaredTotal.map { " (\($0) declared)" } ?? "") }

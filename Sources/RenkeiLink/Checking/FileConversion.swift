@@ -23,7 +23,8 @@ enum FileConversion {
         let name = convert.source.split(separator: "/").last.map(String.init) ?? convert.source
         let input = open(convert.source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
-            return failure(.exit, "cannot read \(convert.source) to convert it: \(String(cString: strerror(errno)))")
+            // A file the link's contract expects that is not there is the data's fault, as for check.
+            return failure(errno == ENOENT ? .data : .exit, "cannot read \(convert.source) to convert it: \(String(cString: strerror(errno)))")
         }
         defer { close(input) }
         _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -87,13 +88,6 @@ enum FileConversion {
         LinkResult(failure: .init(errorClass: errorClass, message: message))
     }
 
-    static func hex<Digest: Sequence>(_ digest: Digest) -> String where Digest.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in digest { text.append(digits[Int(byte >> 4)]); text.append(digits[Int(byte & 15)]) }
-        return String(decoding: text, as: UTF8.self)
-    }
-
     /// The output file, written on a thread of its own: both SHA-256s and the write of one chunk
     /// overlap the conversion of the next (at most two chunks in flight), which is what lets a
     /// conversion that also hashes and writes keep up with `iconv | wc` on two cores.
@@ -142,7 +136,7 @@ enum FileConversion {
         /// Waits for what is in flight; the bytes written and both digests.
         func finish() -> (written: Int64, source: String, converted: String) {
             queue.sync {}
-            return state.withLock { ($0.written, hex($0.sourceHash.finalize()), hex($0.convertedHash.finalize())) }
+            return state.withLock { ($0.written, Hex.string($0.sourceHash.finalize()), Hex.string($0.convertedHash.finalize())) }
         }
     }
 
