@@ -22,6 +22,10 @@ public struct RunRequest: Sendable {
     /// delivered for this date with different content.
     public var force = false
 
+    /// Whether a `deliver` step of this run may replace different content delivered for its date:
+    /// only a rerun asked for with `--force` and a reason.
+    public var mayReplaceDeliveries: Bool { trigger == .rerun && force && !(reason ?? "").isEmpty }
+
     public init(job: LoadedJob, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, requestedBy: Requester? = nil,
                 reason: String? = nil, rerunOf: Int64? = nil, retryOf: Int64? = nil) {
         self.job = job

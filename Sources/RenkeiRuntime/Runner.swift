@@ -117,7 +117,8 @@ public struct Runner: Sendable {
             var ended: [(name: String, termination: StepTermination)] = []
             for (position, step) in job.steps.enumerated() where request.steps.includes(position) {
                 let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
-                                                     workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline)
+                                                     workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline,
+                                                     force: request.mayReplaceDeliveries)
                 ended.append((step.name, termination))
                 if !termination.succeeded { break }
             }
@@ -164,7 +165,7 @@ public struct Runner: Sendable {
     }
 
     private func perform(_ step: Step, at position: Int, of run: RunRecord, job: Job, environment: [String: String],
-                         workDirectory: String, programDirectory: String, runDeadline: ContinuousClock.Instant?) async throws -> StepTermination {
+                         workDirectory: String, programDirectory: String, runDeadline: ContinuousClock.Instant?, force: Bool) async throws -> StepTermination {
         let runID = run.id!
         let arguments: [String]
         do {
@@ -182,7 +183,7 @@ public struct Runner: Sendable {
         if case .link(let linkStep) = step.command {
             do {
                 link = try LinkStepFiles.prepare(linkStep, step: step.name, position: position, run: run, environment: environment,
-                                                 workDirectory: workDirectory, force: force(run), store: store)
+                                                 workDirectory: workDirectory, force: force, store: store)
             } catch {
                 let termination = StepTermination.linkFailed(.exit, "cannot prepare the step: \(error)")
                 try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
@@ -227,13 +228,5 @@ public struct Runner: Sendable {
         ))
         if let onFile { for file in files { onFile(run, step.name, file) } }
         return termination
-    }
-
-    /// Whether a `deliver` step of this run may replace different content delivered for its date:
-    /// only a rerun asked for with `--force` and a reason.
-    private func force(_ run: RunRecord) -> Bool {
-        guard run.trigger == .rerun, !(run.reason ?? "").isEmpty,
-              let parameters = try? JSONDecoder().decode([String: String].self, from: Data(run.parameters.utf8)) else { return false }
-        return parameters["force"] == "true"
     }
 }
