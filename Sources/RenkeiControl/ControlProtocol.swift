@@ -163,8 +163,11 @@ public struct DaemonBrief: Codable, Sendable, Equatable {
     public var running: [RunBrief]
     public var queued: Int
     public var next: [String]
+    /// Why the run store cannot be written, while it cannot (no run starts meanwhile).
+    public var storage: String?
 
-    public init(pid: Int32, jobs: Int, running: [RunBrief], queued: Int, next: [String]) {
+    public init(pid: Int32, jobs: Int, running: [RunBrief], queued: Int, next: [String], storage: String? = nil) {
+        self.storage = storage
         self.pid = pid
         self.jobs = jobs
         self.running = running
@@ -178,6 +181,9 @@ public struct RunProgress: Codable, Sendable, Equatable {
     public var state: String
     public var steps: [StepProgress]
     public var message: String?
+    /// Set while the daemon cannot write the run store: why, and what it knows of the run that
+    /// is not on record yet. `run --wait` ends on it rather than wait for a row that cannot change.
+    public var storage: String?
 
     public struct StepProgress: Codable, Sendable, Equatable {
         public var name: String
@@ -188,7 +194,8 @@ public struct RunProgress: Codable, Sendable, Equatable {
         }
     }
 
-    public init(id: Int64, state: String, steps: [StepProgress], message: String?) {
+    public init(id: Int64, state: String, steps: [StepProgress], message: String?, storage: String? = nil) {
+        self.storage = storage
         self.id = id
         self.state = state
         self.steps = steps

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RenkeiCore
 
 /// Someone's ask for one run of one job.
@@ -66,24 +67,17 @@ public enum WorkDirectoryMode: Sendable, Equatable {
 }
 
 /// Why a run's task was cancelled: an operator (`renkeictl cancel`) or the daemon stopping.
-public final class CancellationReason: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelledBy: String?
+public final class CancellationReason: Sendable {
+    private let cancelledBy = Mutex<String?>(nil)
 
     public init() {}
 
     /// Marks the run cancelled by `user`; then cancel its task.
     public func operatorCancels(_ user: String) {
-        lock.lock()
-        cancelledBy = user
-        lock.unlock()
+        cancelledBy.withLock { $0 = user }
     }
 
-    public var operatorName: String? {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelledBy
-    }
+    public var operatorName: String? { cancelledBy.withLock { $0 } }
 }
 
 /// A person (or the account) that asked for a run.

@@ -4,357 +4,428 @@ import RenkeiCore
 import RenkeiRuntime
 import RenkeiStore
 import RenkeiSystemd
+import ServiceLifecycle
+import Synchronization
 
-/// The running daemon: one loop that asks the `Scheduler` what is due, carries out its actions
-/// (start runs, record skipped and missed slots and deadline breaches), reports to systemd, and
-/// sleeps until the next slot or until something happens (a run ends, SIGHUP, SIGTERM).
-actor Daemon {
-    /// Where jobs and state live.
+/// renkeid's whole life, in one loop: it loads the jobs, says READY, then takes one `Mail` at a
+/// time from its `Inbox` — a tick of its timer, a signal, an operator's request, a run that
+/// started or ended, the store's probe — hands the event to `DaemonCore`, and carries out the
+/// effects the core answers with, each in exactly one place (`perform`). It ends when the core
+/// says `stopped`.
+///
+/// The loop never waits for a disk or a process: runs go on in tasks of their own (the `Runner`
+/// owns their processes), writes go to the store's one writer (`Recorder`), and each reports
+/// back by mail.
+struct Daemon: Service {
     let locations: Locations
-    let state: StateDirectory
     let store: RunStore
     /// Carries out each run, recording it as `renkeictl run --local` does.
     let runner: Runner
     let notifier: SystemdNotifier
     let logger: Logger
+    let events: RunEvents
     /// How long running runs may take to finish after SIGTERM.
     let shutdownGrace: Duration
-    /// The zone of jobs that name none.
-    let machineZone: String
-    /// The decisions.
-    var scheduler: Scheduler
-    /// The definitions in force, by name; a file that stops parsing keeps its last good one.
-    var jobs: [JobName: LoadedJob] = [:]
-    /// Runs in progress, by token.
-    var runs: [Int: RunEntry] = [:]
-    /// Operators' runs and reruns recorded `queued` and waiting for the scheduler, by run id.
-    var manual: [Int64: (request: RunRequest, row: RunRecord)] = [:]
-    /// Who may use the control socket.
-    let authorization: Authorization
-    /// Whether run, rerun and cancel need `--reason`.
-    let requireReason: Bool
+    let maxConcurrent: Int
+    let inbox: Inbox
+    /// The loop's exit status, for `renkeid` to return once every service has stopped.
+    let exitStatus: ExitStatus
 
-    struct RunEntry {
-        let planned: PlannedRun
-        let task: Task<Void, Never>
-        /// Its row's id, once it has one.
-        var runID: Int64?
-        let cancellation: CancellationReason
-    }
-    var nextToken = 0
-    /// SIGTERM/SIGINT count: one stops dispatching, a second cuts the wait for running runs short.
-    var stopRequests = 0
-    var reloadRequested = false
-    /// The last `STATUS=` sent, so an unchanged one is not sent again.
-    var lastStatus = ""
-    let wakeup = Wakeup()
-    /// Where runs execute, away from the scheduler loop's threads.
-    let runThreads: BlockingThreads
-    /// The run events (started, failed, …) as journal entries.
-    let events: RunEvents
-
-    init(locations: Locations, store: RunStore, maxConcurrent: Int, shutdownGrace: Duration, logger: Logger, output: OutputDestination,
-         authorization: Authorization, requireReason: Bool) {
-        self.authorization = authorization
-        self.requireReason = requireReason
-        self.locations = locations
-        state = StateDirectory(locations.state)
-        self.store = store
-        events = RunEvents(logger: logger)
-        let fileEvents = events
-        runner = Runner(state: state, store: store, sink: output.sink, cancelledMeans: .interrupted,
-                        onFile: { run, step, file in fileEvents.file(file, step: step, of: run) })
-        notifier = SystemdNotifier()
-        self.logger = logger
-        self.shutdownGrace = shutdownGrace
-        machineZone = MachineTimeZone.identifier
-        scheduler = Scheduler(maxConcurrent: maxConcurrent)
-        runThreads = BlockingThreads(count: maxConcurrent, name: "renkei-run")
+    final class ExitStatus: Sendable {
+        private let value = Mutex<Int32>(0)
+        func set(_ status: Int32) { value.withLock { $0 = status } }
+        var status: Int32 { value.withLock { $0 } }
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+    func run() async {
+        var loop = Loop(daemon: self)
+        await loop.run()
+    }
 
-    /// Runs until SIGTERM/SIGINT and the shutdown that follows; returns the exit status.
-    func run() async -> Int32 {
-        loadJobs(initial: true)
-        for interrupted in store.interruptedAtOpen {
-            events.ended(interrupted.run, job: JobName(interrupted.run.job).flatMap { jobs[$0]?.job }, retryAt: nil)
-        }
-        // Failed attempts whose retry never ran (the daemon stopped or crashed first) are retried.
-        for (name, loaded) in jobs where loaded.job.retry != nil {
-            let since = Date().addingTimeInterval(-TimeInterval(loaded.job.catchUpWindow.seconds))
-            for run in (try? store.failuresAwaitingRetry(job: name.rawValue, since: since)) ?? [] {
-                scheduler.recovered(job: name, logicalTime: run.logicalTime * 1_000_000, attempt: run.attempt, runID: run.id!, now: Self.now())
-            }
-        }
-        notifier.ready(status: status())
-        logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(locations.jobs), state \(locations.state); \(status())")
-
+    /// The loop's state: only the loop's task touches it.
+    struct Loop {
+        let daemon: Daemon
+        var core: DaemonCore
+        /// The definitions in force, by name; a file that stops parsing keeps its last good one.
+        var jobs: [JobName: LoadedJob] = [:]
+        /// Each running run's task and how it was cancelled, by job (one run per job at a time).
+        var runs: [JobName: (task: Task<Void, Never>, cancellation: CancellationReason)] = [:]
+        /// Operators' runs recorded `queued`, by run id, until they start.
+        var requests: [Int64: (request: RunRequest, row: RunRecord)] = [:]
+        /// The timer that will send the next tick, and when.
+        var timer: (at: Int64, task: Task<Void, Never>)?
+        var lastStatus = ""
         var lastWatchdog = ContinuousClock.now
-        var exitStatus: Int32 = 0
-        while stopRequests == 0 {
-            // The database file was deleted or replaced under us: every write is refused, and
-            // nobody would read what we wrote anyway. Stop, so systemd starts us on the real file.
-            if let failure = store.lastFailure, failure.needsRestart {
-                logger.critical("\(failure); renkeid stops so that it is started again on the file at \(failure.path)")
-                notifier.status("stopping: \(failure.problem)")
-                exitStatus = 1
-                stopRequests = 2
-                break
-            }
-            if reloadRequested {
-                reloadRequested = false
-                reload()
-            }
-            let now = Self.now()
-            perform(scheduler.advance(to: now))
-            sendStatus()
-            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval * 0.9 {
-                notifier.watchdog()
-                lastWatchdog = ContinuousClock.now
-            }
-            // Sleep until the next slot; wake at least every minute (a wall clock that jumped is
-            // seen within a minute) and every half watchdog period.
-            var sleep: Duration = .seconds(60)
-            if let wake = scheduler.nextWakeUp(now: Self.now()) {
-                sleep = min(sleep, .microseconds(max(wake - Self.now(), 0)))
-            }
-            if let interval = notifier.watchdogInterval { sleep = min(sleep, interval) }
-            if sleep > .zero { await wakeup.wait(for: sleep) }
+        let machineZone = MachineTimeZone.identifier
+        var done = false
+
+        init(daemon: Daemon) {
+            self.daemon = daemon
+            core = DaemonCore(scheduler: Scheduler(maxConcurrent: daemon.maxConcurrent))
         }
-        await shutDown()
-        return exitStatus
-    }
 
-    // MARK: - Signals
+        var view: DaemonView { DaemonView(core: core, jobs: jobs, machineZone: machineZone) }
+        var logger: Logger { daemon.logger }
 
-    func requestStop(_ signal: String) {
-        stopRequests += 1
-        if stopRequests == 1 {
-            logger.event(.daemonStopping, .notice, "\(signal): renkeid stopping; \(runs.count) running run(s) get up to \(shutdownGrace.components.seconds)s to finish (send \(signal) again to stop them now)")
-        } else {
-            logger.notice("\(signal) again: stopping running runs now")
+        static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+
+        mutating func run() async {
+            start()
+            for await mail in daemon.inbox.mails {
+                take(mail)
+                if done { break }
+                keepSystemdInformed()
+                armTimer()
+            }
+            timer?.task.cancel()
+            // Questions that came after the end get the last view; nothing else is taken.
+            daemon.inbox.close()
+            for await mail in daemon.inbox.mails {
+                if case .ask(_, let reply) = mail { reply(view, []) }
+            }
+            logger.info("renkeid stopped")
         }
-        wakeup.signal()
-    }
 
-    func requestReload() {
-        reloadRequested = true
-        wakeup.signal()
-    }
+        // MARK: - Start
 
-    // MARK: - Jobs
-
-    /// Loads the jobs directory. On reload, a file that no longer parses keeps its previous
-    /// definition; a changed schedule continues from now; an added job starts from now.
-    /// Returns how many files had problems.
-    @discardableResult
-    func loadJobs(initial: Bool) -> Int {
-        let catalog = JobLoader.load(directory: locations.jobs)
-        for problem in catalog.problems {
-            let file = (problem.file as NSString).lastPathComponent
-            var fields = ["RENKEI_FILE": problem.file]
-            if file.hasSuffix(".yaml") { fields[EventField.job] = String(file.dropLast(5)) }
-            logger.event(.jobFileInvalid, .error, "\(problem)", fields)
-        }
-        for note in catalog.notes { logger.warning("\(note)") }
-        let now = Self.now()
-        var seen: Set<JobName> = []
-        for loaded in catalog.jobs {
-            let name = loaded.job.name
-            seen.insert(name)
-            let schedule = loaded.job.jobSchedule(machineZone: machineZone)
-            if let old = jobs[name] {
-                if old.job.definitionHash != loaded.job.definitionHash {
-                    scheduler.update(loaded.job, schedule: schedule, now: now)
-                    logger.info("\(name): new definition loaded", metadata: [EventField.job: "\(name)"])
+        mutating func start() {
+            loadJobs(initial: true)
+            for interrupted in daemon.store.interruptedAtOpen {
+                daemon.events.ended(interrupted.run, job: JobName(interrupted.run.job).flatMap { jobs[$0]?.job }, retryAt: nil)
+            }
+            // Failed attempts whose retry never ran (the daemon stopped or crashed first) are retried.
+            for (name, loaded) in jobs where loaded.job.retry != nil {
+                let since = Date().addingTimeInterval(-TimeInterval(loaded.job.catchUpWindow.seconds))
+                for run in (try? daemon.store.failuresAwaitingRetry(job: name.rawValue, since: since)) ?? [] {
+                    core.scheduler.recovered(job: name, logicalTime: run.logicalTime * 1_000_000, attempt: run.attempt, runID: run.id!, now: Self.now())
                 }
-            } else if initial {
-                let last = (try? store.lastSlot(job: name.rawValue)).flatMap { $0 }.map { $0 * 1_000_000 }
-                scheduler.add(loaded.job, schedule: schedule, lastSlot: last, now: now)
-            } else {
-                scheduler.add(loaded.job, schedule: schedule, lastSlot: nil, now: now)
-                logger.info("\(name): new job, scheduled from now", metadata: [EventField.job: "\(name)"])
             }
-            jobs[name] = loaded
+            lastStatus = view.statusLine
+            daemon.notifier.ready(status: lastStatus)
+            logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
+            daemon.inbox.send(.tick)
         }
-        // A job whose file is broken stays as it was; one whose file is gone is dropped.
-        let broken = Set(catalog.problems.compactMap { problem -> JobName? in
-            let file = (problem.file as NSString).lastPathComponent
-            return file.hasSuffix(".yaml") ? JobName(String(file.dropLast(5))) : nil
-        })
-        for name in jobs.keys where !seen.contains(name) {
-            if broken.contains(name) {
-                logger.event(.reloadFailed, .error, "\(name): its job file has errors; keeping the previous definition until it is fixed (renkeictl check)",
-                             [EventField.job: name.rawValue])
-            } else {
-                scheduler.remove(name)
-                jobs[name] = nil
-                logger.info("\(name): job file removed; not scheduled any more", metadata: [EventField.job: "\(name)"])
+
+        // MARK: - Mail
+
+        mutating func take(_ mail: Mail) {
+            switch mail {
+            case .event(let event):
+                if case .tick = event { timer = nil }
+                if case .stopRequested(let signal) = event { stopRequested(signal) }
+                perform(core.handle(event, now: Self.now()))
+            case .reload:
+                reload()
+            case .runStarted(let row):
+                guard let job = JobName(row.job) else { return }
+                perform(core.handle(.runStarted(job: job, runID: row.id!), now: Self.now()))
+                daemon.events.started(row, job: jobs[job]?.job)
+            case .runFinished(let job, let finish):
+                runs[job] = nil
+                runFinished(job, finish)
+            case .queued(let request, let row):
+                requests[row.id!] = (request, row)
+                let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.epochSeconds * 1_000_000, trigger: request.trigger,
+                                         attempt: request.attempt, dueAt: Self.now(), queuedRunID: row.id!)
+                perform(core.handle(.runQueued(planned), now: Self.now()))
+            case .ask(let event, let reply):
+                let effects = event.map { core.handle($0, now: Self.now()) } ?? []
+                perform(effects)
+                reply(view, effects)
             }
         }
-        return Set(catalog.problems.map(\.file)).count
-    }
 
-    func reload() {
-        notifier.reloading()
-        let broken = loadJobs(initial: false)
-        let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
-        logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(locations.jobs): \(jobs.count) jobs\(problems)")
-        notifier.ready(status: status())
-        lastStatus = ""
-    }
+        mutating func stopRequested(_ signal: String) {
+            if core.lifecycle == .serving {
+                logger.event(.daemonStopping, .notice, "\(signal): renkeid stopping; \(runs.count) running run(s) get up to \(daemon.shutdownGrace.components.seconds)s to finish (send \(signal) again to stop them now)")
+                daemon.notifier.stopping(status: "stopping: \(runs.count) run(s) to finish")
+                let inbox = daemon.inbox, grace = daemon.shutdownGrace
+                Task {
+                    try? await Task.sleep(for: grace)
+                    inbox.send(.graceOver)
+                }
+            } else {
+                logger.notice("\(signal) again: stopping running runs now")
+            }
+        }
 
-    // MARK: - Actions
+        mutating func runFinished(_ job: JobName, _ finish: RunFinish) {
+            let now = Self.now()
+            switch finish {
+            case .recorded(let record):
+                let effects = core.handle(.runEnded(job: job, .recorded(runID: record.id!, state: record.state)), now: now)
+                var retryAt: LogicalTime?
+                for case .retryScheduled(let retry) in effects {
+                    retryAt = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: view.zoneName(of: retry.job))
+                }
+                daemon.events.ended(record, job: jobs[job]?.job, retryAt: retryAt)
+                perform(effects)
+            case .refused(let reason):
+                perform(core.handle(.runEnded(job: job, .refused(reason: reason)), now: now))
+            case .notRecorded(let lost):
+                logger.error("\(job): \(lost)", metadata: [EventField.job: "\(job)"])
+                perform(core.handle(.runEnded(job: job, .notRecorded(runID: lost.runID, outcome: lost.outcome, Self.problem(lost.failure))), now: now))
+            case .lost(let reason):
+                logger.error("\(job): the run could not go on: \(reason)", metadata: [EventField.job: "\(job)"])
+                perform(core.handle(.runEnded(job: job, .refused(reason: reason)), now: now))
+            }
+        }
 
-    func perform(_ actions: [SchedulerAction]) {
-        for action in actions {
-            switch action {
-            case .start(let planned):
-                // While stopping nothing new starts. A slot without a row is found again at the next
-                // start (catch_up), a pending retry by `failuresAwaitingRetry`.
-                if stopRequests == 0 { start(planned) }
-            case .recordSkipped(let name, let logicalTime, let reason):
-                record(name, logicalTime, state: .skipped, reason: reason)
-            case .recordMissed(let name, let logicalTime, let reason):
-                record(name, logicalTime, state: .missed, reason: reason)
-            case .catchUpStarted(let name, let late, let running):
-                let policy = jobs[name]?.job.catchUp.rawValue ?? "?"
-                logger.event(.catchUpStarted, .notice, "\(name): \(late) slot(s) passed while renkeid was not running; \(running) will run now (catch_up: \(policy))",
-                             [EventField.job: name.rawValue])
-            case .retryScheduled(let retry):
-                let at = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zoneName(of: retry.job))
-                logger.event(.retryScheduled, .notice, "\(retry.job): attempt \(retry.attempt) of the slot \(LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zoneName(of: retry.job)).iso8601) at \(at.iso8601)",
-                             [EventField.job: retry.job.rawValue, EventField.attempt: String(retry.attempt), EventField.trigger: "retry",
-                              EventField.logicalTime: LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zoneName(of: retry.job)).iso8601])
-            case .deadlineBreached(let breach):
-                let zone = zoneName(of: breach.job)
+        // MARK: - Effects
+
+        /// Carries out the core's effects, in order. Every spawn, write and log of the loop is here.
+        mutating func perform(_ effects: [DaemonEffect]) {
+            for effect in effects {
+                switch effect {
+                case .start(let planned):
+                    startRun(planned)
+                case .stop(let job, let user):
+                    guard let run = runs[job] else { continue }
+                    if let user { run.cancellation.operatorCancels(user) }
+                    run.task.cancel()
+                case .recordSkipped, .recordMissed, .recordCancelled, .recordEnd, .recordDeadlineBreach:
+                    log(effect)
+                    write(effect)
+                case .catchUpStarted(let name, let late, let running):
+                    let policy = jobs[name]?.job.catchUp.rawValue ?? "?"
+                    logger.event(.catchUpStarted, .notice, "\(name): \(late) slot(s) passed while they could not run; \(running) will run now (catch_up: \(policy))",
+                                 [EventField.job: name.rawValue])
+                case .retryScheduled(let retry):
+                    let zone = view.zoneName(of: retry.job)
+                    let slot = LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zone)
+                    logger.event(.retryScheduled, .notice, "\(retry.job): attempt \(retry.attempt) of the slot \(slot.iso8601) at \(LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zone).iso8601)",
+                                 [EventField.job: retry.job.rawValue, EventField.attempt: String(retry.attempt), EventField.trigger: "retry",
+                                  EventField.logicalTime: slot.iso8601])
+                case .storageLost(let problem):
+                    logger.critical("\(problem); no run starts until it can be written, running runs go on and are recorded once it can")
+                    lastStatus = ""
+                case .probeStore:
+                    let store = daemon.store, inbox = daemon.inbox
+                    Task {
+                        do {
+                            try await store.probe()
+                            inbox.send(.storeProbed(nil))
+                        } catch {
+                            inbox.send(.storeProbed(Self.problem(error)))
+                        }
+                    }
+                case .storageBack(let since, let unrecorded, let slots):
+                    let seconds = (Self.now() - since) / 1_000_000
+                    logger.notice("the run store \(daemon.store.path) can be written again after \(seconds)s; recording \(unrecorded) run end(s) and \(slots) slot(s) held meanwhile; runs start again")
+                    lastStatus = ""
+                case .exitForRestart(let problem):
+                    logger.critical("\(problem); renkeid stops so that it is started again on the file at \(daemon.store.path)")
+                    daemon.notifier.status("stopping: \(problem.summary)")
+                    daemon.exitStatus.set(1)
+                case .stopped:
+                    done = true
+                }
+            }
+        }
+
+        /// The journal entry of a write the core asked for.
+        func log(_ effect: DaemonEffect) {
+            switch effect {
+            case .recordSkipped(let name, let logicalTime, let reason), .recordMissed(let name, let logicalTime, let reason, _):
+                let missed = if case .recordMissed = effect { true } else { false }
+                let slot = LogicalTime(microseconds: logicalTime, zoneIdentifier: view.zoneName(of: name))
+                let state: RunState = missed ? .missed : .skipped
+                logger.event(missed ? .slotMissed : .slotSkipped, missed ? .warning : .info, "\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)",
+                             [EventField.job: name.rawValue, EventField.logicalTime: slot.iso8601, EventField.state: state.rawValue])
+            case .recordCancelled(let runID, let job, let user):
+                logger.event(.runCancelled, .notice, "\(job) run \(runID) was cancelled by \(user) before it started",
+                             [EventField.job: job.rawValue, EventField.runID: String(runID), EventField.requestedBy: user])
+            case .recordEnd(let runID, let job, let outcome):
+                logger.notice("\(job): run \(runID) recorded \(outcome.state.rawValue) now that the store can be written: \(outcome.message ?? "")",
+                              metadata: [EventField.job: "\(job)", EventField.runID: "\(runID)"])
+            case .recordDeadlineBreach(let breach):
+                let zone = view.zoneName(of: breach.job)
                 let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
                 let deadline = LogicalTime(microseconds: breach.deadline, zoneIdentifier: zone)
                 let what = breach.kind == .startBy ? "had not started" : "had not finished"
                 logger.event(.deadlineBreached, .warning, "\(breach.job): the run for \(slot.iso8601) \(what) by its deadline \(deadline.iso8601) (\(breach.kind.rawValue))",
                              [EventField.job: breach.job.rawValue, EventField.logicalTime: slot.iso8601, "RENKEI_DEADLINE": breach.kind.rawValue])
+            default:
+                break
+            }
+        }
+
+        /// Writes one of the core's records through the store's one writer; a write the store
+        /// refuses goes back to the core, which holds it until the store can be written.
+        func write(_ effect: DaemonEffect) {
+            let store = daemon.store, inbox = daemon.inbox, logger = daemon.logger
+            let job: Job?
+            switch effect {
+            case .recordSkipped(let name, _, _), .recordMissed(let name, _, _, _): job = jobs[name]?.job
+            default: job = nil
+            }
+            let zone: String = switch effect {
+            case .recordSkipped(let name, _, _), .recordMissed(let name, _, _, _), .recordEnd(_, let name, _): view.zoneName(of: name)
+            case .recordDeadlineBreach(let breach): view.zoneName(of: breach.job)
+            default: machineZone
+            }
+            Task {
                 do {
-                    try store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
-                                                   deadline: Date(timeIntervalSince1970: TimeInterval(deadline.epochSeconds)), at: Date())
+                    switch effect {
+                    case .recordSkipped(_, let logicalTime, let reason):
+                        guard let job else { return }
+                        try await store.recordSlot(job: job, logicalTime: LogicalTime(microseconds: logicalTime, zoneIdentifier: zone),
+                                                   state: .skipped, reason: reason, at: Date())
+                    case .recordMissed(_, let logicalTime, let reason, let storage):
+                        guard let job else { return }
+                        try await store.recordSlot(job: job, logicalTime: LogicalTime(microseconds: logicalTime, zoneIdentifier: zone),
+                                                   state: .missed, reason: reason, errorClass: storage ? .storage : .missed, at: Date())
+                    case .recordCancelled(let runID, _, let user):
+                        try await store.cancelQueued(runID: runID, message: "cancelled by \(user) before it started", at: Date())
+                    case .recordEnd(let runID, _, let outcome):
+                        try await store.finish(runID: runID, outcome: outcome, at: Date())
+                    case .recordDeadlineBreach(let breach):
+                        let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
+                        try await store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
+                                                             deadline: Date(timeIntervalSince1970: TimeInterval(breach.deadline / 1_000_000)), at: Date())
+                    default:
+                        return
+                    }
+                } catch let failure as StoreFailure {
+                    inbox.send(.writeFailed(effect, Self.problem(failure)))
                 } catch {
-                    logger.error("cannot record the deadline breach of \(breach.job): \(error)")
+                    logger.error("cannot record \(effect): \(error)")
                 }
             }
         }
-    }
 
-    func zoneName(of name: JobName) -> String {
-        jobs[name]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? jobs[name]?.job.timezone ?? machineZone
-    }
-
-    func record(_ name: JobName, _ logicalTime: Int64, state: RunState, reason: String) {
-        let slot = LogicalTime(microseconds: logicalTime, zoneIdentifier: zoneName(of: name))
-        logger.event(state == .missed ? .slotMissed : .slotSkipped, state == .missed ? .warning : .info,
-                     "\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)",
-                     [EventField.job: name.rawValue, EventField.logicalTime: slot.iso8601, EventField.state: state.rawValue])
-        guard let job = jobs[name]?.job else { return }
-        do {
-            try store.recordSlot(job: job, logicalTime: slot, state: state, reason: reason, at: Date())
-        } catch {
-            logger.error("\(name): cannot record the \(state.rawValue) slot \(slot.iso8601): \(error)")
-        }
-    }
-
-    func start(_ planned: PlannedRun) {
-        var queuedRow: RunRecord?
-        let request: RunRequest
-        if let id = planned.queuedRunID, let entry = manual.removeValue(forKey: id) {
-            request = entry.request
-            queuedRow = entry.row
-        } else {
-            guard let loaded = jobs[planned.job] else {
-                perform(scheduler.runRefused(planned, reason: "the job's file was removed"))
+        /// Starts the run in a task of its own; it reports its row and its end by mail.
+        mutating func startRun(_ planned: PlannedRun) {
+            let request: RunRequest
+            var queued: RunRecord?
+            if let id = planned.queuedRunID, let entry = requests.removeValue(forKey: id) {
+                request = entry.request
+                queued = entry.row
+            } else if let loaded = jobs[planned.job] {
+                request = RunRequest(job: loaded, logicalTime: view.logical(planned), trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
+            } else {
+                daemon.inbox.send(.runFinished(planned.job, .lost("the job's file was removed")))
+                runs[planned.job] = (Task {}, CancellationReason())
                 return
             }
-            let logical = LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
-            request = RunRequest(job: loaded, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
-        }
-        let token = nextToken
-        nextToken += 1
-        let runner = self.runner
-        let queued = queuedRow
-        // Detached, on threads of its own: a run's work (store writes, process I/O) must not queue
-        // behind the actor, nor the actor behind it.
-        let task = Task.detached(executorPreference: runThreads) {
-            let result: Result<RunRecord, any Error>
-            do {
-                // Awaited, not a Task of its own: the run-started event is sent before the run can end.
-                result = .success(try await runner.perform(request, queued: queued) { row in
-                    await self.runStarted(token, record: row)
-                })
-            } catch {
-                result = .failure(error)
+            let runner = daemon.runner, inbox = daemon.inbox, job = planned.job, row = queued
+            let task = Task {
+                let finish: RunFinish
+                do {
+                    finish = .recorded(try await runner.perform(request, queued: row) { row in inbox.send(.runStarted(row)) })
+                } catch let busy as RunLock.Busy {
+                    finish = .refused("another process holds the job's lock (\(busy.holder.map { "pid \($0)" } ?? "unknown"), e.g. renkeictl run --local)")
+                } catch let lost as RunNotRecorded {
+                    finish = .notRecorded(lost)
+                } catch {
+                    finish = .lost("\(error)")
+                }
+                inbox.send(.runFinished(job, finish))
             }
-            await self.runFinished(token, result)
+            runs[job] = (task, request.cancellation)
         }
-        runs[token] = RunEntry(planned: planned, task: task, runID: queued?.id, cancellation: request.cancellation)
-    }
 
-    func runStarted(_ token: Int, record: RunRecord) {
-        runs[token]?.runID = record.id
-        guard let planned = runs[token]?.planned else { return }
-        scheduler.runStarted(planned)
-        events.started(record, job: jobs[planned.job]?.job)
-    }
+        static func problem(_ error: any Error) -> StorageProblem {
+            guard let failure = error as? StoreFailure else { return StorageProblem("the run store cannot be written: \(error)", summary: "\(error)") }
+            return StorageProblem(failure.description, summary: "\(failure.problem) (\(failure.path))", needsRestart: failure.needsRestart)
+        }
 
-    func runFinished(_ token: Int, _ result: Result<RunRecord, any Error>) {
-        guard let planned = runs.removeValue(forKey: token)?.planned else { return }
-        switch result {
-        case .success(let record):
-            let actions = scheduler.runEnded(planned, runID: record.id!, state: record.state, now: Self.now())
-            var retryAt: LogicalTime?
-            for case .retryScheduled(let retry) in actions {
-                retryAt = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zoneName(of: retry.job))
+        // MARK: - Time and systemd
+
+        /// Arms the timer for the core's next wake-up: at least every minute (a wall clock that
+        /// jumped is seen within a minute) and every half watchdog period. An earlier timer stays.
+        mutating func armTimer() {
+            let now = Self.now()
+            var wake = now + 60_000_000
+            if let next = core.nextWakeUp(now: now) { wake = min(wake, next) }
+            if let interval = daemon.notifier.watchdogInterval {
+                wake = min(wake, now + Int64(interval.components.seconds) * 500_000 + interval.components.attoseconds / 2_000_000_000_000)
             }
-            events.ended(record, job: jobs[planned.job]?.job, retryAt: retryAt)
-            perform(actions)
-        case .failure(let busy as RunLock.Busy):
-            perform(scheduler.runRefused(planned, reason: "another process holds the job's lock (\(busy.holder.map { "pid \($0)" } ?? "unknown"), e.g. renkeictl run --local)"))
-        case .failure(let error):
-            logger.error("\(planned.job): the run could not be recorded: \(error)")
-            perform(scheduler.runRefused(planned, reason: "the run could not be recorded: \(error)"))
+            if let timer, timer.at <= wake { return }
+            timer?.task.cancel()
+            let inbox = daemon.inbox
+            let delay = Duration.microseconds(max(wake - now, 0))
+            timer = (wake, Task {
+                // No tolerance: a slot is due at its instant, and the default lets the timer fire late.
+                guard (try? await Task.sleep(for: delay, tolerance: .zero)) != nil else { return }
+                inbox.send(.tick)
+            })
         }
-        wakeup.signal()
-    }
 
-    // MARK: - Status and shutdown
+        /// `STATUS=` when it changed (looked at no more than 5 times a second), `WATCHDOG=1` on time.
+        mutating func keepSystemdInformed() {
+            if let interval = daemon.notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval * 0.5 {
+                daemon.notifier.watchdog()
+                lastWatchdog = ContinuousClock.now
+            }
+            let text = view.statusLine
+            if text != lastStatus {
+                daemon.notifier.status(text)
+                lastStatus = text
+            }
+        }
 
-    func status() -> String {
-        var text = "\(scheduler.running) running, \(scheduler.queued) queued"
-        if let next = scheduler.nextSlot() {
-            let zone = ZoneRules.named(zoneName(of: next.job)) ?? .utc
-            let iso = LogicalTime.iso8601(LogicalTime(microseconds: next.runAt, zoneIdentifier: zone.identifier).epochSeconds, in: zone)
-            text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"
-        }
-        return text
-    }
+        // MARK: - Jobs
 
-    func sendStatus() {
-        let text = status()
-        if text != lastStatus {
-            notifier.status(text)
-            lastStatus = text
+        /// Loads the jobs directory. On reload, a file that no longer parses keeps its previous
+        /// definition; a changed schedule continues from now; an added job starts from now.
+        /// Returns how many files had problems.
+        @discardableResult
+        mutating func loadJobs(initial: Bool) -> Int {
+            let catalog = JobLoader.load(directory: daemon.locations.jobs)
+            for problem in catalog.problems {
+                let file = (problem.file as NSString).lastPathComponent
+                var fields = ["RENKEI_FILE": problem.file]
+                if file.hasSuffix(".yaml") { fields[EventField.job] = String(file.dropLast(5)) }
+                logger.event(.jobFileInvalid, .error, "\(problem)", fields)
+            }
+            for note in catalog.notes { logger.warning("\(note)") }
+            let now = Self.now()
+            var seen: Set<JobName> = []
+            for loaded in catalog.jobs {
+                let name = loaded.job.name
+                seen.insert(name)
+                let schedule = loaded.job.jobSchedule(machineZone: machineZone)
+                if let old = jobs[name] {
+                    if old.job.definitionHash != loaded.job.definitionHash {
+                        core.scheduler.update(loaded.job, schedule: schedule, now: now)
+                        logger.info("\(name): new definition loaded", metadata: [EventField.job: "\(name)"])
+                    }
+                } else if initial {
+                    let last = (try? daemon.store.lastSlot(job: name.rawValue)).flatMap { $0 }.map { $0 * 1_000_000 }
+                    core.scheduler.add(loaded.job, schedule: schedule, lastSlot: last, now: now)
+                } else {
+                    core.scheduler.add(loaded.job, schedule: schedule, lastSlot: nil, now: now)
+                    logger.info("\(name): new job, scheduled from now", metadata: [EventField.job: "\(name)"])
+                }
+                jobs[name] = loaded
+            }
+            // A job whose file is broken stays as it was; one whose file is gone is dropped.
+            let broken = Set(catalog.problems.compactMap { problem -> JobName? in
+                let file = (problem.file as NSString).lastPathComponent
+                return file.hasSuffix(".yaml") ? JobName(String(file.dropLast(5))) : nil
+            })
+            for name in jobs.keys where !seen.contains(name) {
+                if broken.contains(name) {
+                    logger.event(.reloadFailed, .error, "\(name): its job file has errors; keeping the previous definition until it is fixed (renkeictl check)",
+                                 [EventField.job: name.rawValue])
+                } else {
+                    core.scheduler.remove(name)
+                    jobs[name] = nil
+                    logger.info("\(name): job file removed; not scheduled any more", metadata: [EventField.job: "\(name)"])
+                }
+            }
+            return Set(catalog.problems.map(\.file)).count
         }
-    }
 
-    func shutDown() async {
-        notifier.stopping(status: "stopping: \(runs.count) run(s) to finish")
-        let deadline = ContinuousClock.now.advanced(by: shutdownGrace)
-        while !runs.isEmpty && stopRequests < 2 && ContinuousClock.now < deadline {
-            await wakeup.wait(for: min(deadline - ContinuousClock.now, .seconds(1)))
+        mutating func reload() {
+            daemon.notifier.reloading()
+            let broken = loadJobs(initial: false)
+            let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
+            logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(daemon.locations.jobs): \(jobs.count) jobs\(problems)")
+            lastStatus = view.statusLine
+            daemon.notifier.ready(status: lastStatus)
+            perform(core.handle(.tick, now: Self.now()))
         }
-        if !runs.isEmpty {
-            logger.notice("stopping \(runs.count) running run(s): their processes get SIGTERM, then SIGKILL; they are recorded interrupted")
-            let tasks = runs.values.map(\.task)
-            for task in tasks { task.cancel() }
-            for task in tasks { await task.value }
-        }
-        logger.info("renkeid stopped")
     }
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import RenkeiRuntime
 import RenkeiStore
 import RenkeiSystemd
 import RenkeiControl
+import RenkeiCore
+import ServiceLifecycle
+import UnixSignals
 
 extension LogTarget: ExpressibleByArgument {}
 
@@ -71,51 +73,61 @@ struct Renkeid: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let authorization = Authorization(operatorsGroup: operatorsGroup)
-        let daemon = Daemon(locations: locations, store: store, maxConcurrent: maxConcurrent,
-                            shutdownGrace: .seconds(shutdownGrace), logger: logger,
-                            output: toJournal ? .journal(logger: logger) : .console,
-                            authorization: authorization, requireReason: requireReason)
-        // Requests write to the store (their run's row, the audit chain) on threads of their own.
-        let requestThreads = BlockingThreads(count: 8, name: "renkei-request")
+        let inbox = Inbox()
+        let events = RunEvents(logger: logger)
+        let runner = Runner(state: stateDirectory, store: store, sink: (toJournal ? OutputDestination.journal(logger: logger) : .console).sink,
+                            cancelledMeans: .interrupted, onFile: { run, step, file in events.file(file, step: step, of: run) })
+        let daemon = Daemon(locations: locations, store: store, runner: runner, notifier: SystemdNotifier(), logger: logger, events: events,
+                            shutdownGrace: .seconds(shutdownGrace), maxConcurrent: maxConcurrent, inbox: inbox, exitStatus: Daemon.ExitStatus())
+        let desk = ControlDesk(store: store, runner: runner, logger: logger, locations: locations, inbox: inbox, requireReason: requireReason)
         let server: ControlServer
         do {
-            server = try ControlServer(path: locations.socket, authorization: authorization) { call in
-                await withTaskExecutorPreference(requestThreads) { await daemon.handle(call) }
-            }
+            server = try ControlServer(path: locations.socket, authorization: authorization) { call in await desk.handle(call) }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        let signals = SignalHandlers(daemon: daemon)
-        let status = await daemon.run()
-        server.stop()
-        signals.stop()
+        // The loop ends the group when it has stopped (SIGTERM, or a store that must be reopened);
+        // the socket and the signal watcher then end with it.
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: ControlService(server: server)),
+                .init(service: SignalService(inbox: inbox)),
+            ],
+            gracefulShutdownSignals: [],
+            logger: logger
+        ))
+        try await group.run()
+        store.close()
         withExtendedLifetime(lock) {}
+        let status = daemon.exitStatus.status
         if status != 0 { throw ExitCode(status) }
     }
 }
 
-/// SIGTERM/SIGINT ask the daemon to stop, SIGHUP to reload; the default actions are ignored.
-final class SignalHandlers {
-    private let sources: [DispatchSourceSignal]
+/// The control socket as a service: it serves from start until the group shuts down.
+struct ControlService: Service {
+    let server: ControlServer
 
-    init(daemon: Daemon) {
-        var sources: [DispatchSourceSignal] = []
-        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                Task {
-                    if number == SIGHUP { await daemon.requestReload() } else { await daemon.requestStop(name) }
-                }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
+    func run() async {
+        try? await gracefulShutdown()
+        server.stop()
     }
+}
 
-    func stop() {
-        for source in sources { source.cancel() }
+/// SIGTERM and SIGINT (stop; a second one stops running runs now) and SIGHUP (reload), as mail
+/// for the loop. Not the group's own graceful-shutdown signals: the loop decides when it is done.
+struct SignalService: Service {
+    let inbox: Inbox
+
+    func run() async {
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup).cancelOnGracefulShutdown() {
+            switch signal {
+            case .sighup: inbox.send(.reload)
+            case .sigterm: inbox.send(.stopRequested(signal: "SIGTERM"))
+            default: inbox.send(.stopRequested(signal: "SIGINT"))
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ extension Scheduler {
             let inWindow = late.filter { now - $0.logicalTime <= window }
             for slot in late where now - slot.logicalTime > window {
                 actions.append(.recordMissed(job: name, logicalTime: slot.logicalTime,
-                                             reason: "renkeid was not running at the slot and it is older than catch_up_window (\(state.job.catchUpWindow))"))
+                                             reason: "\(state.lateReason) and it is older than catch_up_window (\(state.job.catchUpWindow))"))
             }
             var toRun: [Slot]
             switch state.job.catchUp {
@@ -46,7 +46,7 @@ extension Scheduler {
             let running = Set(toRun.map(\.logicalTime))
             for slot in inWindow where !running.contains(slot.logicalTime) {
                 let why = state.job.catchUp == .none ? "catch_up: none" : "catch_up: latest runs only the newest missed slot"
-                actions.append(.recordMissed(job: name, logicalTime: slot.logicalTime, reason: "renkeid was not running at the slot (\(why))"))
+                actions.append(.recordMissed(job: name, logicalTime: slot.logicalTime, reason: "\(state.lateReason) (\(why))"))
             }
             actions.append(.catchUpStarted(job: name, late: late.count, running: toRun.count))
             for slot in toRun {

@@ -54,6 +54,8 @@ public struct Scheduler: Sendable {
         var removed = false
         /// Slots before this instant passed while no scheduler ran: they are late however recent.
         var lateBefore: Int64 = .min
+        /// Why slots before `lateBefore` were not run at their time, for their `missed` rows.
+        var lateReason = "renkeid was not running at the slot"
 
         init(job: Job, schedule: JobSchedule?, cursor: Int64) {
             definition = Definition(job, schedule)
@@ -236,6 +238,40 @@ public struct Scheduler: Sendable {
         guard let job = jobs[name]?.job, let retry = job.retry, attempt <= retry.limit else { return }
         retryTimers.append(PlannedRun(job: name, logicalTime: logicalTime, trigger: .retry, attempt: attempt + 1, retryOf: runID,
                                       dueAt: now + retry.delay(beforeRetry: attempt).seconds * 1_000_000))
+    }
+
+    /// A run that was to start but may not now (the store cannot be written): back to the front
+    /// of its job's queue, in due order.
+    public mutating func postpone(_ run: PlannedRun) {
+        release(run)
+        enqueue(run)
+    }
+
+    /// A started run that left no row (the store failed before it had one): its place is free.
+    public mutating func runLost(_ run: PlannedRun) -> [SchedulerAction] {
+        release(run)
+        satisfyDeadlines(of: run.slot)
+        return dispatch()
+    }
+
+    /// Every run waiting for a place, taken out of the queue (renkeid is stopping): the daemon
+    /// records the scheduled ones, whose slots a later start would not find again.
+    public mutating func takeWaitingRuns() -> [PlannedRun] {
+        var taken: [PlannedRun] = []
+        for index in jobs.indices {
+            taken += jobs.values[index].pending
+            jobs.values[index].pending.removeAll()
+        }
+        return taken.sorted { ($0.dueAt, $0.logicalTime, $0.job) < ($1.dueAt, $1.logicalTime, $1.job) }
+    }
+
+    /// Slots due before `now` were not run at their time for `reason` (the store could not be
+    /// written): the next `advance` treats them as late, per each job's `catch_up`.
+    public mutating func slotsBefore(_ now: Int64, areLateBecause reason: String) {
+        for index in jobs.indices {
+            jobs.values[index].lateBefore = now
+            jobs.values[index].lateReason = reason
+        }
     }
 
     // MARK: - Internals

@@ -1,0 +1,254 @@
+/// renkeid's decisions, with no clock, no I/O and no processes: the `Scheduler` (which slot runs
+/// when) plus what only a running daemon has — the runs in flight, whether the store can be
+/// written, whether it is stopping. The daemon's loop feeds it one `DaemonEvent` at a time with
+/// the time, and carries out the `DaemonEffect`s it answers, in order.
+///
+/// Rules it keeps, besides the scheduler's:
+/// - while the store cannot be written, no run starts; every write it wants waits (`waiting`) and
+///   is given back once a probe succeeds, with slots that came meanwhile run or recorded `missed`
+///   per their `catch_up`, so that no run is left `running` and no slot without a row;
+/// - a probe of the store is tried after 1 s, then with a doubling backoff up to 30 s;
+/// - a store whose path names another file stops the daemon (`exitForRestart`);
+/// - once stopping, nothing starts; `stopped` comes when no run is left.
+public struct DaemonCore: Sendable {
+    /// Which slot runs when; the daemon loads jobs into it directly.
+    public var scheduler: Scheduler
+    /// Runs started and not ended, by job (a job runs once at a time).
+    public private(set) var running: [JobName: ActiveRun] = [:]
+    public private(set) var storage: Storage = .writable
+    public private(set) var lifecycle: Lifecycle = .serving
+    /// Writes held back while the store cannot be written, oldest first.
+    public private(set) var waiting: [DaemonEffect] = []
+    /// Runs that ended while their end could not be written, by run id: what their row will say.
+    public private(set) var unrecorded: [Int64: RunOutcome] = [:]
+
+    public struct ActiveRun: Sendable, Equatable {
+        public let planned: PlannedRun
+        /// Its row's id, once it has one.
+        public var runID: Int64?
+    }
+
+    public enum Storage: Sendable, Equatable {
+        case writable
+        /// Writes fail since `since`; the next probe is at `nextProbe`, unless one is `probing`.
+        case failing(StorageProblem, since: Int64, attempts: Int, nextProbe: Int64, probing: Bool)
+
+        public var problem: StorageProblem? {
+            if case .failing(let problem, _, _, _, _) = self { return problem }
+            return nil
+        }
+    }
+
+    public enum Lifecycle: Sendable, Equatable {
+        case serving
+        /// SIGTERM: running runs may finish within the grace.
+        case stopping
+        /// A second SIGTERM or the grace is over: running runs are being stopped.
+        case stoppingNow
+        /// The store's path names another file: stopping with status 1.
+        case restartNeeded
+    }
+
+    /// The first probe after a failure, and the longest wait between two.
+    public static let firstProbe: Int64 = 1_000_000
+    public static let longestProbeWait: Int64 = 30_000_000
+
+    public init(scheduler: Scheduler) {
+        self.scheduler = scheduler
+    }
+
+    public var mayStartRuns: Bool { lifecycle == .serving && storage == .writable }
+
+    /// The run of `runID` if it is running.
+    public func runningRun(_ runID: Int64) -> ActiveRun? { running.values.first { $0.runID == runID } }
+
+    // MARK: - Events
+
+    public mutating func handle(_ event: DaemonEvent, now: Int64) -> [DaemonEffect] {
+        switch event {
+        case .tick:
+            return tick(now)
+        case .stopRequested:
+            return stop(now: lifecycle != .serving)
+        case .graceOver:
+            return stop(now: true)
+        case .runQueued(let planned):
+            return apply(scheduler.submit(planned), now: now)
+        case .cancelRequested(let runID, let user):
+            if let planned = scheduler.withdraw(queuedRunID: runID) {
+                return hold(.recordCancelled(runID: runID, job: planned.job, by: user))
+            }
+            if let run = runningRun(runID) { return [.stop(job: run.planned.job, by: user)] }
+            return []
+        case .runStarted(let job, let runID):
+            guard var run = running[job] else { return [] }
+            run.runID = runID
+            running[job] = run
+            scheduler.runStarted(run.planned)
+            return []
+        case .runEnded(let job, let end):
+            return runEnded(job, end, now: now)
+        case .writeFailed(let write, let problem):
+            waiting.append(write)
+            return failing(problem, now: now)
+        case .storeFailed(let problem):
+            return failing(problem, now: now)
+        case .storeProbed(let problem?):
+            guard case .failing(_, let since, let attempts, _, _) = storage else { return [] }
+            if problem.needsRestart { return restart(problem) }
+            storage = .failing(problem, since: since, attempts: attempts + 1, nextProbe: now + Self.probeWait(after: attempts + 1), probing: false)
+            return []
+        case .storeProbed(nil):
+            return recovered(now: now)
+        }
+    }
+
+    /// When the loop should next send `tick`: the scheduler's next wake-up, or the next probe.
+    public func nextWakeUp(now: Int64) -> Int64? {
+        switch storage {
+        case .failing(_, _, _, let nextProbe, let probing): return probing ? nil : nextProbe
+        case .writable: return lifecycle == .serving ? scheduler.nextWakeUp(now: now) : nil
+        }
+    }
+
+    static func probeWait(after attempts: Int) -> Int64 {
+        min(firstProbe << min(attempts, 10), longestProbeWait)
+    }
+
+    // MARK: - Internals
+
+    private mutating func tick(_ now: Int64) -> [DaemonEffect] {
+        switch storage {
+        case .failing(let problem, let since, let attempts, let nextProbe, let probing):
+            guard !probing, now >= nextProbe, lifecycle != .restartNeeded else { return [] }
+            storage = .failing(problem, since: since, attempts: attempts, nextProbe: nextProbe, probing: true)
+            return [.probeStore]
+        case .writable:
+            guard lifecycle == .serving else { return [] }
+            return apply(scheduler.advance(to: now), now: now)
+        }
+    }
+
+    private mutating func stop(now stopRunsNow: Bool) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        if lifecycle == .serving {
+            lifecycle = .stopping
+            // Slots waiting for a place get their row now: a later start resumes after the newest
+            // slot on record and would never find them. Operators' runs keep their queued row.
+            for run in scheduler.takeWaitingRuns() where run.queuedRunID == nil && run.trigger != .retry {
+                effects += hold(.recordMissed(job: run.job, logicalTime: run.logicalTime,
+                                              reason: "renkeid was stopped before the run's turn came (at most \(scheduler.maxConcurrent) run at once)", storage: false))
+            }
+        }
+        if stopRunsNow && lifecycle != .stoppingNow {
+            if lifecycle == .stopping { lifecycle = .stoppingNow }
+            effects = running.keys.sorted().map { .stop(job: $0, by: nil) }
+        }
+        if running.isEmpty { effects.append(.stopped) }
+        return effects
+    }
+
+    private mutating func runEnded(_ job: JobName, _ end: RunEnd, now: Int64) -> [DaemonEffect] {
+        guard let run = running.removeValue(forKey: job) else { return [] }
+        var effects: [DaemonEffect]
+        switch end {
+        case .recorded(let runID, let state):
+            effects = apply(scheduler.runEnded(run.planned, runID: runID, state: state, now: now), now: now)
+        case .refused(let reason):
+            effects = apply(scheduler.runRefused(run.planned, reason: reason), now: now)
+        case .notRecorded(let runID?, let outcome, let problem):
+            unrecorded[runID] = outcome
+            waiting.append(.recordEnd(runID: runID, job: job, outcome: outcome))
+            effects = failing(problem, now: now)
+            effects += apply(scheduler.runEnded(run.planned, runID: runID, state: outcome.state, now: now), now: now)
+        case .notRecorded(nil, _, let problem):
+            // Not even its first row was written: the slot is recorded once the store can be.
+            effects = failing(problem, now: now)
+            waiting.append(.recordMissed(job: job, logicalTime: run.planned.logicalTime,
+                                         reason: "its run could not be recorded: \(problem.summary)", storage: true))
+            effects += apply(scheduler.runLost(run.planned), now: now)
+        }
+        if lifecycle != .serving && running.isEmpty { effects.append(.stopped) }
+        return effects
+    }
+
+    /// The store failed: stop starting runs, probe it after a while.
+    private mutating func failing(_ problem: StorageProblem, now: Int64) -> [DaemonEffect] {
+        if problem.needsRestart { return restart(problem) }
+        guard storage == .writable else { return [] }
+        storage = .failing(problem, since: now, attempts: 0, nextProbe: now + Self.firstProbe, probing: false)
+        return [.storageLost(problem)]
+    }
+
+    private mutating func restart(_ problem: StorageProblem) -> [DaemonEffect] {
+        guard lifecycle != .restartNeeded else { return [] }
+        lifecycle = .restartNeeded
+        if case .failing(_, let since, let attempts, let nextProbe, _) = storage {
+            storage = .failing(problem, since: since, attempts: attempts, nextProbe: nextProbe, probing: false)
+        } else {
+            storage = .failing(problem, since: 0, attempts: 0, nextProbe: .max, probing: false)
+        }
+        return [.exitForRestart(problem)] + running.keys.sorted().map { .stop(job: $0, by: nil) } + (running.isEmpty ? [.stopped] : [])
+    }
+
+    /// The store is writable again: what waited is written, slots that came meanwhile are due now,
+    /// late, and follow their job's `catch_up`.
+    private mutating func recovered(now: Int64) -> [DaemonEffect] {
+        guard case .failing(_, let since, _, _, _) = storage else { return [] }
+        storage = .writable
+        let held = waiting
+        waiting = []
+        unrecorded = [:]
+        let ends = held.filter(\.isRunEnd).count
+        var effects: [DaemonEffect] = [.storageBack(since: since, unrecorded: ends, slots: held.count - ends)]
+        effects += held
+        guard lifecycle == .serving else { return effects }
+        scheduler.slotsBefore(now, areLateBecause: "the run store could not be written at the slot")
+        effects += apply(scheduler.advance(to: now), now: now, storageOutage: true)
+        return effects
+    }
+
+    /// The scheduler's actions as effects. A start while runs may not start goes back to the queue;
+    /// a write while the store cannot be written waits.
+    private mutating func apply(_ actions: [SchedulerAction], now: Int64, storageOutage: Bool = false) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        for action in actions {
+            switch action {
+            case .start(let planned):
+                if mayStartRuns {
+                    running[planned.job] = ActiveRun(planned: planned, runID: planned.queuedRunID)
+                    effects.append(.start(planned))
+                } else {
+                    scheduler.postpone(planned)
+                }
+            case .recordSkipped(let job, let logicalTime, let reason):
+                effects += hold(.recordSkipped(job: job, logicalTime: logicalTime, reason: reason))
+            case .recordMissed(let job, let logicalTime, let reason):
+                effects += hold(.recordMissed(job: job, logicalTime: logicalTime, reason: reason, storage: storageOutage))
+            case .deadlineBreached(let breach):
+                effects += hold(.recordDeadlineBreach(breach))
+            case .catchUpStarted(let job, let late, let running):
+                effects.append(.catchUpStarted(job: job, late: late, running: running))
+            case .retryScheduled(let retry):
+                effects.append(.retryScheduled(retry))
+            }
+        }
+        return effects
+    }
+
+    /// A write now, or once the store can be written.
+    private mutating func hold(_ write: DaemonEffect) -> [DaemonEffect] {
+        guard storage == .writable else {
+            waiting.append(write)
+            return []
+        }
+        return [write]
+    }
+}
+
+extension DaemonEffect {
+    var isRunEnd: Bool {
+        if case .recordEnd = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,33 @@
+/// What `DaemonCore` asks the shell to do, in order. Each effect has exactly one place in the
+/// shell that carries it out.
+public enum DaemonEffect: Sendable, Equatable {
+    /// Start this run (lock, row, work directory, steps); report `runStarted` and `runEnded`.
+    case start(PlannedRun)
+    /// Stop the running run of `job` (SIGTERM, then SIGKILL): by an operator (`by`), or because
+    /// renkeid is stopping (`by` nil, recorded `interrupted`).
+    case stop(job: JobName, by: String?)
+    /// Record a slot that was not run. `storage`: it came while the store could not be written.
+    case recordSkipped(job: JobName, logicalTime: Int64, reason: String)
+    case recordMissed(job: JobName, logicalTime: Int64, reason: String, storage: Bool)
+    /// Record that an operator's queued run was cancelled before it started.
+    case recordCancelled(runID: Int64, job: JobName, by: String)
+    /// Write the end of a run whose end could not be written when it ended.
+    case recordEnd(runID: Int64, job: JobName, outcome: RunOutcome)
+    /// A slot's run did not start, or did not finish, by its deadline: log and record it.
+    case recordDeadlineBreach(DeadlineBreach)
+    /// For the log only.
+    case catchUpStarted(job: JobName, late: Int, running: Int)
+    case retryScheduled(PlannedRun)
+    /// The store cannot be written: log it once, say it in the status.
+    case storageLost(StorageProblem)
+    /// Try the cheapest write (`RunStore.probe`) and report `storeProbed`.
+    case probeStore
+    /// The store is writable again after an outage of `since`…now; `unrecorded` runs' ends and
+    /// `slots` slots are being written.
+    case storageBack(since: Int64, unrecorded: Int, slots: Int)
+    /// The store's path names another file than the one open: stop with status 1 so that systemd
+    /// starts renkeid on the real file.
+    case exitForRestart(StorageProblem)
+    /// Nothing runs any more and renkeid is stopping: the loop ends.
+    case stopped
+}

@@ -1,0 +1,48 @@
+import Foundation
+import RenkeiCore
+import RenkeiRuntime
+
+/// What the daemon looks like at one moment: its core (scheduler, runs, storage, lifecycle) and the
+/// job definitions in force. A copy (cheap: the collections are shared until changed), so that the
+/// control socket reads it off the loop, and `STATUS=` and `renkeictl status` say the same.
+struct DaemonView: Sendable {
+    let core: DaemonCore
+    let jobs: [JobName: LoadedJob]
+    let machineZone: String
+
+    /// A job's zone: its schedule's, its own, or the machine's.
+    func zoneName(of name: JobName) -> String {
+        jobs[name]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? jobs[name]?.job.timezone ?? machineZone
+    }
+
+    func logical(_ planned: PlannedRun) -> LogicalTime {
+        LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
+    }
+
+    /// One line: runs, queue, storage, lifecycle, the next slot ("2 running, 0 queued; next: …").
+    var statusLine: String {
+        var text = "\(core.running.count) running, \(core.scheduler.queued) queued"
+        if let problem = core.storage.problem, case .failing(_, let since, _, _, _) = core.storage {
+            let unrecorded = core.unrecorded.isEmpty ? "" : ", \(core.unrecorded.count) run end(s) not yet recorded"
+            text += "; STORAGE FAILING since \(Self.clock(since)): \(problem.summary)\(unrecorded); no run starts until it can be written"
+        }
+        switch core.lifecycle {
+        case .serving: break
+        case .stopping, .stoppingNow: text += "; stopping"
+        case .restartNeeded: text += "; stopping to be restarted"
+        }
+        if core.lifecycle == .serving, core.storage == .writable, let next = core.scheduler.nextSlot() {
+            let zone = ZoneRules.named(zoneName(of: next.job)) ?? .utc
+            let iso = LogicalTime.iso8601(LogicalTime(microseconds: next.runAt, zoneIdentifier: zone.identifier).epochSeconds, in: zone)
+            text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"
+        }
+        return text
+    }
+
+    /// "06:31:02" in the machine's zone, for the status line.
+    static func clock(_ microseconds: Int64) -> String {
+        let zone = ZoneRules.named(MachineTimeZone.identifier) ?? .utc
+        let iso = LogicalTime.iso8601(microseconds / 1_000_000, in: zone)
+        return String(iso.dropFirst(11).prefix(8))
+    }
+}
