@@ -50,7 +50,7 @@ public struct Runner: Sendable {
 
     /// Records `request` as a `queued` run now (manual runs and reruns get their id at once),
     /// with the operator's `audit` entry in the same transaction.
-    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) throws -> RunRecord {
+    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) async throws -> RunRecord {
         let job = request.job.job
         var parameters: [String: String] = [:]
         switch request.steps {
@@ -64,7 +64,7 @@ public struct Runner: Sendable {
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
         case .copy(let path): parameters["work_directory"] = "copied from \(path)"
         }
-        return try store.enqueue(NewRun(
+        return try await store.enqueue(NewRun(
             job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
             parameters: parameters, requestedByUid: request.requestedBy.map { Int64($0.uid) },
             requestedByUser: request.requestedBy?.userName, reason: request.reason,
@@ -89,13 +89,14 @@ public struct Runner: Sendable {
             lock = try RunLock.acquire(job: job.name, state: state)
         } catch let busy as RunLock.Busy {
             if let existing {
-                _ = try? store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
+                _ = try? await store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
             }
             throw busy
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let queued = try existing ?? enqueue(request)
+        let queued: RunRecord
+        if let existing { queued = existing } else { queued = try await enqueue(request) }
         await onQueued(queued)
         let runID = queued.id!
 
@@ -109,10 +110,10 @@ public struct Runner: Sendable {
             ), inherited: inherited)
         } catch {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
-            return try store.finish(runID: runID, outcome: outcome, at: Date())
+            return try await store.finish(runID: runID, outcome: outcome, at: Date())
         }
         do {
-            let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+            let running = try await store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
             let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
             var ended: [(name: String, termination: StepTermination)] = []
             for (position, step) in job.steps.enumerated() where request.steps.includes(position) {
@@ -132,12 +133,12 @@ public struct Runner: Sendable {
                                          failedStep: outcome.failedStep)
                 }
             }
-            // Recorded even if this task was cancelled: the store's writes are synchronous.
-            return try store.finish(runID: runID, outcome: outcome, at: Date())
+            // Recorded even if this task was cancelled: the store's writes do not heed cancellation.
+            return try await store.finish(runID: runID, outcome: outcome, at: Date())
         } catch {
             // A write failed mid-run (disk full, say): try once more to leave the run's end on record.
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(error)")
-            if let recorded = try? store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
+            if let recorded = try? await store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
             throw error
         }
     }
@@ -172,11 +173,11 @@ public struct Runner: Sendable {
             arguments = try RunEnvironment.arguments(of: step, in: environment)
         } catch {
             let termination = StepTermination.spawnFailed("cannot expand the command: \(error)")
-            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return termination
         }
         if Task.isCancelled {
-            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return .cancelled
         }
         var link: LinkStepFiles?
@@ -186,12 +187,12 @@ public struct Runner: Sendable {
                                                  workDirectory: workDirectory, force: force, store: store)
             } catch {
                 let termination = StepTermination.linkFailed(.exit, "cannot prepare the step: \(error)")
-                try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+                try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
                 return termination
             }
         }
         let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? arguments
-        try store.stepStarted(runID: runID, position: position, command: command, at: Date())
+        try await store.stepStarted(runID: runID, position: position, command: command, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout
@@ -210,7 +211,7 @@ public struct Runner: Sendable {
             lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
         }
         let onStart: @Sendable (Int32) -> Void = { pid in
-            try? store.stepSpawned(runID: runID, position: position, pid: pid)
+            store.stepSpawned(runID: runID, position: position, pid: pid)
         }
         let execution = await StepExecutor.run(
             StepInvocation(arguments: command, environment: environment, workingDirectory: workDirectory,
@@ -223,7 +224,7 @@ public struct Runner: Sendable {
         if let link {
             (termination, files) = link.answer(to: termination)
         }
-        try store.stepFinished(runID: runID, position: position, end: StepEnd(
+        try await store.stepFinished(runID: runID, position: position, end: StepEnd(
             termination: termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr, files: files
         ))
         if let onFile { for file in files { onFile(run, step.name, file) } }
