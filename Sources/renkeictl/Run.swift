@@ -129,6 +129,10 @@ enum LocalRun {
         } catch let busy as RunLock.Busy {
             await audit("refused: the job is already running", nil)
             throw Failure(.runDidNotSucceed, "\(busy)")
+        } catch let notRecorded as RunNotRecorded {
+            // No daemon will write the end later: the row stays unfinished, owned by this process,
+            // and the next process to open the store marks it interrupted.
+            throw Failure(.runDidNotSucceed, "\(notRecorded)")
         } catch {
             throw Failure(.runDidNotSucceed, "the run could not be recorded: \(error)")
         }
