@@ -50,7 +50,7 @@ public struct Runner: Sendable {
 
     /// Records `request` as a `queued` run now (manual runs and reruns get their id at once),
     /// with the operator's `audit` entry in the same transaction.
-    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) throws -> RunRecord {
+    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) async throws -> RunRecord {
         let job = request.job.job
         var parameters: [String: String] = [:]
         switch request.steps {
@@ -64,7 +64,7 @@ public struct Runner: Sendable {
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
         case .copy(let path): parameters["work_directory"] = "copied from \(path)"
         }
-        return try store.enqueue(NewRun(
+        return try await store.enqueue(NewRun(
             job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
             parameters: parameters, requestedByUid: request.requestedBy.map { Int64($0.uid) },
             requestedByUser: request.requestedBy?.userName, reason: request.reason,
@@ -78,10 +78,13 @@ public struct Runner: Sendable {
     }
 
     /// Runs `request` to its end and returns the final row. `queued` is its row if `enqueue`
-    /// already made one. Throws `RunLock.Busy` when the job is already running (before any row is
-    /// written, or, for a queued row, after recording it cancelled) and store errors it could not
-    /// record. `onQueued` gets the row as soon as it is committed, and is awaited before the run
-    /// goes on: whatever it reports (the run-started event) comes before the run's end.
+    /// already made one. `onQueued` gets the row as soon as it is committed, and is awaited before
+    /// the run goes on: whatever it reports (the run-started event) comes before the run's end.
+    ///
+    /// Throws `RunLock.Busy` when the job is already running (before any row is written, or, for a
+    /// queued row, after recording it cancelled). When a store write fails, no further step is
+    /// started and the run's end is tried once more; if that fails too (or the queued row itself
+    /// could not be written), it throws `RunNotRecorded` with what the row must finally say.
     public func perform(_ request: RunRequest, queued existing: RunRecord? = nil, onQueued: @Sendable (RunRecord) async -> Void = { _ in }) async throws -> RunRecord {
         let job = request.job.job
         let lock: RunLock
@@ -89,13 +92,22 @@ public struct Runner: Sendable {
             lock = try RunLock.acquire(job: job.name, state: state)
         } catch let busy as RunLock.Busy {
             if let existing {
-                _ = try? store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
+                _ = try? await store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
             }
             throw busy
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let queued = try existing ?? enqueue(request)
+        let queued: RunRecord
+        if let existing {
+            queued = existing
+        } else {
+            do {
+                queued = try await enqueue(request)
+            } catch let failure as StoreFailure {
+                throw RunNotRecorded(runID: nil, outcome: Progress.queued.outcome(after: failure), failure: failure)
+            }
+        }
         await onQueued(queued)
         let runID = queued.id!
 
@@ -109,36 +121,81 @@ public struct Runner: Sendable {
             ), inherited: inherited)
         } catch {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
-            return try store.finish(runID: runID, outcome: outcome, at: Date())
+            return try await recordEnd(of: runID, outcome)
         }
+        var progress = Progress.queued
+        var ended: [(name: String, termination: StepTermination)] = []
         do {
-            let running = try store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+            let running = try await store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+            progress = .started
             let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
-            var ended: [(name: String, termination: StepTermination)] = []
             for (position, step) in job.steps.enumerated() where request.steps.includes(position) {
                 let termination = try await perform(step, at: position, of: running, job: job, environment: environment,
                                                      workDirectory: workDirectory, programDirectory: request.job.directory, runDeadline: runDeadline,
-                                                     force: request.mayReplaceDeliveries)
+                                                     force: request.mayReplaceDeliveries, progress: &progress)
                 ended.append((step.name, termination))
                 if !termination.succeeded { break }
             }
-            var outcome = RunOutcome.decide(ended)
-            if outcome.state == .cancelled {
-                if let user = request.cancellation.operatorName {
-                    outcome.message = "cancelled by \(user) during step \(outcome.failedStep ?? "?")"
-                } else if cancelledMeans == .interrupted {
-                    outcome = RunOutcome(state: .interrupted, errorClass: .interrupted,
-                                         message: "renkeid was stopped while step \(outcome.failedStep ?? "?") ran; its processes were stopped",
-                                         failedStep: outcome.failedStep)
-                }
-            }
-            // Recorded even if this task was cancelled: the store's writes are synchronous.
-            return try store.finish(runID: runID, outcome: outcome, at: Date())
         } catch {
-            // A write failed mid-run (disk full, say): try once more to leave the run's end on record.
-            let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(error)")
-            if let recorded = try? store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
-            throw error
+            // A write failed mid-run (disk full, say): nothing more is started, and the row says
+            // where the run stopped rather than how a step ended that may not have.
+            if case .stepEnded(let name, let termination) = progress { ended.append((name, termination)) }
+            return try await recordEnd(of: runID, progress.outcome(after: error), ended: ended, tried: false)
+        }
+        var outcome = RunOutcome.decide(ended)
+        if outcome.state == .cancelled {
+            if let user = request.cancellation.operatorName {
+                outcome.message = "cancelled by \(user) during step \(outcome.failedStep ?? "?")"
+            } else if cancelledMeans == .interrupted {
+                outcome = RunOutcome(state: .interrupted, errorClass: .interrupted,
+                                     message: "renkeid was stopped while step \(outcome.failedStep ?? "?") ran; its processes were stopped",
+                                     failedStep: outcome.failedStep)
+            }
+        }
+        // Recorded even if this task was cancelled: the store's writes do not heed cancellation.
+        return try await recordEnd(of: runID, outcome, ended: ended)
+    }
+
+    /// Writes the run's end, and once more if that fails (`tried: false` when a write before it
+    /// failed already, which counts as the first try); then gives up with `RunNotRecorded`.
+    private func recordEnd(of runID: Int64, _ outcome: RunOutcome, ended: [(name: String, termination: StepTermination)] = [],
+                           tried: Bool = true) async throws -> RunRecord {
+        if tried, let recorded = try? await store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
+        do {
+            return try await store.finish(runID: runID, outcome: outcome, at: Date())
+        } catch {
+            throw RunNotRecorded(runID: runID, outcome: outcome, failure: error, stepsEnded: ended)
+        }
+    }
+
+    /// How far a run got, as far as the store knows it: what its row says when a write fails.
+    private enum Progress {
+        /// Its `queued` row, at most.
+        case queued
+        /// Running; no step is between its start and its end.
+        case started
+        /// About to start this step; its process is spawned once its start is on record.
+        case stepStarting(String)
+        /// This step ended so; its end is recorded next.
+        case stepEnded(String, StepTermination)
+
+        /// What the row must say after `failure`, when the run's own outcome is not known.
+        func outcome(after failure: any Error) -> RunOutcome {
+            let known: String
+            var step: String?
+            switch self {
+            case .queued:
+                known = "it was not started"
+            case .started:
+                known = "it was stopped between two steps"
+            case .stepStarting(let name):
+                known = "step \(name) was not started"
+                step = name
+            case .stepEnded(let name, let termination):
+                known = "step \(name) ended (\(termination.summary)) but that could not be recorded"
+                step = name
+            }
+            return RunOutcome(state: .failed, errorClass: .storage, message: "the run could not be recorded: \(failure); \(known)", failedStep: step)
         }
     }
 
@@ -165,18 +222,22 @@ public struct Runner: Sendable {
     }
 
     private func perform(_ step: Step, at position: Int, of run: RunRecord, job: Job, environment: [String: String],
-                         workDirectory: String, programDirectory: String, runDeadline: ContinuousClock.Instant?, force: Bool) async throws -> StepTermination {
+                         workDirectory: String, programDirectory: String, runDeadline: ContinuousClock.Instant?, force: Bool,
+                         progress: inout Progress) async throws -> StepTermination {
         let runID = run.id!
+        progress = .stepStarting(step.name)
         let arguments: [String]
         do {
             arguments = try RunEnvironment.arguments(of: step, in: environment)
         } catch {
             let termination = StepTermination.spawnFailed("cannot expand the command: \(error)")
-            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            progress = .stepEnded(step.name, termination)
+            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return termination
         }
         if Task.isCancelled {
-            try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            progress = .stepEnded(step.name, .cancelled)
+            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return .cancelled
         }
         var link: LinkStepFiles?
@@ -186,12 +247,13 @@ public struct Runner: Sendable {
                                                  workDirectory: workDirectory, force: force, store: store)
             } catch {
                 let termination = StepTermination.linkFailed(.exit, "cannot prepare the step: \(error)")
-                try store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+                progress = .stepEnded(step.name, termination)
+                try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
                 return termination
             }
         }
         let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? arguments
-        try store.stepStarted(runID: runID, position: position, command: command, at: Date())
+        try await store.stepStarted(runID: runID, position: position, command: command, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout
@@ -210,7 +272,7 @@ public struct Runner: Sendable {
             lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
         }
         let onStart: @Sendable (Int32) -> Void = { pid in
-            try? store.stepSpawned(runID: runID, position: position, pid: pid)
+            store.stepSpawned(runID: runID, position: position, pid: pid)
         }
         let execution = await StepExecutor.run(
             StepInvocation(arguments: command, environment: environment, workingDirectory: workDirectory,
@@ -223,9 +285,11 @@ public struct Runner: Sendable {
         if let link {
             (termination, files) = link.answer(to: termination)
         }
-        try store.stepFinished(runID: runID, position: position, end: StepEnd(
+        progress = .stepEnded(step.name, termination)
+        try await store.stepFinished(runID: runID, position: position, end: StepEnd(
             termination: termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr, files: files
         ))
+        progress = .started
         if let onFile { for file in files { onFile(run, step.name, file) } }
         return termination
     }

@@ -61,8 +61,8 @@ public struct AuditEntry: Sendable {
 extension RunStore {
     /// Appends a row to the audit chain and returns it.
     @discardableResult
-    public func appendAudit(_ entry: AuditEntry, runID: Int64?, at now: Date = Date()) throws -> AuditRecord {
-        try write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, db) }
+    public func appendAudit(_ entry: AuditEntry, runID: Int64?, at now: Date = Date()) async throws -> AuditRecord {
+        try await write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, db) }
     }
 
     /// Chains `entry` after the last row, in the caller's transaction.

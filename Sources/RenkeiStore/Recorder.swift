@@ -9,8 +9,12 @@ import Synchronization
 /// caller its outcome. The runs of a busy daemon (each writing its start, its steps and its end)
 /// then share commits and fsyncs instead of queueing one by one behind SQLite's single writer.
 ///
-/// Callers block until their write is committed: a run's end is recorded even when the task that
-/// ran it was cancelled. A write that throws is rolled back alone and its caller gets the error.
+/// A caller suspends until its write is committed, and no thread of the caller's waits meanwhile:
+/// the daemon's loop runs on Swift's cooperative pool (as many threads as cores), which a caller
+/// blocked on a commit would take from every other task. The wait ignores cancellation, so that a
+/// run's end is recorded even when the task that ran it was cancelled. A write nobody waits for
+/// (`submit`) is committed the same way, in order with the others. A write that throws is rolled
+/// back alone and its caller gets the error.
 /// A failure of the store itself (the disk is full, the file was replaced) fails the whole batch,
 /// each caller gets it as a `StoreFailure`, and the next batch tries again from a clean state.
 ///
@@ -35,7 +39,7 @@ final class Recorder: Sendable {
         var inBatch = 0
         /// The thread stops once `waiting` is empty.
         var stopping = false
-        /// The recorder's thread, so that a write from inside a write is caught, not deadlocked.
+        /// The recorder's thread, so that `stop` from inside a write does not wait for itself.
         var thread: pthread_t?
         /// Batches committed, and the writes they carried (refused ones included).
         var commits = 0
@@ -86,18 +90,35 @@ final class Recorder: Sendable {
 
     /// Runs `work` in the next batch and returns its result once that batch is committed: with
     /// `fsync` the commit is fsynced (`synchronous = FULL`), else only written to the WAL.
-    func write<T: Sendable>(fsync: Bool, _ work: @escaping @Sendable (Database) throws -> T) throws -> T {
-        let write = PendingWrite(fsync: fsync, work: work)
-        let wakeUp = try state.withLock { state in
-            if let thread = state.thread, pthread_equal(thread, pthread_self()) != 0 {
-                preconditionFailure("a store write from inside a store write would wait for itself")
+    ///
+    /// The caller's task is suspended, not its thread; the recorder's thread resumes it after the
+    /// commit. A write from inside a write cannot wait for itself any more: `work` is synchronous,
+    /// so it cannot await another write (and a `submit` from it joins the next batch).
+    func write<T: Sendable>(fsync: Bool, _ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        // Not `withTaskCancellationHandler`: a write queued is committed, whoever stopped waiting.
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try queue(PendingWrite(fsync: fsync, work: work, continuation: continuation))
+            } catch {
+                continuation.resume(throwing: error)
             }
+        }
+    }
+
+    /// Queues `work` for the next batch and returns at once. Nobody hears how it ended: a failure
+    /// of the store shows in `lastFailure` as any batch's does, a failure of the write alone is
+    /// dropped, and after `stop` the write is dropped.
+    func submit(fsync: Bool, _ work: @escaping @Sendable (Database) throws -> Void) {
+        try? queue(SubmittedWrite(fsync: fsync, work: work))
+    }
+
+    private func queue(_ write: any QueuedWrite) throws {
+        let wakeUp = try state.withLock { state in
             guard !state.stopping else { throw RunStoreError.closed }
             state.waiting.append(write)
             return state.waiting.count == 1
         }
         if wakeUp { wake.signal() }
-        return try write.outcome()
     }
 
     /// Commits what is waiting, then ends the thread; returns once it has ended (at once when
@@ -239,40 +260,57 @@ final class Recorder: Sendable {
     }
 }
 
-/// One caller's write while it waits for its batch.
+/// One write while it waits for its batch.
 private protocol QueuedWrite: Sendable {
     /// The caller needs the commit fsynced.
     var fsync: Bool { get }
     /// Runs the write in the batch's transaction, keeping its result for the caller.
     func perform(_ db: Database) throws
-    /// Ends the wait: with `error`, else with what `perform` produced.
+    /// Ends the wait: with `error`, else with what `perform` produced. Called once, by the
+    /// recorder's thread, after the batch's commit or rollback.
     func settle(_ error: (any Error)?)
 }
 
+/// A write whose caller awaits it (`Recorder.write`).
 private final class PendingWrite<T: Sendable>: QueuedWrite {
     let fsync: Bool
     private let work: @Sendable (Database) throws -> T
-    private let result = Mutex<Result<T, any Error>?>(nil)
-    private let settled = DispatchSemaphore(value: 0)
+    /// What `perform` produced, handed over once the batch is committed.
+    private let result = Mutex<T?>(nil)
+    /// The caller's suspended task.
+    private let continuation: CheckedContinuation<T, any Error>
 
-    init(fsync: Bool, work: @escaping @Sendable (Database) throws -> T) {
+    init(fsync: Bool, work: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
         self.fsync = fsync
         self.work = work
+        self.continuation = continuation
     }
 
     func perform(_ db: Database) throws {
         let value = try work(db)
-        result.withLock { $0 = .success(value) }
+        result.withLock { $0 = value }
     }
 
     func settle(_ error: (any Error)?) {
-        if let error { result.withLock { $0 = .failure(error) } }
-        settled.signal()
+        if let error {
+            continuation.resume(throwing: error)
+        } else {
+            continuation.resume(returning: result.withLock { $0.take()! })
+        }
+    }
+}
+
+/// A write nobody waits for (`Recorder.submit`).
+private final class SubmittedWrite: QueuedWrite {
+    let fsync: Bool
+    private let work: @Sendable (Database) throws -> Void
+
+    init(fsync: Bool, work: @escaping @Sendable (Database) throws -> Void) {
+        self.fsync = fsync
+        self.work = work
     }
 
-    /// Waits for the batch, then returns the result or throws the error.
-    func outcome() throws -> T {
-        settled.wait()
-        return try result.withLock { $0! }.get()
-    }
+    func perform(_ db: Database) throws { try work(db) }
+
+    func settle(_ error: (any Error)?) {}
 }

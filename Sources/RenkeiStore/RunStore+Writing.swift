@@ -60,8 +60,8 @@ extension RunStore {
     /// the record of who asked for it exist together or not at all, before the operator hears
     /// "queued". Without one it is not fsynced on its own: a step's process waits for
     /// `stepStarted`'s fsync, a run that cannot start for `finish`'s.
-    public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date, audit: AuditEntry? = nil) throws -> RunRecord {
-        try write(audit == nil ? .processCrash : .powerCut) { db in
+    public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date, audit: AuditEntry? = nil) async throws -> RunRecord {
+        try await write(audit == nil ? .processCrash : .powerCut) { db in
             var run = RunRecord(
                 id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
                 logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
@@ -80,8 +80,8 @@ extension RunStore {
     }
 
     /// Moves a queued run to `running` with the environment and work directory it runs with.
-    public func start(runID: Int64, environment: [String: String], workDirectory: String, at now: Date) throws -> RunRecord {
-        try write(.processCrash) { db in
+    public func start(runID: Int64, environment: [String: String], workDirectory: String, at now: Date) async throws -> RunRecord {
+        try await write(.processCrash) { db in
             var run = try Self.fetchRun(db, runID)
             try Self.transition(&run, .start)
             run.startedAt = now
@@ -97,25 +97,27 @@ extension RunStore {
 
     /// Marks one step `running` with the argv it is about to run, before its process is spawned;
     /// fsynced, so that whatever the process does to a target system is never unrecorded.
-    public func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) throws {
-        try write(.powerCut) { db in
+    public func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) async throws {
+        try await write(.powerCut) { db in
             try db.cachedStatement(sql: "UPDATE step SET state = ?, command = ?, started_at = ? WHERE run_id = ? AND position = ?")
                 .execute(arguments: [StepState.running.rawValue, JSON.encode(command), now, runID, position])
         }
     }
 
-    /// Records the pid of a step's process (the leader of its process group) once it exists.
-    public func stepSpawned(runID: Int64, position: Int, pid: Int32) throws {
+    /// Records the pid of a step's process (the leader of its process group) once it exists. Returns
+    /// at once, for the executor's synchronous start callback: the row is committed with the next
+    /// batch, before any later write of the run. The process is identified now, while it surely runs.
+    public func stepSpawned(runID: Int64, position: Int, pid: Int32) {
         let process = ProcessIdentity.of(pid)?.description
-        try write(.processCrash) { db in
+        submit(.processCrash) { db in
             try db.execute(sql: "UPDATE step SET pid = ?, process = ? WHERE run_id = ? AND position = ?", arguments: [pid, process, runID, position])
         }
     }
 
     /// Records how a step ended, with its output tails; fsynced with the next step's start or the
     /// run's end, whichever comes first.
-    public func stepFinished(runID: Int64, position: Int, end: StepEnd) throws {
-        try write(.processCrash) { db in
+    public func stepFinished(runID: Int64, position: Int, end: StepEnd) async throws {
+        try await write(.processCrash) { db in
             let outcome = RunOutcome.decide([("", end.termination)])
             try db.cachedStatement(sql: """
                 UPDATE step SET state = ?, finished_at = ?, exit_status = ?, signal = ?, error_class = ?, message = ?,
@@ -133,8 +135,8 @@ extension RunStore {
 
     /// Records the end of a run; steps still `pending` become `not_run`. Returns the final row.
     @discardableResult
-    public func finish(runID: Int64, outcome: RunOutcome, at now: Date) throws -> RunRecord {
-        try write(.powerCut) { db in
+    public func finish(runID: Int64, outcome: RunOutcome, at now: Date) async throws -> RunRecord {
+        try await write(.powerCut) { db in
             var run = try Self.fetchRun(db, runID)
             if run.state == .queued && outcome.state == .cancelled {
                 try Self.transition(&run, .cancel)
@@ -170,16 +172,16 @@ extension RunStore {
 
     /// Records a queued run that never started as `cancelled` (an operator cancelled it, or the
     /// job's lock was held).
-    public func cancelQueued(runID: Int64, message: String, at now: Date) throws {
-        _ = try finish(runID: runID, outcome: RunOutcome(state: .cancelled, message: message), at: now)
+    public func cancelQueued(runID: Int64, message: String, at now: Date) async throws {
+        _ = try await finish(runID: runID, outcome: RunOutcome(state: .cancelled, message: message), at: now)
     }
 
     /// Marks unfinished runs whose owner process is gone as `interrupted`: the process was killed,
     /// crashed or the machine lost power while they ran. Returns the runs it marked, each with
     /// the step processes of it that still run (orphans of the dead owner).
     @discardableResult
-    public func markAbandonedRunsInterrupted(now: Date) throws -> [InterruptedRun] {
-        try write(.powerCut) { db in try Self.markAbandonedRunsInterrupted(db, now: now) }
+    public func markAbandonedRunsInterrupted(now: Date) async throws -> [InterruptedRun] {
+        try await write(.powerCut) { db in try Self.markAbandonedRunsInterrupted(db, now: now) }
     }
 
     static func markAbandonedRunsInterrupted(_ db: Database, now: Date) throws -> [InterruptedRun] {
@@ -215,9 +217,9 @@ extension RunStore {
     /// Records a slot that was not run: `skipped` (overlap, closed day, lock held) or `missed`
     /// (daemon down). Its row is final at once; `reason` says why, for the operator.
     @discardableResult
-    public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, at now: Date) throws -> RunRecord {
+    public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, at now: Date) async throws -> RunRecord {
         precondition(state == .skipped || state == .missed)
-        return try write(.powerCut) { db in
+        return try await write(.powerCut) { db in
             var run = RunRecord(
                 id: nil, job: job.name.rawValue, logicalTime: logicalTime.epochSeconds, logicalZone: logicalTime.zoneIdentifier,
                 trigger: .schedule, attempt: 1, state: state, definitionHash: job.definitionHash, environment: "{}", parameters: "{}",
@@ -229,8 +231,8 @@ extension RunStore {
     }
 
     /// Records that a slot's run did not start or finish by its deadline.
-    public func recordDeadlineBreach(job: String, logicalTime: Int64, kind: String, deadline: Date, at now: Date) throws {
-        try write(.powerCut) { db in
+    public func recordDeadlineBreach(job: String, logicalTime: Int64, kind: String, deadline: Date, at now: Date) async throws {
+        try await write(.powerCut) { db in
             try db.execute(sql: "INSERT INTO deadline_breach (job, logical_time, kind, deadline, recorded_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [job, logicalTime, kind, deadline, now])
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import RenkeiCore
 
 /// The SQLite database of runs and steps (`STATE/renkei.db`). Every state a run passes through is
@@ -14,9 +15,12 @@ import RenkeiCore
 /// A lost "succeeded" row could make catch-up import a day's data twice; a lost "running" row
 /// only loses a moment of progress that the next fsync would have kept.
 ///
-/// The methods are synchronous on purpose: a write that ends a run must not be skipped because the
-/// task that ran it was cancelled (GRDB's async writes throw `CancellationError` then). Every write
-/// goes through the `Recorder`, which commits whatever is waiting together.
+/// Every write goes through the `Recorder`, which commits whatever is waiting together. Writes are
+/// `async`: the caller's task waits for the commit, its thread does not (the daemon's loop must
+/// never block a cooperative thread on a commit). They ignore cancellation on purpose: a write that
+/// ends a run must not be skipped because the task that ran it was cancelled (GRDB's own async
+/// writes throw `CancellationError` then). Reads stay synchronous: WAL readers never wait for the
+/// writer.
 ///
 /// When the disk or the database goes wrong, a write throws a `StoreFailure` naming the kind, the
 /// path and what to do; the store stays usable, and the next write tries again (`probe()` is the
@@ -79,14 +83,28 @@ public final class RunStore: Sendable {
         guard let opened else {
             throw OpenError.cannotOpen(path, "the file was deleted or replaced while it was being opened")
         }
-        let recorder = Recorder(pool: pool, opened: opened)
+        // Before the recorder exists, on the writer connection (still `synchronous = FULL`), and
+        // guarded as the recorder guards a batch: opening is synchronous, and nothing else writes yet.
         let interrupted: [InterruptedRun]
         do {
-            interrupted = try recorder.write(fsync: true) { db in try markAbandonedRunsInterrupted(db, now: now) }
+            interrupted = try pool.writeWithoutTransaction { db in
+                if let failure = opened.failure(opened.check()) { throw failure }
+                do {
+                    var marked: [InterruptedRun] = []
+                    try db.inTransaction(.immediate) {
+                        marked = try markAbandonedRunsInterrupted(db, now: now)
+                        return .commit
+                    }
+                    return marked
+                } catch {
+                    throw StoreFailure.classifying(error, systemErrno: sqlite3_system_errno(db.sqliteConnection), path: opened.path) ?? error
+                }
+            }
         } catch {
-            recorder.stop()
+            try? pool.close()
             throw error
         }
+        let recorder = Recorder(pool: pool, opened: opened)
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)
         }
@@ -102,12 +120,19 @@ public final class RunStore: Sendable {
     }
 
     /// One write, as durable as `durability` says, committed together with the writes of other
-    /// runs that arrive meanwhile (`Recorder`).
-    func write<T: Sendable>(_ durability: Durability, _ updates: @escaping @Sendable (Database) throws -> T) throws -> T {
+    /// runs that arrive meanwhile (`Recorder`); returns once it is committed.
+    func write<T: Sendable>(_ durability: Durability, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         guard let recorder else {
             throw StoreFailure(.readOnly, path: path, detail: "this process opened it for reading only")
         }
-        return try recorder.write(fsync: durability == .powerCut, updates)
+        return try await recorder.write(fsync: durability == .powerCut, updates)
+    }
+
+    /// One write nobody waits for: queued for the next batch, in order with the others. A failure of
+    /// the store shows in `lastFailure`; the write's own failure, or any on a store opened for
+    /// reading or closed, is dropped.
+    func submit(_ durability: Durability, _ updates: @escaping @Sendable (Database) throws -> Void) {
+        recorder?.submit(fsync: durability == .powerCut, updates)
     }
 
     /// Whether the last write reached the disk: false from a `StoreFailure` until a write (or a
@@ -123,8 +148,8 @@ public final class RunStore: Sendable {
     /// The cheapest write that proves writes work: page 1 rewritten with the same `user_version`,
     /// committed and fsynced, after checking that the path still names the opened file. Throws the
     /// `StoreFailure` while the store cannot be written. For the daemon's retry with backoff.
-    public func probe() throws {
-        try write(.powerCut) { db in
+    public func probe() async throws {
+        try await write(.powerCut) { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             try db.execute(sql: "PRAGMA user_version = \(version)")
         }

@@ -80,13 +80,13 @@ struct Rerun: AsyncParsableCommand {
             let audited = ControlRequest(operation: .rerun, run: runID, reason: reason, mode: mode, step: only, force: force)
             let store = try openForReading(locations)
             guard let detail = try store.detail(runID: runID!) else {
-                LocalRun.auditRefusal(audited, locations: locations, reason: reason, "refused: no such run")
+                await LocalRun.auditRefusal(audited, locations: locations, reason: reason, "refused: no such run")
                 throw Failure(.noSuchJobOrRun, "no run \(runID!) (see renkeictl history)")
             }
             let loaded = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)
             switch RerunPreparation.request(rerunning: detail, job: loaded, mode: mode, step: only, force: force, requester: .current, reason: reason) {
             case .failure(let refusal):
-                LocalRun.auditRefusal(audited, locations: locations, reason: reason, "refused: \(refusal.message)")
+                await LocalRun.auditRefusal(audited, locations: locations, reason: reason, "refused: \(refusal.message)")
                 throw Failure(ExitStatus(rawValue: refusal.status) ?? .usage, refusal.message)
             case .success(let request):
                 try await LocalRun.perform(request, locations: locations, audited: audited, printOutput: false)

@@ -110,8 +110,8 @@ enum LocalRun {
             if printOutput { printLine(run, step, stream, line) }
         }
         let runner = Runner(state: state, store: store, sink: sink, onFile: { run, step, file in events.file(file, step: step, of: run) })
-        func audit(_ result: String, _ runID: Int64?) {
-            _ = try? store.appendAudit(Self.auditEntry(audited, reason: request.reason, result), runID: runID)
+        func audit(_ result: String, _ runID: Int64?) async {
+            _ = try? await store.appendAudit(Self.auditEntry(audited, reason: request.reason, result), runID: runID)
         }
         let job = request.job.job
         let task = Task {
@@ -125,10 +125,14 @@ enum LocalRun {
         let finished: RunRecord
         do {
             finished = try await task.value
-            audit("accepted (--local)", finished.id)
+            await audit("accepted (--local)", finished.id)
         } catch let busy as RunLock.Busy {
-            audit("refused: the job is already running", nil)
+            await audit("refused: the job is already running", nil)
             throw Failure(.runDidNotSucceed, "\(busy)")
+        } catch let notRecorded as RunNotRecorded {
+            // No daemon will write the end later: the row stays unfinished, owned by this process,
+            // and the next process to open the store marks it interrupted.
+            throw Failure(.runDidNotSucceed, "\(notRecorded)")
         } catch {
             throw Failure(.runDidNotSucceed, "the run could not be recorded: \(error)")
         }
@@ -142,9 +146,9 @@ enum LocalRun {
     }
 
     /// Refusals are audited too.
-    static func auditRefusal(_ audited: ControlRequest, locations: Locations, reason: String?, _ result: String) {
+    static func auditRefusal(_ audited: ControlRequest, locations: Locations, reason: String?, _ result: String) async {
         guard let store = try? StateDirectory(locations.state).openStoreForWriting() else { return }
-        _ = try? store.appendAudit(auditEntry(audited, reason: reason, result), runID: nil)
+        _ = try? await store.appendAudit(auditEntry(audited, reason: reason, result), runID: nil)
     }
 
     /// A `--local` request, audited like one to the daemon: who, from which process, for what.

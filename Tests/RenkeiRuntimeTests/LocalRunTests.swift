@@ -140,14 +140,14 @@ import Testing
         return stat[stat.index(close, offsetBy: 2)] == "Z"
     }
 
-    @Test func aLiveOwnersRunIsNotMarkedInterrupted() throws {
+    @Test func aLiveOwnersRunIsNotMarkedInterrupted() async throws {
         let scratch = try Scratch()
         let state = StateDirectory(scratch.state)
         let store = try state.openStoreForWriting()
         let job = Job(name: JobName("j")!, steps: [Step(name: "a", command: .argv(["/bin/true"]))], definitionHash: "h")
         let logical = LogicalTime(epochSeconds: 0, zoneIdentifier: "UTC")
-        let mine = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
-        let dead = try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual),
+        let mine = try await store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual), owner: .current, at: Date())
+        let dead = try await store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual),
                                      owner: ProcessIdentity(bootID: ProcessIdentity.current.bootID, pid: 999_999, startTicks: 1), at: Date())
         let reopened = try state.openStoreForWriting()
         #expect(try reopened.detail(runID: mine.id!)?.run.state == .queued)

@@ -18,7 +18,7 @@ import Testing
     /// already delivered; day 4 counted 100 records in and 98 out; day 5 delivered and then failed;
     /// day 40 is outside the period. kokuho only receives: two files on day 1, one of them counted,
     /// and a duplicate it refused.
-    static func fill(_ scratch: Scratch) throws -> [String: Int64] {
+    static func fill(_ scratch: Scratch) async throws -> [String: Int64] {
         let store = try StateDirectory(scratch.state).openStoreForWriting()
         func job(_ name: String) -> Job {
             Job(name: JobName(name)!, steps: ["receive", "deliver", "notify"].map { Step(name: $0, command: .argv(["/bin/true"])) }, definitionHash: "h")
@@ -26,18 +26,18 @@ import Testing
         func at(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
         var ids: [String: Int64] = [:]
         func run(_ key: String, _ name: String, day: Int64, trigger: Trigger = .schedule, outcome: RunOutcome = .succeeded, of: Int64? = nil,
-                 files: [Int: [LinkFile]]) throws {
+                 files: [Int: [LinkFile]]) async throws {
             let logical = LogicalTime(epochSeconds: base + day * Self.day + 6 * 3600 + 1800, zoneIdentifier: "UTC")
             let start = logical.epochSeconds + (trigger == .schedule ? 0 : 3600)
-            let queued = try store.enqueue(NewRun(job: job(name), logicalTime: logical, trigger: trigger, requestedByUser: of == nil ? nil : "tanaka",
+            let queued = try await store.enqueue(NewRun(job: job(name), logicalTime: logical, trigger: trigger, requestedByUser: of == nil ? nil : "tanaka",
                                                   reason: of == nil ? nil : "ticket 9", rerunOf: of), owner: .current, at: at(start))
             let id = queued.id!
-            _ = try store.start(runID: id, environment: [:], workDirectory: "/w/\(key)", at: at(start))
+            _ = try await store.start(runID: id, environment: [:], workDirectory: "/w/\(key)", at: at(start))
             for (position, recorded) in files.sorted(by: { $0.key < $1.key }) {
-                try store.stepFinished(runID: id, position: position, end: StepEnd(termination: .exited(0), finishedAt: at(start + 10), stdoutTail: OutputTail(),
+                try await store.stepFinished(runID: id, position: position, end: StepEnd(termination: .exited(0), finishedAt: at(start + 10), stdoutTail: OutputTail(),
                                                                                    stderrTail: OutputTail(), files: recorded))
             }
-            try store.finish(runID: id, outcome: outcome, at: at(start + 60))
+            try await store.finish(runID: id, outcome: outcome, at: at(start + 60))
             ids[key] = id
         }
         func received(_ name: String, into key: String, bytes: Int64, sha: String, records: Int64? = nil, outcome: LinkFile.Outcome = .received) -> LinkFile {
@@ -49,23 +49,23 @@ import Testing
         let notifyFailed = RunOutcome(state: .failed, errorClass: .exit, message: "step notify: exit status 1", failedStep: "notify", exitStatus: 1)
         let deliverFailed = RunOutcome(state: .failed, errorClass: .exit, message: "step deliver: exit status 2", failedStep: "deliver", exitStatus: 2)
 
-        try run("A", "juki", day: 1, files: [0: [received("IDO_1.csv", into: "A", bytes: 100, sha: "a1")],
+        try await run("A", "juki", day: 1, files: [0: [received("IDO_1.csv", into: "A", bytes: 100, sha: "a1")],
                                              1: [delivered("FUKUSHI_1.csv", from: "A", bytes: 120, sha: "b1"),
                                                  delivered("FUKUSHI_1.csv", from: "A", bytes: 999, sha: "bx", outcome: .refused)]])
-        try run("K", "kokuho", day: 1, files: [0: [received("KOKUHO_a.csv", into: "K", bytes: 10, sha: "k1", records: 3),
+        try await run("K", "kokuho", day: 1, files: [0: [received("KOKUHO_a.csv", into: "K", bytes: 10, sha: "k1", records: 3),
                                                    received("KOKUHO_b.csv", into: "K", bytes: 20, sha: "k2"),
                                                    received("KOKUHO_old.csv", into: "K", bytes: 999, sha: "kx", outcome: .duplicate)]])
-        try run("B", "juki", day: 2, outcome: deliverFailed, files: [0: [received("IDO_2.csv", into: "B", bytes: 200, sha: "a2")]])
-        try run("C", "juki", day: 3, outcome: notifyFailed, files: [0: [received("IDO_3.csv", into: "C", bytes: 300, sha: "a3", records: 10)],
+        try await run("B", "juki", day: 2, outcome: deliverFailed, files: [0: [received("IDO_2.csv", into: "B", bytes: 200, sha: "a2")]])
+        try await run("C", "juki", day: 3, outcome: notifyFailed, files: [0: [received("IDO_3.csv", into: "C", bytes: 300, sha: "a3", records: 10)],
                                                                     1: [delivered("FUKUSHI_3.csv", from: "C", bytes: 320, sha: "b3", records: 10)]])
-        try run("D", "juki", day: 3, trigger: .rerun, of: ids["C"], files: [
+        try await run("D", "juki", day: 3, trigger: .rerun, of: ids["C"], files: [
             0: [received("IDO_3.csv", into: "D", bytes: 300, sha: "a3", records: 10)],
             1: [delivered("FUKUSHI_3.csv", from: "D", bytes: 320, sha: "b3", records: 10, outcome: .alreadyDelivered)]])
-        try run("E", "juki", day: 4, files: [0: [received("IDO_4.csv", into: "E", bytes: 400, sha: "a4", records: 100)],
+        try await run("E", "juki", day: 4, files: [0: [received("IDO_4.csv", into: "E", bytes: 400, sha: "a4", records: 100)],
                                              1: [delivered("FUKUSHI_4.csv", from: "E", bytes: 380, sha: "b4", records: 98)]])
-        try run("F", "juki", day: 5, outcome: notifyFailed, files: [0: [received("IDO_5.csv", into: "F", bytes: 500, sha: "a5")],
+        try await run("F", "juki", day: 5, outcome: notifyFailed, files: [0: [received("IDO_5.csv", into: "F", bytes: 500, sha: "a5")],
                                                                     1: [delivered("FUKUSHI_5.csv", from: "F", bytes: 520, sha: "b5")]])
-        try run("G", "juki", day: 40, files: [0: [received("IDO_40.csv", into: "G", bytes: 4000, sha: "a40")],
+        try await run("G", "juki", day: 40, files: [0: [received("IDO_40.csv", into: "G", bytes: 4000, sha: "a40")],
                                               1: [delivered("FUKUSHI_40.csv", from: "G", bytes: 4200, sha: "b40")]])
         return ids
     }
@@ -81,9 +81,9 @@ import Testing
         ("juki", date(5), 1, 500, nil, 1, 520, nil, "unfinished"),
     ]
 
-    @Test func jsonHasOneRowPerJobAndDateWithTheKnownNumbers() throws {
+    @Test func jsonHasOneRowPerJobAndDateWithTheKnownNumbers() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         let result = try ReportTests.report(scratch, ["--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -114,16 +114,17 @@ import Testing
         #expect((only["reconciliation"] as? [[String: Any]])?.map { $0["job"] as? String } == ["kokuho"])
     }
 
-    @Test func csvHasTheTableAfterTheFailuresAndParsesBack() throws {
+    @Test func csvHasTheTableAfterTheFailuresAndParsesBack() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         let english = try ReportTests.report(scratch, ["--format", "csv", "--lang", "en"])
         #expect(english.status == 0, "\(english.stderr)")
         #expect(english.stdout.contains("\r\n") && !english.stdout.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
         let rows = ReportTests.parseCSV(english.stdout)
         #expect(rows.allSatisfy { $0.count == rows[0].count }, "one grid: every row has the same number of fields")
         // B, C and F failed: three failures, then an empty row, the table's header and its six rows.
-        #expect(rows.count == 1 + 3 + 1 + 1 + 6)
+        let expectedRows: Int = 1 + 3 + 1 + 1 + 6
+        #expect(rows.count == expectedRows)
         let header = try #require(rows.firstIndex { $0.first == "Job" })
         #expect(rows[header - 1].allSatisfy { $0.isEmpty })
         #expect(Array(rows[header].prefix(10)) == ["Job", "Data date", "Files received", "Bytes received", "Records received", "Files delivered",
@@ -148,9 +149,9 @@ import Testing
         #expect(jaRows[jaHeader + 5][9] == "受信100レコード、送達98レコード")
     }
 
-    @Test func textFitsEightyColumnsInBothLanguages() throws {
+    @Test func textFitsEightyColumnsInBothLanguages() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         for lang in ["en", "ja"] {
             let result = try ReportTests.report(scratch, ["--lang", lang])
             #expect(result.status == 0, "\(result.stderr)")
@@ -178,9 +179,9 @@ import Testing
         #expect(japanese.contains("    レコード数不一致"))
     }
 
-    @Test func htmlHasTheTable() throws {
+    @Test func htmlHasTheTable() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         let path = scratch.root + "/report.html"
         let result = try ReportTests.report(scratch, ["--format", "html", "--lang", "ja", "-o", path])
         #expect(result.status == 0, "\(result.stderr)")

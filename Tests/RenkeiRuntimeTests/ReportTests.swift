@@ -11,38 +11,38 @@ import Testing
 
     /// juki: a success; a failure recovered by retry; a failure resolved by tanaka's rerun; an
     /// unresolved failure; a missed slot; a deadline breach. kokuho: a success and a skipped slot.
-    static func fill(_ scratch: Scratch) throws -> (store: RunStore, ids: [String: Int64]) {
+    static func fill(_ scratch: Scratch) async throws -> (store: RunStore, ids: [String: Int64]) {
         let state = StateDirectory(scratch.state)
         let store = try state.openStoreForWriting()
         func job(_ name: String) -> Job { Job(name: JobName(name)!, steps: [Step(name: "export", command: .argv(["/bin/true"])), Step(name: "deliver", command: .argv(["/bin/true"]))], definitionHash: "h") }
         func date(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(seconds)) }
         var ids: [String: Int64] = [:]
         func run(_ key: String, _ name: String, day: Int64, trigger: Trigger, attempt: Int = 1, outcome: RunOutcome, finishAfter: Int64 = 60,
-                 user: String? = nil, reason: String? = nil, of: Int64? = nil) throws {
+                 user: String? = nil, reason: String? = nil, of: Int64? = nil) async throws {
             let logical = LogicalTime(epochSeconds: base + day * Self.day + 6 * 3600 + 1800, zoneIdentifier: "UTC")
             let start = logical.epochSeconds + (trigger == .schedule ? 0 : 3600 * Int64(attempt))
-            let queued = try store.enqueue(NewRun(job: job(name), logicalTime: logical, trigger: trigger, attempt: attempt, requestedByUser: user,
+            let queued = try await store.enqueue(NewRun(job: job(name), logicalTime: logical, trigger: trigger, attempt: attempt, requestedByUser: user,
                                                   reason: reason, rerunOf: trigger == .rerun ? of : nil, retryOf: trigger == .retry ? of : nil),
                                            owner: .current, at: date(start))
-            _ = try store.start(runID: queued.id!, environment: [:], workDirectory: "/w", at: date(start))
-            try store.finish(runID: queued.id!, outcome: outcome, at: date(start + finishAfter))
+            _ = try await store.start(runID: queued.id!, environment: [:], workDirectory: "/w", at: date(start))
+            try await store.finish(runID: queued.id!, outcome: outcome, at: date(start + finishAfter))
             ids[key] = queued.id!
         }
         let ok = RunOutcome.succeeded
         let failed = RunOutcome(state: .failed, errorClass: .exit, message: "step deliver: exit status 2\nsecond line", failedStep: "deliver", exitStatus: 2)
-        try run("A", "juki", day: 1, trigger: .schedule, outcome: ok)
-        try run("B", "juki", day: 2, trigger: .schedule, outcome: failed)
-        try run("C", "juki", day: 2, trigger: .retry, attempt: 2, outcome: ok, of: ids["B"])
-        try run("D", "juki", day: 3, trigger: .schedule, outcome: RunOutcome(state: .timedOut, errorClass: .timeout, message: "step export: timed out after 5m", failedStep: "export"))
-        try run("E", "juki", day: 3, trigger: .rerun, outcome: ok, finishAfter: 7200, user: "tanaka", reason: "ticket 7", of: ids["D"])
-        try run("F", "juki", day: 4, trigger: .schedule, outcome: failed)
-        try store.recordSlot(job: job("juki"), logicalTime: LogicalTime(epochSeconds: base + 5 * Self.day, zoneIdentifier: "UTC"), state: .missed, reason: "down", at: Date())
-        try store.recordDeadlineBreach(job: "juki", logicalTime: base + Self.day + 6 * 3600 + 1800, kind: "finish_by", deadline: Date(), at: Date())
-        try run("K", "kokuho", day: 1, trigger: .schedule, outcome: ok)
-        try store.recordSlot(job: job("kokuho"), logicalTime: LogicalTime(epochSeconds: base + 2 * Self.day, zoneIdentifier: "UTC"), state: .skipped, reason: "closed day", at: Date())
+        try await run("A", "juki", day: 1, trigger: .schedule, outcome: ok)
+        try await run("B", "juki", day: 2, trigger: .schedule, outcome: failed)
+        try await run("C", "juki", day: 2, trigger: .retry, attempt: 2, outcome: ok, of: ids["B"])
+        try await run("D", "juki", day: 3, trigger: .schedule, outcome: RunOutcome(state: .timedOut, errorClass: .timeout, message: "step export: timed out after 5m", failedStep: "export"))
+        try await run("E", "juki", day: 3, trigger: .rerun, outcome: ok, finishAfter: 7200, user: "tanaka", reason: "ticket 7", of: ids["D"])
+        try await run("F", "juki", day: 4, trigger: .schedule, outcome: failed)
+        try await store.recordSlot(job: job("juki"), logicalTime: LogicalTime(epochSeconds: base + 5 * Self.day, zoneIdentifier: "UTC"), state: .missed, reason: "down", at: Date())
+        try await store.recordDeadlineBreach(job: "juki", logicalTime: base + Self.day + 6 * 3600 + 1800, kind: "finish_by", deadline: Date(), at: Date())
+        try await run("K", "kokuho", day: 1, trigger: .schedule, outcome: ok)
+        try await store.recordSlot(job: job("kokuho"), logicalTime: LogicalTime(epochSeconds: base + 2 * Self.day, zoneIdentifier: "UTC"), state: .skipped, reason: "closed day", at: Date())
         // Outside the period: not counted.
         let outside = LogicalTime(epochSeconds: base + 40 * Self.day, zoneIdentifier: "UTC")
-        _ = try store.recordSlot(job: job("juki"), logicalTime: outside, state: .missed, reason: "later", at: Date())
+        _ = try await store.recordSlot(job: job("juki"), logicalTime: outside, state: .missed, reason: "later", at: Date())
         return (store, ids)
     }
 
@@ -55,9 +55,9 @@ import Testing
         return try execute(renkeictl, ["report", "--state", scratch.state, "--since", since, "--until", until] + extra, environment: environment)
     }
 
-    @Test func jsonHasTheKnownNumbersAndItsDocumentedSchema() throws {
+    @Test func jsonHasTheKnownNumbersAndItsDocumentedSchema() async throws {
         let scratch = try Scratch()
-        let (_, ids) = try Self.fill(scratch)
+        let (_, ids) = try await Self.fill(scratch)
         let result = try Self.report(scratch, ["--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -99,9 +99,9 @@ import Testing
         #expect(days.reduce(0) { $0 + ($1["failures"] as? Int ?? 0) } == 3)
     }
 
-    @Test func csvIsOneRowPerFailureAndParsesBack() throws {
+    @Test func csvIsOneRowPerFailureAndParsesBack() async throws {
         let scratch = try Scratch()
-        let (_, ids) = try Self.fill(scratch)
+        let (_, ids) = try await Self.fill(scratch)
         let english = try Self.report(scratch, ["--format", "csv", "--lang", "en"])
         let rows = Self.parseCSV(english.stdout)
         #expect(rows.count == 4, "a header and one row per failed logical time")
@@ -118,9 +118,9 @@ import Testing
         #expect(header.prefix(4) == ["状態", "実行番号", "連携ジョブ", "基準日時"])
     }
 
-    @Test func textFitsEightyColumnsWithoutColourWhenPiped() throws {
+    @Test func textFitsEightyColumnsWithoutColourWhenPiped() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         for lang in ["en", "ja"] {
             let result = try Self.report(scratch, ["--lang", lang])
             #expect(result.status == 0)
@@ -137,9 +137,9 @@ import Testing
         #expect(japanese.hasSuffix("連携結果照合表\n  対象期間中に受信・送達したファイルはありません。\n"))
     }
 
-    @Test func htmlIsSelfContainedAndRendersInARealBrowser() throws {
+    @Test func htmlIsSelfContainedAndRendersInARealBrowser() async throws {
         let scratch = try Scratch()
-        _ = try Self.fill(scratch)
+        _ = try await Self.fill(scratch)
         let path = scratch.root + "/report.html"
         let result = try Self.report(scratch, ["--format", "html", "--lang", "ja", "-o", path])
         #expect(result.status == 0)

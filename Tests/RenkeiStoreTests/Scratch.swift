@@ -16,26 +16,26 @@ enum Scratch {
         return path
     }
 
-    static func withDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    static func withDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
         let path = try directory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try body(path)
+        return try await body(path)
     }
 
     /// A tmpfs of `size` (`1m`) mounted on a fresh directory. Needs root.
-    static func withTmpfs<T>(size: String, _ body: (String) throws -> T) throws -> T {
+    static func withTmpfs<T>(size: String, _ body: (String) async throws -> T) async throws -> T {
         let path = try directory()
         guard mount("tmpfs", path, "tmpfs", 0, "size=\(size),mode=0755") == 0 else {
             try? FileManager.default.removeItem(atPath: path)
             throw Failed("mount -t tmpfs -o size=\(size) tmpfs \(path): \(String(cString: strerror(errno)))")
         }
         defer { unmount(path) }
-        return try body(path)
+        return try await body(path)
     }
 
     /// An ext4 file system of `megabytes` in a loop-mounted image, mounted `errors=remount-ro` as
     /// a server's would be; the body gets its directory and its name in /sys/fs/ext4 (`loop3`).
-    static func withExt4<T>(megabytes: Int, _ body: (String, String) throws -> T) throws -> T {
+    static func withExt4<T>(megabytes: Int, _ body: (String, String) async throws -> T) async throws -> T {
         let path = try directory()
         let image = path + ".img"
         defer { try? FileManager.default.removeItem(atPath: image) }
@@ -55,7 +55,7 @@ enum Scratch {
         guard let line = mounts.split(separator: "\n").first(where: { $0.split(separator: " ").dropFirst().first.map(String.init) == path }),
               let device = line.split(separator: " ").first?.split(separator: "/").last
         else { throw Failed("\(path) is not in /proc/self/mounts") }
-        return try body(path, String(device))
+        return try await body(path, String(device))
     }
 
     /// Unmounts `path` (lazily if something still holds it, so a failed test never leaves a mount

@@ -10,14 +10,14 @@ import Testing
     private let job = Job(name: JobName("juki")!, steps: [Step(name: "export", command: .argv(["/bin/true"]))], definitionHash: "abc")
     private let logical = LogicalTime(epochSeconds: 1_795_987_800, zoneIdentifier: "Asia/Tokyo")
 
-    private func enqueue(_ store: RunStore, reason: String = "") throws -> RunRecord {
-        try store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual, reason: reason), owner: .current, at: Date())
+    private func enqueue(_ store: RunStore, reason: String = "") async throws -> RunRecord {
+        try await store.enqueue(NewRun(job: job, logicalTime: logical, trigger: .manual, reason: reason), owner: .current, at: Date())
     }
 
     /// The first write that fails, within `attempts`, as the store reports it.
-    private func firstFailure(_ attempts: Int = 200, _ write: () throws -> Void) -> (any Error)? {
+    private func firstFailure(_ attempts: Int = 200, _ write: () async throws -> Void) async -> (any Error)? {
         for _ in 0..<attempts {
-            do { try write() } catch { return error }
+            do { try await write() } catch { return error }
         }
         return nil
     }
@@ -29,16 +29,16 @@ import Testing
     // MARK: - Disk full
 
     @Test(.enabled(if: Scratch.isRoot, "mounts a 1 MiB tmpfs: needs root (CI runs the tests as root)"))
-    func aFullDiskIsATypedFailureAndWritingResumesOnceThereIsRoom() throws {
-        try Scratch.withTmpfs(size: "1m") { directory in
+    func aFullDiskIsATypedFailureAndWritingResumesOnceThereIsRoom() async throws {
+        try await Scratch.withTmpfs(size: "1m") { directory in
             let path = directory + "/renkei.db"
             let store = try RunStore.openForWriting(at: path)
-            let before = try enqueue(store, reason: "before")
-            _ = try store.start(runID: before.id!, environment: [:], workDirectory: "/w", at: Date())
+            let before = try await enqueue(store, reason: "before")
+            _ = try await store.start(runID: before.id!, environment: [:], workDirectory: "/w", at: Date())
             let filler = try Scratch.fill(directory)
 
             // Runs with a long reason, so that each write needs new pages of the WAL.
-            let error = firstFailure { _ = try enqueue(store, reason: String(repeating: "x", count: 8_000)) }
+            let error = await firstFailure { _ = try await enqueue(store, reason: String(repeating: "x", count: 8_000)) }
             let failure = try #require(error as? StoreFailure, "\(String(describing: error))")
             #expect(failure.kind == .noSpace)
             #expect(failure.path == path)
@@ -46,16 +46,16 @@ import Testing
             #expect(failure.description.contains("df -h \(directory)"))
             #expect(!store.isWritable)
             #expect(store.lastFailure == failure)
-            #expect(throws: StoreFailure.self) { try store.probe() }
+            await #expect(throws: StoreFailure.self) { try await store.probe() }
             // The failed batches did not poison the writer: the same process writes again once
             // there is room.
             try FileManager.default.removeItem(atPath: filler)
-            try store.probe()
+            try await store.probe()
             #expect(store.isWritable)
             #expect(store.lastFailure == nil)
-            let finished = try store.finish(runID: before.id!, outcome: .succeeded, at: Date())
+            let finished = try await store.finish(runID: before.id!, outcome: .succeeded, at: Date())
             #expect(finished.state == .succeeded)
-            _ = try enqueue(store, reason: "after")
+            _ = try await enqueue(store, reason: "after")
             let reasons = try store.history(job: "juki", limit: 1000).compactMap(\.reason).filter { $0.count < 100 }
             #expect(reasons == ["after", "before"])
             store.close()
@@ -67,37 +67,37 @@ import Testing
     // MARK: - Read-only and I/O errors
 
     @Test(.enabled(if: Scratch.canMountExt4, "loop-mounts an ext4 image: needs root, /dev/loop-control and mkfs.ext4"))
-    func aFileSystemTheKernelMadeReadOnlyIsATypedFailure() throws {
-        try Scratch.withExt4(megabytes: 16) { directory, device in
+    func aFileSystemTheKernelMadeReadOnlyIsATypedFailure() async throws {
+        try await Scratch.withExt4(megabytes: 16) { directory, device in
             let path = directory + "/renkei.db"
             let store = try RunStore.openForWriting(at: path)
-            _ = try enqueue(store, reason: "before")
+            _ = try await enqueue(store, reason: "before")
             // What ext4 does on a disk error with errors=remount-ro.
             try "renkei store test\n".write(toFile: "/sys/fs/ext4/\(device)/trigger_fs_error", atomically: false, encoding: .utf8)
-            let error = firstFailure { _ = try enqueue(store) }
+            let error = await firstFailure { _ = try await enqueue(store) }
             let failure = try #require(error as? StoreFailure, "\(String(describing: error))")
             #expect(failure.kind == .readOnly, "\(failure)")
             #expect(failure.description.contains("read-only"))
             #expect(failure.description.contains("findmnt -T \(directory)"))
             #expect(!failure.needsRestart)
             #expect(!store.isWritable)
-            #expect(throws: StoreFailure.self) { try store.probe() }
+            await #expect(throws: StoreFailure.self) { try await store.probe() }
             store.close()
         }
     }
 
     @Test(.enabled(if: Scratch.canMountExt4, "loop-mounts an ext4 image: needs root, /dev/loop-control and mkfs.ext4"))
-    func aDiskThatAnswersWithIOErrorsIsATypedFailure() throws {
-        try Scratch.withExt4(megabytes: 16) { directory, _ in
+    func aDiskThatAnswersWithIOErrorsIsATypedFailure() async throws {
+        try await Scratch.withExt4(megabytes: 16) { directory, _ in
             let path = directory + "/renkei.db"
             let store = try RunStore.openForWriting(at: path)
-            _ = try enqueue(store, reason: "before")
+            _ = try await enqueue(store, reason: "before")
             // EXT4_IOC_SHUTDOWN without flushing the log: from now on the file system answers EIO.
             let fd = open(directory, O_RDONLY)
             defer { close(fd) }
             var flags: UInt32 = 2
             #expect(ioctl(fd, 0x8004_587D, &flags) == 0)
-            let error = firstFailure { _ = try enqueue(store) }
+            let error = await firstFailure { _ = try await enqueue(store) }
             let failure = try #require(error as? StoreFailure, "\(String(describing: error))")
             #expect(failure.kind == .ioError, "\(failure)")
             #expect(failure.description.contains("I/O error"))
@@ -109,21 +109,21 @@ import Testing
 
     // MARK: - The store is the one it opened
 
-    @Test func aStoreWhosePathNowNamesAnotherFileRefusesToWrite() throws {
-        try Scratch.withDirectory { directory in
+    @Test func aStoreWhosePathNowNamesAnotherFileRefusesToWrite() async throws {
+        try await Scratch.withDirectory { directory in
             let path = directory + "/renkei.db"
             let store = try RunStore.openForWriting(at: path)
-            let kept = try enqueue(store, reason: "kept")
+            let kept = try await enqueue(store, reason: "kept")
             // Another database, with a run of its own.
             let otherPath = directory + "/other.db"
             let other = try RunStore.openForWriting(at: otherPath)
-            _ = try enqueue(other, reason: "the other file")
+            _ = try await enqueue(other, reason: "the other file")
             other.close()
             // mv renkei.db renkei.db.bak; mv other.db renkei.db
             #expect(rename(path, path + ".bak") == 0)
             #expect(rename(otherPath, path) == 0)
 
-            let error = firstFailure(1) { _ = try enqueue(store, reason: "refused") }
+            let error = await firstFailure(1) { _ = try await enqueue(store, reason: "refused") }
             let failure = try #require(error as? StoreFailure, "\(String(describing: error))")
             #expect(failure.kind == .replaced)
             #expect(failure.needsRestart)
@@ -134,8 +134,8 @@ import Testing
             // Nothing more reaches the old file, whatever is tried.
             let old = try Self.identity(of: path + ".bak")
             usleep(20_000)
-            #expect(throws: StoreFailure.self) { try store.probe() }
-            #expect(throws: StoreFailure.self) { try store.finish(runID: kept.id!, outcome: .succeeded, at: Date()) }
+            await #expect(throws: StoreFailure.self) { try await store.probe() }
+            await #expect(throws: StoreFailure.self) { try await store.finish(runID: kept.id!, outcome: .succeeded, at: Date()) }
             #expect(try Self.identity(of: path + ".bak") == old)
 
             // The file now at the path is read as it is, not through the old file's WAL.
@@ -151,15 +151,15 @@ import Testing
         }
     }
 
-    @Test func aStoreWhoseFileWasDeletedRefusesToWrite() throws {
-        try Scratch.withDirectory { directory in
+    @Test func aStoreWhoseFileWasDeletedRefusesToWrite() async throws {
+        try await Scratch.withDirectory { directory in
             let path = directory + "/renkei.db"
             let store = try RunStore.openForWriting(at: path)
-            for index in 0..<20 { _ = try enqueue(store, reason: "run \(index)") }
+            for index in 0..<20 { _ = try await enqueue(store, reason: "run \(index)") }
             let openFile = try #require(Self.openDescriptor(of: path))
             #expect(unlink(path) == 0)
 
-            let error = firstFailure(1) { _ = try enqueue(store, reason: "refused") }
+            let error = await firstFailure(1) { _ = try await enqueue(store, reason: "refused") }
             let failure = try #require(error as? StoreFailure, "\(String(describing: error))")
             #expect(failure.kind == .deleted)
             #expect(failure.description.contains(path))
@@ -170,8 +170,8 @@ import Testing
             // The unlinked file, seen through the descriptor SQLite keeps: unchanged by later writes.
             let old = try Self.identity(of: openFile)
             usleep(20_000)
-            #expect(throws: StoreFailure.self) { try store.probe() }
-            #expect(throws: StoreFailure.self) { _ = try enqueue(store, reason: "refused again") }
+            await #expect(throws: StoreFailure.self) { try await store.probe() }
+            await #expect(throws: StoreFailure.self) { _ = try await enqueue(store, reason: "refused again") }
             #expect(try Self.identity(of: openFile) == old)
             store.close()
 
