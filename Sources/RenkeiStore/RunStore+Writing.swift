@@ -217,13 +217,19 @@ extension RunStore {
     /// Records a slot that was not run: `skipped` (overlap, closed day, lock held) or `missed`
     /// (daemon down). Its row is final at once; `reason` says why, for the operator.
     @discardableResult
-    public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, at now: Date) async throws -> RunRecord {
+    ///
+    /// A `skipped` row is as durable as a process crash (committed, fsynced with the next run's
+    /// start): a loaded daemon sheds slots cheaply, and after a power cut a lost one is found
+    /// again as `missed`. `errorClass` says why a slot was missed (`storage`: the store could not
+    /// be written at the slot); default `missed`.
+    public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, errorClass: ErrorClass? = nil,
+                           at now: Date) async throws -> RunRecord {
         precondition(state == .skipped || state == .missed)
-        return try await write(.powerCut) { db in
+        return try await write(state == .skipped ? .processCrash : .powerCut) { db in
             var run = RunRecord(
                 id: nil, job: job.name.rawValue, logicalTime: logicalTime.epochSeconds, logicalZone: logicalTime.zoneIdentifier,
                 trigger: .schedule, attempt: 1, state: state, definitionHash: job.definitionHash, environment: "{}", parameters: "{}",
-                queuedAt: now, finishedAt: now, errorClass: state == .missed ? .missed : nil, errorMessage: reason
+                queuedAt: now, finishedAt: now, errorClass: state == .missed ? errorClass ?? .missed : nil, errorMessage: reason
             )
             try run.insert(db)
             return run

@@ -32,6 +32,14 @@ func waitForRun(_ locations: Locations, _ id: Int64) throws -> Bool {
             if step.state != "pending" { print("  \(step.name): \(step.state)") }
             seen[step.name] = step.state
         }
+        // The daemon cannot write its store: the row cannot change until it can, so waiting on
+        // would never end. Say what is known and how to follow it.
+        if let storage = progress.storage {
+            FileHandle.standardError.write(Data("renkeid: \(storage)\n".utf8))
+            print("run \(id) \(progress.state)" + (progress.message.map { ": \($0)" } ?? "") + " (not on record yet)")
+            print("  follow it: renkeictl status; renkeictl show \(id) once the store can be written")
+            return progress.state == "succeeded"
+        }
         switch progress.state {
         case "queued", "running":
             usleep(250_000)

@@ -23,6 +23,7 @@ struct Status: ParsableCommand {
         }
         print(response.message)
         guard let daemon = response.daemon else { return }
+        if let storage = daemon.storage { print("  storage: \(storage)") }
         for run in daemon.running { print("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
         for next in daemon.next.prefix(5) { print("  next: \(next)") }
     }

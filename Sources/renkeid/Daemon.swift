@@ -113,7 +113,12 @@ struct Daemon: Service {
             case .event(let event):
                 if case .tick = event { timer = nil }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
-                perform(core.handle(event, now: Self.now()))
+                let effects = core.handle(event, now: Self.now())
+                let stopping = effects.filter { if case .stop(_, nil) = $0 { true } else { false } }.count
+                if stopping > 0 {
+                    logger.notice("stopping \(stopping) running run(s): their processes get SIGTERM, then SIGKILL; they are recorded interrupted")
+                }
+                perform(effects)
             case .reload:
                 reload()
             case .runStarted(let row):
@@ -186,9 +191,10 @@ struct Daemon: Service {
                 case .recordSkipped, .recordMissed, .recordCancelled, .recordEnd, .recordDeadlineBreach:
                     log(effect)
                     write(effect)
-                case .catchUpStarted(let name, let late, let running):
+                case .catchUpStarted(let name, let late, let running, let storage):
                     let policy = jobs[name]?.job.catchUp.rawValue ?? "?"
-                    logger.event(.catchUpStarted, .notice, "\(name): \(late) slot(s) passed while they could not run; \(running) will run now (catch_up: \(policy))",
+                    let why = storage ? "the run store could not be written" : "renkeid was not running"
+                    logger.event(.catchUpStarted, .notice, "\(name): \(late) slot(s) passed while \(why); \(running) will run now (catch_up: \(policy))",
                                  [EventField.job: name.rawValue])
                 case .retryScheduled(let retry):
                     let zone = view.zoneName(of: retry.job)
@@ -288,6 +294,8 @@ struct Daemon: Service {
                     }
                 } catch let failure as StoreFailure {
                     inbox.send(.writeFailed(effect, Self.problem(failure)))
+                } catch is RunState.InvalidTransition {
+                    // The run's end was on record after all (its commit failed to report success).
                 } catch {
                     logger.error("cannot record \(effect): \(error)")
                 }

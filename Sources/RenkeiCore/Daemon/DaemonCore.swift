@@ -228,7 +228,7 @@ public struct DaemonCore: Sendable {
             case .deadlineBreached(let breach):
                 effects += hold(.recordDeadlineBreach(breach))
             case .catchUpStarted(let job, let late, let running):
-                effects.append(.catchUpStarted(job: job, late: late, running: running))
+                effects.append(.catchUpStarted(job: job, late: late, running: running, storage: storageOutage))
             case .retryScheduled(let retry):
                 effects.append(.retryScheduled(retry))
             }

@@ -16,7 +16,8 @@ public enum DaemonEffect: Sendable, Equatable {
     /// A slot's run did not start, or did not finish, by its deadline: log and record it.
     case recordDeadlineBreach(DeadlineBreach)
     /// For the log only.
-    case catchUpStarted(job: JobName, late: Int, running: Int)
+    /// `storage`: the slots passed while the store could not be written, else while renkeid was down.
+    case catchUpStarted(job: JobName, late: Int, running: Int, storage: Bool)
     case retryScheduled(PlannedRun)
     /// The store cannot be written: log it once, say it in the status.
     case storageLost(StorageProblem)
