@@ -44,18 +44,22 @@ public enum Journal {
     /// a lost log line must not cost a run record.
     @discardableResult
     public static func send(_ fields: [Field]) -> Bool {
-        var buffers: [[UInt8]] = fields.map { Array($0.name.utf8) + [UInt8(ascii: "=")] + $0.value }
-        let count = buffers.count
-        return buffers.withUnsafeMutableBufferPointer { all -> Bool in
-            var vectors: [iovec] = []
-            vectors.reserveCapacity(count)
-            for index in 0..<count {
-                all[index].withUnsafeMutableBytes { raw in
-                    vectors.append(iovec(iov_base: raw.baseAddress, iov_len: raw.count))
-                }
-            }
-            // The buffers stay alive for the call: they are owned by `buffers`, which outlives it.
-            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32(count)) } >= 0
+        // Every field in one buffer, so that each iovec points into memory lent by one closure
+        // that spans the whole call: no pointer outlives what lent it.
+        var bytes: [UInt8] = []
+        var extents: [(start: Int, count: Int)] = []
+        extents.reserveCapacity(fields.count)
+        for field in fields {
+            let start = bytes.count
+            bytes += field.name.utf8
+            bytes.append(UInt8(ascii: "="))
+            bytes += field.value
+            extents.append((start, bytes.count - start))
+        }
+        return bytes.withUnsafeMutableBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return false }
+            let vectors = extents.map { extent in iovec(iov_base: base + extent.start, iov_len: extent.count) }
+            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) } >= 0
         }
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// A time zone's offsets from UTC over time, read from the system's tz database
@@ -77,17 +78,16 @@ public final class ZoneRules: Sendable {
 }
 
 /// Loaded zones, by name; a zone file is read once per process.
-private final class ZoneCache: @unchecked Sendable {
-    private var zones: [String: ZoneRules?] = [:]
-    private let lock = NSLock()
+private final class ZoneCache: Sendable {
+    private let zones = Mutex<[String: ZoneRules?]>([:])
 
     func rules(for name: String, load: () -> ZoneRules?) -> ZoneRules? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached = zones[name] { return cached }
-        let loaded = load()
-        zones[name] = loaded
-        return loaded
+        zones.withLock { zones in
+            if let cached = zones[name] { return cached }
+            let loaded = load()
+            zones[name] = loaded
+            return loaded
+        }
     }
 }
 
