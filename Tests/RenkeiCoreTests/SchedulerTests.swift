@@ -325,3 +325,36 @@ private let steps = "steps:\n  - name: a\n    run: [\"/bin/true\"]\n"
         ])
     }
 }
+
+/// The scheduler's time and run identity: where seconds and microseconds meet, they meet here.
+@Suite struct InstantTests {
+    @Test func secondsAreTheWholeSecondAtOrBefore() {
+        #expect(Instant(secondsSinceEpoch: 42).microsecondsSinceEpoch == 42_000_000)
+        #expect(Instant(microsecondsSinceEpoch: 1_999_999).secondsSinceEpoch == 1)
+        #expect(Instant(microsecondsSinceEpoch: -1).secondsSinceEpoch == -1, "floor, not truncation, before 1970")
+    }
+
+    @Test func durationsMoveItToTheMicrosecond() {
+        let t = Instant(secondsSinceEpoch: 100)
+        #expect(t + .seconds(10) == Instant(secondsSinceEpoch: 110))
+        #expect(t - .milliseconds(1_500) == Instant(microsecondsSinceEpoch: 98_500_000))
+        #expect((t + .milliseconds(1_500)) - t == .microseconds(1_500_000))
+        #expect(Instant(secondsSinceEpoch: 90) - t == .seconds(-10))
+        #expect(t + .nanoseconds(999) == t, "finer than a microsecond is dropped")
+        #expect(t - .seconds(1) < t && Instant.distantPast < t && t < .distantFuture)
+    }
+
+    @Test func aStoredSecondAndALogicalTimeMeetTheInstantOnTheSecond() {
+        let slot = LogicalTime(Instant(microsecondsSinceEpoch: 1_796_083_200_250_000), zoneIdentifier: "Asia/Tokyo")
+        #expect(slot.epochSeconds == 1_796_083_200)
+        #expect(slot.instant == Instant(secondsSinceEpoch: 1_796_083_200))
+        #expect(slot.iso8601 == "2026-12-01T09:00:00+09:00")
+        #expect("\(Instant(secondsSinceEpoch: 1_796_083_200))" == "2026-12-01T00:00:00Z")
+        #expect("\(Instant(microsecondsSinceEpoch: 1_796_083_200_000_250))" == "2026-12-01T00:00:00.000250Z")
+    }
+
+    @Test func aRunIDPrintsAsItsNumber() {
+        #expect("run \(RunID(42))" == "run 42")
+        #expect(RunID(7).rawValue == 7 && RunID(7) < RunID(8))
+    }
+}
