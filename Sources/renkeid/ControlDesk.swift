@@ -64,11 +64,11 @@ struct ControlDesk: Sendable {
     func status(_ view: DaemonView) -> ControlResponse {
         let running = view.core.running.values.compactMap { run -> RunBrief? in
             guard let id = run.runID else { return nil }
-            return RunBrief(id: id, job: run.planned.job.rawValue, logicalTime: view.logical(run.planned).iso8601,
+            return RunBrief(id: id.rawValue, job: run.planned.job.rawValue, logicalTime: view.logical(run.planned).iso8601,
                             trigger: run.planned.trigger.rawValue, state: "running")
         }.sorted { $0.id < $1.id }
         let next = view.core.scheduler.nextSlots().prefix(10).map { slot in
-            "\(slot.job) at \(LogicalTime(microseconds: slot.runAt, zoneIdentifier: view.zoneName(of: slot.job)).iso8601)"
+            "\(slot.job) at \(LogicalTime(slot.runAt, zoneIdentifier: view.zoneName(of: slot.job)).iso8601)"
         }
         let brief = DaemonBrief(pid: getpid(), jobs: view.jobs.count, running: running, queued: view.core.scheduler.queued, next: Array(next),
                                 storage: view.core.storage.problem?.description)
@@ -81,7 +81,7 @@ struct ControlDesk: Sendable {
             let job = view.jobs[name]!.job
             let last = try? store.history(job: name.rawValue, limit: 1).first
             return JobBrief(name: name.rawValue, schedule: job.schedule, timezone: view.zoneName(of: name),
-                            nextRun: next[name].map { LogicalTime(microseconds: $0, zoneIdentifier: view.zoneName(of: name)).iso8601 },
+                            nextRun: next[name].map { LogicalTime($0, zoneIdentifier: view.zoneName(of: name)).iso8601 },
                             lastState: last?.state.rawValue, lastRun: last?.id)
         }
         return ControlResponse(message: "\(briefs.count) jobs", jobs: briefs)
@@ -94,12 +94,12 @@ struct ControlDesk: Sendable {
         var progress = RunProgress(id: id, state: detail.run.state.rawValue,
                                    steps: detail.steps.map { .init(name: $0.name, state: $0.state.rawValue) }, message: detail.run.errorMessage)
         if let problem = view.core.storage.problem {
-            if let outcome = view.core.unrecorded[id] {
+            if let outcome = view.core.unrecorded[RunID(id)] {
                 progress.state = outcome.state.rawValue
                 progress.message = outcome.message
                 progress.storage = "\(problem); run \(id) ended \(outcome.state.rawValue) and is recorded once the store can be written"
             } else if !detail.run.state.isFinal {
-                let where_ = view.core.runningRun(id) != nil ? "is still running" : "waits to start"
+                let where_ = view.core.runningRun(RunID(id)) != nil ? "is still running" : "waits to start"
                 progress.storage = "\(problem); run \(id) \(where_) and nothing new can be recorded until the store can be written"
             }
         }
@@ -122,7 +122,7 @@ struct ControlDesk: Sendable {
                 return .error(2, "--logical-time: \(error)")
             }
         } else {
-            logicalTime = LogicalTime(epochSeconds: Int64(Date().timeIntervalSince1970), zoneIdentifier: zone)
+            logicalTime = LogicalTime(Instant(Date()), zoneIdentifier: zone)
         }
         let runRequest = RunRequest(job: loaded, logicalTime: logicalTime, trigger: .manual,
                                     requestedBy: Requester(uid: caller.uid, userName: caller.userName), reason: request.reason)
@@ -222,7 +222,7 @@ struct ControlDesk: Sendable {
             await audit(caller, raw, request.reason, "refused: no run id", nil)
             return .error(2, "cancel: which run?")
         }
-        let effects = await inbox.ask(.cancelRequested(runID: id, by: caller.userName)).effects
+        let effects = await inbox.ask(.cancelRequested(runID: RunID(id), by: caller.userName)).effects
         for effect in effects {
             switch effect {
             case .recordCancelled:

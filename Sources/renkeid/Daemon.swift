@@ -51,9 +51,9 @@ struct Daemon: Service {
         /// Each running run's task and how it was cancelled, by job (one run per job at a time).
         var runs: [JobName: (task: Task<Void, Never>, cancellation: CancellationReason)] = [:]
         /// Operators' runs recorded `queued`, by run id, until they start.
-        var requests: [Int64: (request: RunRequest, row: RunRecord)] = [:]
+        var requests: [RunID: (request: RunRequest, row: RunRecord)] = [:]
         /// The timer that will send the next tick, and when.
-        var timer: (at: Int64, task: Task<Void, Never>)?
+        var timer: (at: Instant, task: Task<Void, Never>)?
         var lastStatus = ""
         var lastWatchdog = ContinuousClock.now
         let machineZone = MachineTimeZone.identifier
@@ -67,7 +67,7 @@ struct Daemon: Service {
         var view: DaemonView { DaemonView(core: core, jobs: jobs, machineZone: machineZone) }
         var logger: Logger { daemon.logger }
 
-        static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+        static func now() -> Instant { Instant(Date()) }
 
         mutating func run() async {
             start()
@@ -97,7 +97,7 @@ struct Daemon: Service {
             for (name, loaded) in jobs where loaded.job.retry != nil {
                 let since = Date().addingTimeInterval(-TimeInterval(loaded.job.catchUpWindow.seconds))
                 for run in (try? daemon.store.failuresAwaitingRetry(job: name.rawValue, since: since)) ?? [] {
-                    core.scheduler.recovered(job: name, logicalTime: run.logicalTime * 1_000_000, attempt: run.attempt, runID: run.id!, now: Self.now())
+                    core.scheduler.recovered(job: name, logicalTime: Instant(secondsSinceEpoch: run.logicalTime), attempt: run.attempt, runID: RunID(run.id!), now: Self.now())
                 }
             }
             lastStatus = view.statusLine
@@ -123,15 +123,16 @@ struct Daemon: Service {
                 reload()
             case .runStarted(let row):
                 guard let job = JobName(row.job) else { return }
-                perform(core.handle(.runStarted(job: job, runID: row.id!), now: Self.now()))
+                perform(core.handle(.runStarted(job: job, runID: RunID(row.id!)), now: Self.now()))
                 daemon.events.started(row, job: jobs[job]?.job)
             case .runFinished(let job, let finish):
                 runs[job] = nil
                 runFinished(job, finish)
             case .queued(let request, let row):
-                requests[row.id!] = (request, row)
-                let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.epochSeconds * 1_000_000, trigger: request.trigger,
-                                         attempt: request.attempt, dueAt: Self.now(), queuedRunID: row.id!)
+                let id = RunID(row.id!)
+                requests[id] = (request, row)
+                let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.instant, trigger: request.trigger,
+                                         attempt: request.attempt, dueAt: Self.now(), queuedRunID: id)
                 perform(core.handle(.runQueued(planned), now: Self.now()))
             case .ask(let event, let reply):
                 let effects = event.map { core.handle($0, now: Self.now()) } ?? []
@@ -158,10 +159,10 @@ struct Daemon: Service {
             let now = Self.now()
             switch finish {
             case .recorded(let record):
-                let effects = core.handle(.runEnded(job: job, .recorded(runID: record.id!, state: record.state)), now: now)
+                let effects = core.handle(.runEnded(job: job, .recorded(runID: RunID(record.id!), state: record.state)), now: now)
                 var retryAt: LogicalTime?
                 for case .retryScheduled(let retry) in effects {
-                    retryAt = LogicalTime(microseconds: retry.dueAt, zoneIdentifier: view.zoneName(of: retry.job))
+                    retryAt = LogicalTime(retry.dueAt, zoneIdentifier: view.zoneName(of: retry.job))
                 }
                 daemon.events.ended(record, job: jobs[job]?.job, retryAt: retryAt)
                 perform(effects)
@@ -169,7 +170,7 @@ struct Daemon: Service {
                 perform(core.handle(.runEnded(job: job, .refused(reason: reason)), now: now))
             case .notRecorded(let lost):
                 logger.error("\(job): \(lost)", metadata: [EventField.job: "\(job)"])
-                perform(core.handle(.runEnded(job: job, .notRecorded(runID: lost.runID, outcome: lost.outcome, Self.problem(lost.failure))), now: now))
+                perform(core.handle(.runEnded(job: job, .notRecorded(runID: lost.runID.map { RunID($0) }, outcome: lost.outcome, Self.problem(lost.failure))), now: now))
             case .lost(let reason):
                 logger.error("\(job): the run could not go on: \(reason)", metadata: [EventField.job: "\(job)"])
                 perform(core.handle(.runEnded(job: job, .refused(reason: reason)), now: now))
@@ -198,8 +199,8 @@ struct Daemon: Service {
                                  [EventField.job: name.rawValue])
                 case .retryScheduled(let retry):
                     let zone = view.zoneName(of: retry.job)
-                    let slot = LogicalTime(microseconds: retry.logicalTime, zoneIdentifier: zone)
-                    logger.event(.retryScheduled, .notice, "\(retry.job): attempt \(retry.attempt) of the slot \(slot.iso8601) at \(LogicalTime(microseconds: retry.dueAt, zoneIdentifier: zone).iso8601)",
+                    let slot = LogicalTime(retry.logicalTime, zoneIdentifier: zone)
+                    logger.event(.retryScheduled, .notice, "\(retry.job): attempt \(retry.attempt) of the slot \(slot.iso8601) at \(LogicalTime(retry.dueAt, zoneIdentifier: zone).iso8601)",
                                  [EventField.job: retry.job.rawValue, EventField.attempt: String(retry.attempt), EventField.trigger: "retry",
                                   EventField.logicalTime: slot.iso8601])
                 case .storageLost(let problem):
@@ -216,7 +217,7 @@ struct Daemon: Service {
                         }
                     }
                 case .storageBack(let since, let unrecorded, let slots):
-                    let seconds = (Self.now() - since) / 1_000_000
+                    let seconds = (Self.now() - since).components.seconds
                     logger.notice("the run store \(daemon.store.path) can be written again after \(seconds)s; recording \(unrecorded) run end(s) and \(slots) slot(s) held meanwhile; runs start again")
                     lastStatus = ""
                 case .exitForRestart(let problem):
@@ -234,20 +235,20 @@ struct Daemon: Service {
             switch effect {
             case .recordSkipped(let name, let logicalTime, let reason), .recordMissed(let name, let logicalTime, let reason, _):
                 let missed = if case .recordMissed = effect { true } else { false }
-                let slot = LogicalTime(microseconds: logicalTime, zoneIdentifier: view.zoneName(of: name))
+                let slot = LogicalTime(logicalTime, zoneIdentifier: view.zoneName(of: name))
                 let state: RunState = missed ? .missed : .skipped
                 logger.event(missed ? .slotMissed : .slotSkipped, missed ? .warning : .info, "\(name): slot \(slot.iso8601) \(state.rawValue): \(reason)",
                              [EventField.job: name.rawValue, EventField.logicalTime: slot.iso8601, EventField.state: state.rawValue])
             case .recordCancelled(let runID, let job, let user):
                 logger.event(.runCancelled, .notice, "\(job) run \(runID) was cancelled by \(user) before it started",
-                             [EventField.job: job.rawValue, EventField.runID: String(runID), EventField.requestedBy: user])
+                             [EventField.job: job.rawValue, EventField.runID: runID.description, EventField.requestedBy: user])
             case .recordEnd(let runID, let job, let outcome):
                 logger.notice("\(job): run \(runID) recorded \(outcome.state.rawValue) now that the store can be written: \(outcome.message ?? "")",
                               metadata: [EventField.job: "\(job)", EventField.runID: "\(runID)"])
             case .recordDeadlineBreach(let breach):
                 let zone = view.zoneName(of: breach.job)
-                let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
-                let deadline = LogicalTime(microseconds: breach.deadline, zoneIdentifier: zone)
+                let slot = LogicalTime(breach.logicalTime, zoneIdentifier: zone)
+                let deadline = LogicalTime(breach.deadline, zoneIdentifier: zone)
                 let what = breach.kind == .startBy ? "had not started" : "had not finished"
                 logger.event(.deadlineBreached, .warning, "\(breach.job): the run for \(slot.iso8601) \(what) by its deadline \(deadline.iso8601) (\(breach.kind.rawValue))",
                              [EventField.job: breach.job.rawValue, EventField.logicalTime: slot.iso8601, "RENKEI_DEADLINE": breach.kind.rawValue])
@@ -275,20 +276,20 @@ struct Daemon: Service {
                     switch effect {
                     case .recordSkipped(_, let logicalTime, let reason):
                         guard let job else { return }
-                        try await store.recordSlot(job: job, logicalTime: LogicalTime(microseconds: logicalTime, zoneIdentifier: zone),
+                        try await store.recordSlot(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: zone),
                                                    state: .skipped, reason: reason, at: Date())
                     case .recordMissed(_, let logicalTime, let reason, let storage):
                         guard let job else { return }
-                        try await store.recordSlot(job: job, logicalTime: LogicalTime(microseconds: logicalTime, zoneIdentifier: zone),
+                        try await store.recordSlot(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: zone),
                                                    state: .missed, reason: reason, errorClass: storage ? .storage : .missed, at: Date())
                     case .recordCancelled(let runID, _, let user):
-                        try await store.cancelQueued(runID: runID, message: "cancelled by \(user) before it started", at: Date())
+                        try await store.cancelQueued(runID: runID.rawValue, message: "cancelled by \(user) before it started", at: Date())
                     case .recordEnd(let runID, _, let outcome):
-                        try await store.finish(runID: runID, outcome: outcome, at: Date())
+                        try await store.finish(runID: runID.rawValue, outcome: outcome, at: Date())
                     case .recordDeadlineBreach(let breach):
-                        let slot = LogicalTime(microseconds: breach.logicalTime, zoneIdentifier: zone)
+                        let slot = LogicalTime(breach.logicalTime, zoneIdentifier: zone)
                         try await store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
-                                                             deadline: Date(timeIntervalSince1970: TimeInterval(breach.deadline / 1_000_000)), at: Date())
+                                                             deadline: Date(timeIntervalSince1970: TimeInterval(breach.deadline.secondsSinceEpoch)), at: Date())
                     default:
                         return
                     }
@@ -310,7 +311,7 @@ struct Daemon: Service {
                 request = entry.request
                 queued = entry.row
             } else if let loaded = jobs[planned.job] {
-                request = RunRequest(job: loaded, logicalTime: view.logical(planned), trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf)
+                request = RunRequest(job: loaded, logicalTime: view.logical(planned), trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf?.rawValue)
             } else {
                 daemon.inbox.send(.runFinished(planned.job, .lost("the job's file was removed")))
                 runs[planned.job] = (Task {}, CancellationReason())
@@ -344,15 +345,15 @@ struct Daemon: Service {
         /// jumped is seen within a minute) and every half watchdog period. An earlier timer stays.
         mutating func armTimer() {
             let now = Self.now()
-            var wake = now + 60_000_000
+            var wake = now + .seconds(60)
             if let next = core.nextWakeUp(now: now) { wake = min(wake, next) }
             if let interval = daemon.notifier.watchdogInterval {
-                wake = min(wake, now + Int64(interval.components.seconds) * 500_000 + interval.components.attoseconds / 2_000_000_000_000)
+                wake = min(wake, now + interval / 2)
             }
             if let timer, timer.at <= wake { return }
             timer?.task.cancel()
             let inbox = daemon.inbox
-            let delay = Duration.microseconds(max(wake - now, 0))
+            let delay = max(wake - now, .zero)
             timer = (wake, Task {
                 // No tolerance: a slot is due at its instant, and the default lets the timer fire late.
                 guard (try? await Task.sleep(for: delay, tolerance: .zero)) != nil else { return }
@@ -400,7 +401,7 @@ struct Daemon: Service {
                         logger.info("\(name): new definition loaded", metadata: [EventField.job: "\(name)"])
                     }
                 } else if initial {
-                    let last = (try? daemon.store.lastSlot(job: name.rawValue)).flatMap { $0 }.map { $0 * 1_000_000 }
+                    let last = (try? daemon.store.lastSlot(job: name.rawValue)).flatMap { $0 }.map(Instant.init(secondsSinceEpoch:))
                     core.scheduler.add(loaded.job, schedule: schedule, lastSlot: last, now: now)
                 } else {
                     core.scheduler.add(loaded.job, schedule: schedule, lastSlot: nil, now: now)

@@ -16,7 +16,7 @@ struct DaemonView: Sendable {
     }
 
     func logical(_ planned: PlannedRun) -> LogicalTime {
-        LogicalTime(microseconds: planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
+        LogicalTime(planned.logicalTime, zoneIdentifier: zoneName(of: planned.job))
     }
 
     /// One line: runs, queue, storage, lifecycle, the next slot ("2 running, 0 queued; next: …").
@@ -33,16 +33,16 @@ struct DaemonView: Sendable {
         }
         if core.lifecycle == .serving, core.storage == .writable, let next = core.scheduler.nextSlot() {
             let zone = ZoneRules.named(zoneName(of: next.job)) ?? .utc
-            let iso = LogicalTime.iso8601(LogicalTime(microseconds: next.runAt, zoneIdentifier: zone.identifier).epochSeconds, in: zone)
+            let iso = LogicalTime.iso8601(next.runAt.secondsSinceEpoch, in: zone)
             text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"
         }
         return text
     }
 
     /// "06:31:02" in the machine's zone, for the status line.
-    static func clock(_ microseconds: Int64) -> String {
+    static func clock(_ instant: Instant) -> String {
         let zone = ZoneRules.named(MachineTimeZone.identifier) ?? .utc
-        let iso = LogicalTime.iso8601(microseconds / 1_000_000, in: zone)
+        let iso = LogicalTime.iso8601(instant.secondsSinceEpoch, in: zone)
         return String(iso.dropFirst(11).prefix(8))
     }
 }

@@ -20,18 +20,18 @@ public struct DaemonCore: Sendable {
     /// Writes held back while the store cannot be written, oldest first.
     public private(set) var waiting: [DaemonEffect] = []
     /// Runs that ended while their end could not be written, by run id: what their row will say.
-    public private(set) var unrecorded: [Int64: RunOutcome] = [:]
+    public private(set) var unrecorded: [RunID: RunOutcome] = [:]
 
     public struct ActiveRun: Sendable, Equatable {
         public let planned: PlannedRun
         /// Its row's id, once it has one.
-        public var runID: Int64?
+        public var runID: RunID?
     }
 
     public enum Storage: Sendable, Equatable {
         case writable
         /// Writes fail since `since`; the next probe is at `nextProbe`, unless one is `probing`.
-        case failing(StorageProblem, since: Int64, attempts: Int, nextProbe: Int64, probing: Bool)
+        case failing(StorageProblem, since: Instant, attempts: Int, nextProbe: Instant, probing: Bool)
 
         public var problem: StorageProblem? {
             if case .failing(let problem, _, _, _, _) = self { return problem }
@@ -50,8 +50,8 @@ public struct DaemonCore: Sendable {
     }
 
     /// The first probe after a failure, and the longest wait between two.
-    public static let firstProbe: Int64 = 1_000_000
-    public static let longestProbeWait: Int64 = 30_000_000
+    public static let firstProbe: Duration = .seconds(1)
+    public static let longestProbeWait: Duration = .seconds(30)
 
     public init(scheduler: Scheduler) {
         self.scheduler = scheduler
@@ -60,11 +60,11 @@ public struct DaemonCore: Sendable {
     public var mayStartRuns: Bool { lifecycle == .serving && storage == .writable }
 
     /// The run of `runID` if it is running.
-    public func runningRun(_ runID: Int64) -> ActiveRun? { running.values.first { $0.runID == runID } }
+    public func runningRun(_ runID: RunID) -> ActiveRun? { running.values.first { $0.runID == runID } }
 
     // MARK: - Events
 
-    public mutating func handle(_ event: DaemonEvent, now: Int64) -> [DaemonEffect] {
+    public mutating func handle(_ event: DaemonEvent, now: Instant) -> [DaemonEffect] {
         switch event {
         case .tick:
             return tick(now)
@@ -104,20 +104,20 @@ public struct DaemonCore: Sendable {
     }
 
     /// When the loop should next send `tick`: the scheduler's next wake-up, or the next probe.
-    public func nextWakeUp(now: Int64) -> Int64? {
+    public func nextWakeUp(now: Instant) -> Instant? {
         switch storage {
         case .failing(_, _, _, let nextProbe, let probing): return probing ? nil : nextProbe
         case .writable: return lifecycle == .serving ? scheduler.nextWakeUp(now: now) : nil
         }
     }
 
-    static func probeWait(after attempts: Int) -> Int64 {
-        min(firstProbe << min(attempts, 10), longestProbeWait)
+    static func probeWait(after attempts: Int) -> Duration {
+        min(firstProbe * (1 << min(attempts, 10)), longestProbeWait)
     }
 
     // MARK: - Internals
 
-    private mutating func tick(_ now: Int64) -> [DaemonEffect] {
+    private mutating func tick(_ now: Instant) -> [DaemonEffect] {
         switch storage {
         case .failing(let problem, let since, let attempts, let nextProbe, let probing):
             guard !probing, now >= nextProbe, lifecycle != .restartNeeded else { return [] }
@@ -148,7 +148,7 @@ public struct DaemonCore: Sendable {
         return effects
     }
 
-    private mutating func runEnded(_ job: JobName, _ end: RunEnd, now: Int64) -> [DaemonEffect] {
+    private mutating func runEnded(_ job: JobName, _ end: RunEnd, now: Instant) -> [DaemonEffect] {
         guard let run = running.removeValue(forKey: job) else { return [] }
         var effects: [DaemonEffect]
         switch end {
@@ -173,7 +173,7 @@ public struct DaemonCore: Sendable {
     }
 
     /// The store failed: stop starting runs, probe it after a while.
-    private mutating func failing(_ problem: StorageProblem, now: Int64) -> [DaemonEffect] {
+    private mutating func failing(_ problem: StorageProblem, now: Instant) -> [DaemonEffect] {
         if problem.needsRestart { return restart(problem) }
         guard storage == .writable else { return [] }
         storage = .failing(problem, since: now, attempts: 0, nextProbe: now + Self.firstProbe, probing: false)
@@ -186,14 +186,14 @@ public struct DaemonCore: Sendable {
         if case .failing(_, let since, let attempts, let nextProbe, _) = storage {
             storage = .failing(problem, since: since, attempts: attempts, nextProbe: nextProbe, probing: false)
         } else {
-            storage = .failing(problem, since: 0, attempts: 0, nextProbe: .max, probing: false)
+            storage = .failing(problem, since: Instant(microsecondsSinceEpoch: 0), attempts: 0, nextProbe: .distantFuture, probing: false)
         }
         return [.exitForRestart(problem)] + running.keys.sorted().map { .stop(job: $0, by: nil) } + (running.isEmpty ? [.stopped] : [])
     }
 
     /// The store is writable again: what waited is written, slots that came meanwhile are due now,
     /// late, and follow their job's `catch_up`.
-    private mutating func recovered(now: Int64) -> [DaemonEffect] {
+    private mutating func recovered(now: Instant) -> [DaemonEffect] {
         guard case .failing(_, let since, _, _, _) = storage else { return [] }
         storage = .writable
         let held = waiting
@@ -210,7 +210,7 @@ public struct DaemonCore: Sendable {
 
     /// The scheduler's actions as effects. A start while runs may not start goes back to the queue;
     /// a write while the store cannot be written waits.
-    private mutating func apply(_ actions: [SchedulerAction], now: Int64, storageOutage: Bool = false) -> [DaemonEffect] {
+    private mutating func apply(_ actions: [SchedulerAction], now: Instant, storageOutage: Bool = false) -> [DaemonEffect] {
         var effects: [DaemonEffect] = []
         for action in actions {
             switch action {

@@ -7,12 +7,12 @@ public enum DaemonEffect: Sendable, Equatable {
     /// renkeid is stopping (`by` nil, recorded `interrupted`).
     case stop(job: JobName, by: String?)
     /// Record a slot that was not run. `storage`: it came while the store could not be written.
-    case recordSkipped(job: JobName, logicalTime: Int64, reason: String)
-    case recordMissed(job: JobName, logicalTime: Int64, reason: String, storage: Bool)
+    case recordSkipped(job: JobName, logicalTime: Instant, reason: String)
+    case recordMissed(job: JobName, logicalTime: Instant, reason: String, storage: Bool)
     /// Record that an operator's queued run was cancelled before it started.
-    case recordCancelled(runID: Int64, job: JobName, by: String)
+    case recordCancelled(runID: RunID, job: JobName, by: String)
     /// Write the end of a run whose end could not be written when it ended.
-    case recordEnd(runID: Int64, job: JobName, outcome: RunOutcome)
+    case recordEnd(runID: RunID, job: JobName, outcome: RunOutcome)
     /// A slot's run did not start, or did not finish, by its deadline: log and record it.
     case recordDeadlineBreach(DeadlineBreach)
     /// For the log only.
@@ -25,7 +25,7 @@ public enum DaemonEffect: Sendable, Equatable {
     case probeStore
     /// The store is writable again after an outage of `since`…now; `unrecorded` runs' ends and
     /// `slots` slots are being written.
-    case storageBack(since: Int64, unrecorded: Int, slots: Int)
+    case storageBack(since: Instant, unrecorded: Int, slots: Int)
     /// The store's path names another file than the one open: stop with status 1 so that systemd
     /// starts renkeid on the real file.
     case exitForRestart(StorageProblem)

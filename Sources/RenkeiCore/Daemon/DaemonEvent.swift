@@ -11,9 +11,9 @@ public enum DaemonEvent: Sendable, Equatable {
     /// An operator's run or rerun was recorded `queued` (`queuedRunID` set): it joins the queue.
     case runQueued(PlannedRun)
     /// An operator asks to cancel run `runID`.
-    case cancelRequested(runID: Int64, by: String)
+    case cancelRequested(runID: RunID, by: String)
     /// The run of `job` has its row: it is running.
-    case runStarted(job: JobName, runID: Int64)
+    case runStarted(job: JobName, runID: RunID)
     /// The run of `job` ended.
     case runEnded(job: JobName, RunEnd)
     /// A write of the loop's own (a slot, a deadline breach, a run's late end) failed because the
@@ -28,12 +28,12 @@ public enum DaemonEvent: Sendable, Equatable {
 /// How a started run ended, as the shell that ran it reports it.
 public enum RunEnd: Sendable, Equatable {
     /// Its final row is written.
-    case recorded(runID: Int64, state: RunState)
+    case recorded(runID: RunID, state: RunState)
     /// It could not start: another process holds the job's lock.
     case refused(reason: String)
     /// It ended (or could not go on) but its end could not be written: the store failed. `runID`
     /// is nil when even its first row could not be written; `outcome` is what its row must say.
-    case notRecorded(runID: Int64?, outcome: RunOutcome, StorageProblem)
+    case notRecorded(runID: RunID?, outcome: RunOutcome, StorageProblem)
 }
 
 /// Why the store cannot be written, in the operator's words (the store's `StoreFailure`, as the

@@ -16,6 +16,14 @@ public struct LogicalTime: Sendable, Hashable, Comparable, CustomStringConvertib
         self.init(epochSeconds: CivilTime.floorDiv(microseconds, 1_000_000), zoneIdentifier: zoneIdentifier)
     }
 
+    /// The whole second at or before `instant`: a slot as a run's row keeps it.
+    public init(_ instant: Instant, zoneIdentifier: String) {
+        self.init(epochSeconds: instant.secondsSinceEpoch, zoneIdentifier: zoneIdentifier)
+    }
+
+    /// The slot as the scheduler keeps it.
+    public var instant: Instant { Instant(secondsSinceEpoch: epochSeconds) }
+
     public static func < (lhs: LogicalTime, rhs: LogicalTime) -> Bool { lhs.epochSeconds < rhs.epochSeconds }
 
     public var description: String { iso8601 }

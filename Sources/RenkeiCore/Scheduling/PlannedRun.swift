@@ -1,19 +1,19 @@
 /// A run the scheduler has decided on: which job, which slot, why, and from when it may start.
 public struct PlannedRun: Sendable, Equatable {
     public var job: JobName
-    /// The slot it serves, microseconds since the epoch; retries keep their slot's.
-    public var logicalTime: Int64
+    /// The slot it serves; retries keep their slot's.
+    public var logicalTime: Instant
     public var trigger: Trigger
     /// 1 for a slot's first run; retries count up.
     public var attempt: Int
     /// The failed run a retry repeats.
-    public var retryOf: Int64?
-    /// Not before this instant (microseconds): the slot's run time, or a retry's.
-    public var dueAt: Int64
+    public var retryOf: RunID?
+    /// Not before this instant: the slot's run time, or a retry's.
+    public var dueAt: Instant
     /// The row an operator's run or rerun already has (recorded `queued` when it was asked for).
-    public var queuedRunID: Int64?
+    public var queuedRunID: RunID?
 
-    public init(job: JobName, logicalTime: Int64, trigger: Trigger, attempt: Int = 1, retryOf: Int64? = nil, dueAt: Int64, queuedRunID: Int64? = nil) {
+    public init(job: JobName, logicalTime: Instant, trigger: Trigger, attempt: Int = 1, retryOf: RunID? = nil, dueAt: Instant, queuedRunID: RunID? = nil) {
         self.queuedRunID = queuedRunID
         self.job = job
         self.logicalTime = logicalTime
@@ -30,7 +30,7 @@ public struct PlannedRun: Sendable, Equatable {
 /// One slot of one job.
 public struct SlotKey: Hashable, Sendable {
     public let job: JobName
-    public let logicalTime: Int64
+    public let logicalTime: Instant
 }
 
 /// What the scheduler asks its owner to do. The owner carries these out in order (start
@@ -39,9 +39,9 @@ public enum SchedulerAction: Sendable, Equatable {
     /// Start this run now.
     case start(PlannedRun)
     /// Record a slot that was not run on purpose.
-    case recordSkipped(job: JobName, logicalTime: Int64, reason: String)
+    case recordSkipped(job: JobName, logicalTime: Instant, reason: String)
     /// Record a slot that was not run because the daemon was down (or the clock jumped).
-    case recordMissed(job: JobName, logicalTime: Int64, reason: String)
+    case recordMissed(job: JobName, logicalTime: Instant, reason: String)
     /// Slots found late after downtime or a clock jump; `running` of them will run.
     case catchUpStarted(job: JobName, late: Int, running: Int)
     /// A slot's run did not start, or did not finish, by its deadline.
@@ -54,8 +54,7 @@ public enum SchedulerAction: Sendable, Equatable {
 public struct DeadlineBreach: Sendable, Equatable {
     public enum Kind: String, Sendable { case startBy = "start_by", finishBy = "finish_by" }
     public var job: JobName
-    public var logicalTime: Int64
+    public var logicalTime: Instant
     public var kind: Kind
-    /// The deadline, microseconds since the epoch.
-    public var deadline: Int64
+    public var deadline: Instant
 }

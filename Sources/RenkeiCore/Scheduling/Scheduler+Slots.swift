@@ -4,35 +4,35 @@ extension Scheduler {
     /// job after a week down) is worked off over the following calls, each slot still recorded.
     static let slotsPerAdvance = 10_000
 
-    mutating func dueSlots(of name: JobName, now: Int64) -> [SchedulerAction] {
+    mutating func dueSlots(of name: JobName, now: Instant) -> [SchedulerAction] {
         guard var state = jobs[name], !state.removed, state.schedule != nil else { return [] }
         var actions: [SchedulerAction] = []
         var late: [Slot] = []
         var onTime: [Slot] = []
         var backlogLeft = false
         var count = 0
-        while let slot = state.upcoming, (slot.runAt ?? slot.logicalTime) <= now {
+        while let slot = state.upcoming, slot.due <= now {
             if count == Self.slotsPerAdvance {
                 backlogLeft = true
                 break
             }
             count += 1
-            state.cursor = slot.logicalTime
+            state.cursor = slot.logical
             switch slot.disposition {
             case .skippedClosedDay:
-                actions.append(.recordSkipped(job: name, logicalTime: slot.logicalTime, reason: "closed day (on_closed_day: skip)"))
+                actions.append(.recordSkipped(job: name, logicalTime: slot.logical, reason: "closed day (on_closed_day: skip)"))
             case .open, .moved:
-                let runAt = slot.runAt!
+                let runAt = slot.runInstant!
                 if runAt < state.lateBefore || now - runAt > lateness { late.append(slot) } else { onTime.append(slot) }
             }
         }
         jobs[name] = state
 
         if !late.isEmpty {
-            let window = state.job.catchUpWindow.seconds * 1_000_000
-            let inWindow = late.filter { now - $0.logicalTime <= window }
-            for slot in late where now - slot.logicalTime > window {
-                actions.append(.recordMissed(job: name, logicalTime: slot.logicalTime,
+            let window = state.job.catchUpWindow.duration
+            let inWindow = late.filter { now - $0.logical <= window }
+            for slot in late where now - slot.logical > window {
+                actions.append(.recordMissed(job: name, logicalTime: slot.logical,
                                              reason: "\(state.lateReason) and it is older than catch_up_window (\(state.job.catchUpWindow))"))
             }
             var toRun: [Slot]
@@ -43,10 +43,10 @@ extension Scheduler {
             }
             // A newer slot on time supersedes late ones under `latest`.
             if state.job.catchUp == .latest && !onTime.isEmpty { toRun = [] }
-            let running = Set(toRun.map(\.logicalTime))
-            for slot in inWindow where !running.contains(slot.logicalTime) {
+            let running = Set(toRun.map(\.logical))
+            for slot in inWindow where !running.contains(slot.logical) {
                 let why = state.job.catchUp == .none ? "catch_up: none" : "catch_up: latest runs only the newest missed slot"
-                actions.append(.recordMissed(job: name, logicalTime: slot.logicalTime, reason: "\(state.lateReason) (\(why))"))
+                actions.append(.recordMissed(job: name, logicalTime: slot.logical, reason: "\(state.lateReason) (\(why))"))
             }
             actions.append(.catchUpStarted(job: name, late: late.count, running: toRun.count))
             for slot in toRun {
@@ -60,38 +60,38 @@ extension Scheduler {
     }
 
     /// A due slot of a running job: skipped or queued, as the job's `overlap` says; else queued to start.
-    mutating func plan(_ slot: Slot, of name: JobName, trigger: Trigger, now: Int64) -> [SchedulerAction] {
+    mutating func plan(_ slot: Slot, of name: JobName, trigger: Trigger, now: Instant) -> [SchedulerAction] {
         guard let state = jobs[name] else { return [] }
         let busy = state.active != nil || !state.pending.isEmpty
         // Catch-up runs are the policy's own choice: they run one after another, never skipped.
         if busy && state.job.overlap == .skip && trigger != .catchUp {
             let previous = state.active ?? state.pending.first!
-            let previousTime = LogicalTime(epochSeconds: CivilTime.floorDiv(previous.logicalTime, 1_000_000), zoneIdentifier: state.schedule?.effectiveZone.identifier ?? "UTC")
-            return [.recordSkipped(job: name, logicalTime: slot.logicalTime,
+            let previousTime = LogicalTime(previous.logicalTime, zoneIdentifier: state.schedule?.effectiveZone.identifier ?? "UTC")
+            return [.recordSkipped(job: name, logicalTime: slot.logical,
                                    reason: "the run for \(previousTime.iso8601) was still running (overlap: skip)")]
         }
-        let run = PlannedRun(job: name, logicalTime: slot.logicalTime, trigger: trigger, dueAt: max(slot.runAt ?? now, now))
+        let run = PlannedRun(job: name, logicalTime: slot.logical, trigger: trigger, dueAt: max(slot.runInstant ?? now, now))
         enqueue(run)
-        watchDeadlines(of: run, runDay: slot.runAt ?? slot.logicalTime, job: state.job, zone: state.schedule?.effectiveZone ?? .utc)
+        watchDeadlines(of: run, runDay: slot.due, job: state.job, zone: state.schedule?.effectiveZone ?? .utc)
         return []
     }
 
     /// Deadlines are local times on the day the slot runs (its own day, or the open day it moved to).
-    mutating func watchDeadlines(of run: PlannedRun, runDay: Int64, job: Job, zone: ZoneRules) {
+    mutating func watchDeadlines(of run: PlannedRun, runDay: Instant, job: Job, zone: ZoneRules) {
         guard let deadline = job.deadline else { return }
         let clock = WallClock(zone: zone)
-        let day = clock.localTime(CivilTime.floorDiv(runDay, 1_000_000))
+        let day = clock.localTime(runDay.secondsSinceEpoch)
         for (kind, time) in [(DeadlineBreach.Kind.startBy, deadline.startBy), (.finishBy, deadline.finishBy)] {
             guard let time else { continue }
             var fields = BrokenDownTime(year: day.year, month: day.month, day: day.day, hour: time.hour, minute: time.minute, second: time.second)
             var fresh = WallClock(zone: zone)
-            let instant = fresh.makeTime(&fields) * 1_000_000
+            let instant = Instant(secondsSinceEpoch: fresh.makeTime(&fields))
             deadlines.append(DeadlineWatch(breach: DeadlineBreach(job: run.job, logicalTime: run.logicalTime, kind: kind, deadline: instant)))
         }
     }
 
     /// Deadlines that passed unmet.
-    mutating func checkDeadlines(now: Int64) -> [SchedulerAction] {
+    mutating func checkDeadlines(now: Instant) -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
         for index in deadlines.indices where !deadlines[index].satisfied && deadlines[index].breach.deadline <= now {
             deadlines[index].satisfied = true
@@ -100,4 +100,20 @@ extension Scheduler {
         deadlines.removeAll(where: \.satisfied)
         return actions
     }
+}
+
+/// The calendar counts in microseconds since the epoch; the scheduler reads its slots here, and
+/// nowhere else, as instants.
+extension Slot {
+    /// The elapse the slot serves.
+    var logical: Instant { Instant(microsecondsSinceEpoch: logicalTime) }
+    /// When it runs; nil when a closed day skips it.
+    var runInstant: Instant? { runAt.map(Instant.init(microsecondsSinceEpoch:)) }
+    /// When it is due: its run time, or its own time when a closed day skips it.
+    var due: Instant { runInstant ?? logical }
+}
+
+extension JobSchedule {
+    /// The first slot whose logical time is strictly after `instant`.
+    func nextSlot(after instant: Instant) -> Slot? { nextSlot(after: instant.microsecondsSinceEpoch) }
 }

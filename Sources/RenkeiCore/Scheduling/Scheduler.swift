@@ -13,7 +13,7 @@ public struct Scheduler: Sendable {
     /// At most this many runs at once.
     public let maxConcurrent: Int
     /// A slot this much past its time when the scheduler sees it counts as missed downtime.
-    public let lateness: Int64
+    public let lateness: Duration
 
     /// Each job's definition and progress. Scans read states in place (`jobs.values[index]`):
     /// `for state in jobs.values` would copy each one, several times per run, for every job.
@@ -42,7 +42,7 @@ public struct Scheduler: Sendable {
         var job: Job { definition.job }
         var schedule: JobSchedule? { definition.schedule }
         /// The last slot handled (started, queued, skipped or missed).
-        var cursor: Int64 { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
+        var cursor: Instant { didSet { upcoming = schedule?.nextSlot(after: cursor) } }
         /// The first slot after `cursor`, kept so that a wake-up computes the calendar only of
         /// jobs whose slot is due, not of all of them.
         private(set) var upcoming: Slot?
@@ -53,18 +53,18 @@ public struct Scheduler: Sendable {
         /// Still defined in the jobs directory; a removed job lingers until its run ends.
         var removed = false
         /// Slots before this instant passed while no scheduler ran: they are late however recent.
-        var lateBefore: Int64 = .min
+        var lateBefore: Instant = .distantPast
         /// Why slots before `lateBefore` were not run at their time, for their `missed` rows.
         var lateReason = "renkeid was not running at the slot"
 
-        init(job: Job, schedule: JobSchedule?, cursor: Int64) {
+        init(job: Job, schedule: JobSchedule?, cursor: Instant) {
             definition = Definition(job, schedule)
             self.cursor = cursor
             upcoming = schedule?.nextSlot(after: cursor)
         }
 
         /// When the upcoming slot is due: its run time, or its own time when a closed day skips it.
-        var upcomingDue: Int64? { upcoming.map { $0.runAt ?? $0.logicalTime } }
+        var upcomingDue: Instant? { upcoming?.due }
     }
 
     struct DeadlineWatch: Sendable {
@@ -72,7 +72,7 @@ public struct Scheduler: Sendable {
         var satisfied = false
     }
 
-    public init(maxConcurrent: Int = 8, lateness: Int64 = 60_000_000) {
+    public init(maxConcurrent: Int = 8, lateness: Duration = .seconds(60)) {
         precondition(maxConcurrent > 0)
         self.maxConcurrent = maxConcurrent
         self.lateness = lateness
@@ -82,7 +82,7 @@ public struct Scheduler: Sendable {
 
     /// Adds or replaces a job. `lastSlot` is the newest slot the store has for it; a job seen for
     /// the first time (nil) has no past slots and starts from `now`.
-    public mutating func add(_ job: Job, schedule: JobSchedule?, lastSlot: Int64?, now: Int64) {
+    public mutating func add(_ job: Job, schedule: JobSchedule?, lastSlot: Instant?, now: Instant) {
         var state = JobState(job: job, schedule: schedule, cursor: lastSlot ?? now)
         if lastSlot != nil { state.lateBefore = now }
         jobs[job.name] = state
@@ -90,7 +90,7 @@ public struct Scheduler: Sendable {
 
     /// A reloaded definition. A job whose schedule changed continues from `now`, never from the
     /// past: a slot that was not due under the old schedule must not fire (systemd #16732).
-    public mutating func update(_ job: Job, schedule: JobSchedule?, now: Int64) {
+    public mutating func update(_ job: Job, schedule: JobSchedule?, now: Instant) {
         guard var state = jobs[job.name] else {
             add(job, schedule: schedule, lastSlot: nil, now: now)
             return
@@ -119,7 +119,7 @@ public struct Scheduler: Sendable {
     // MARK: - Time passing
 
     /// Everything that is due at `now`: slots, retries, deadlines, and starts for free places.
-    public mutating func advance(to now: Int64) -> [SchedulerAction] {
+    public mutating func advance(to now: Instant) -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
         var due: [JobName] = []
         for index in jobs.indices where !jobs.values[index].removed && jobs.values[index].upcomingDue.map({ $0 <= now }) == true {
@@ -139,10 +139,10 @@ public struct Scheduler: Sendable {
     }
 
     /// When `advance` next has something to do; nil when nothing is scheduled at all.
-    public func nextWakeUp(now: Int64) -> Int64? {
+    public func nextWakeUp(now: Instant) -> Instant? {
         if running < maxConcurrent && nextToDispatch() != nil { return now }
-        var earliest: Int64?
-        func consider(_ time: Int64) { earliest = min(earliest ?? time, time) }
+        var earliest: Instant?
+        func consider(_ time: Instant) { earliest = min(earliest ?? time, time) }
         for index in jobs.indices where !jobs.values[index].removed {
             if let due = jobs.values[index].upcomingDue { consider(due) }
         }
@@ -152,18 +152,18 @@ public struct Scheduler: Sendable {
     }
 
     /// The next slot of each scheduled job, soonest first, for `renkeictl status` and `jobs`.
-    public func nextSlots() -> [(job: JobName, runAt: Int64)] {
+    public func nextSlots() -> [(job: JobName, runAt: Instant)] {
         jobs.values.compactMap { state in
-            guard !state.removed, let runAt = state.upcoming?.runAt else { return nil }
+            guard !state.removed, let runAt = state.upcoming?.runInstant else { return nil }
             return (state.job.name, runAt)
         }.sorted { $0.runAt < $1.runAt }
     }
 
     /// The soonest of `nextSlots()`, for `STATUS=` after every wake-up.
-    public func nextSlot() -> (job: JobName, runAt: Int64)? {
-        var soonest: (job: JobName, runAt: Int64)?
+    public func nextSlot() -> (job: JobName, runAt: Instant)? {
+        var soonest: (job: JobName, runAt: Instant)?
         for index in jobs.indices where !jobs.values[index].removed {
-            if let runAt = jobs.values[index].upcoming?.runAt, runAt < soonest?.runAt ?? .max { soonest = (jobs.keys[index], runAt) }
+            if let runAt = jobs.values[index].upcoming?.runInstant, runAt < soonest?.runAt ?? .distantFuture { soonest = (jobs.keys[index], runAt) }
         }
         return soonest
     }
@@ -182,7 +182,7 @@ public struct Scheduler: Sendable {
     }
 
     /// Takes an operator's run out of the queue before it started; false if it is not waiting.
-    public mutating func withdraw(queuedRunID: Int64) -> PlannedRun? {
+    public mutating func withdraw(queuedRunID: RunID) -> PlannedRun? {
         for (name, var state) in jobs {
             if let index = state.pending.firstIndex(where: { $0.queuedRunID == queuedRunID }) {
                 let run = state.pending.remove(at: index)
@@ -203,13 +203,13 @@ public struct Scheduler: Sendable {
 
     /// A started run ended in `state` as run `runID`. A failure with retries left schedules the next
     /// attempt; a job's next waiting run may start.
-    public mutating func runEnded(_ run: PlannedRun, runID: Int64, state: RunState, now: Int64) -> [SchedulerAction] {
+    public mutating func runEnded(_ run: PlannedRun, runID: RunID, state: RunState, now: Instant) -> [SchedulerAction] {
         release(run)
         var slotDone = true
         var actions: [SchedulerAction] = []
         let automatic = run.trigger == .schedule || run.trigger == .catchUp || run.trigger == .retry
         if automatic, state.isFailure, let job = jobs[run.job], !job.removed, let retry = job.job.retry, run.attempt <= retry.limit {
-            let wait = retry.delay(beforeRetry: run.attempt).seconds * 1_000_000
+            let wait = retry.delay(beforeRetry: run.attempt).duration
             let next = PlannedRun(job: run.job, logicalTime: run.logicalTime, trigger: .retry, attempt: run.attempt + 1, retryOf: runID, dueAt: now + wait)
             retryTimers.append(next)
             actions.append(.retryScheduled(next))
@@ -234,10 +234,10 @@ public struct Scheduler: Sendable {
 
     /// Runs a previous daemon left unfinished, now recorded `interrupted`: each counts as a failed
     /// attempt and is retried if its job has attempts left.
-    public mutating func recovered(job name: JobName, logicalTime: Int64, attempt: Int, runID: Int64, now: Int64) {
+    public mutating func recovered(job name: JobName, logicalTime: Instant, attempt: Int, runID: RunID, now: Instant) {
         guard let job = jobs[name]?.job, let retry = job.retry, attempt <= retry.limit else { return }
         retryTimers.append(PlannedRun(job: name, logicalTime: logicalTime, trigger: .retry, attempt: attempt + 1, retryOf: runID,
-                                      dueAt: now + retry.delay(beforeRetry: attempt).seconds * 1_000_000))
+                                      dueAt: now + retry.delay(beforeRetry: attempt).duration))
     }
 
     /// A run that was to start but may not now (the store cannot be written): back to the front
@@ -267,7 +267,7 @@ public struct Scheduler: Sendable {
 
     /// Slots due before `now` were not run at their time for `reason` (the store could not be
     /// written): the next `advance` treats them as late, per each job's `catch_up`.
-    public mutating func slotsBefore(_ now: Int64, areLateBecause reason: String) {
+    public mutating func slotsBefore(_ now: Instant, areLateBecause reason: String) {
         for index in jobs.indices {
             jobs.values[index].lateBefore = now
             jobs.values[index].lateReason = reason
@@ -310,7 +310,7 @@ public struct Scheduler: Sendable {
 
     /// The idle job whose first waiting run has waited longest.
     private func nextToDispatch() -> JobName? {
-        var best: (dueAt: Int64, logicalTime: Int64, job: JobName)?
+        var best: (dueAt: Instant, logicalTime: Instant, job: JobName)?
         for index in jobs.indices where jobs.values[index].active == nil {
             guard let first = jobs.values[index].pending.first else { continue }
             let key = (first.dueAt, first.logicalTime, jobs.keys[index])
