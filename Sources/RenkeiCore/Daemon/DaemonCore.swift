@@ -95,7 +95,7 @@ public struct DaemonCore: Sendable {
             return failing(problem, now: now)
         case .storeProbed(let problem?):
             guard case .failing(_, let since, let attempts, _, _) = storage else { return [] }
-            if problem.needsRestart { return restart(problem) }
+            if problem.needsRestart { return restart(problem, now: now) }
             storage = .failing(problem, since: since, attempts: attempts + 1, nextProbe: now + Self.probeWait(after: attempts + 1), probing: false)
             return []
         case .storeProbed(nil):
@@ -174,19 +174,19 @@ public struct DaemonCore: Sendable {
 
     /// The store failed: stop starting runs, probe it after a while.
     private mutating func failing(_ problem: StorageProblem, now: Instant) -> [DaemonEffect] {
-        if problem.needsRestart { return restart(problem) }
+        if problem.needsRestart { return restart(problem, now: now) }
         guard storage == .writable else { return [] }
         storage = .failing(problem, since: now, attempts: 0, nextProbe: now + Self.firstProbe, probing: false)
         return [.storageLost(problem)]
     }
 
-    private mutating func restart(_ problem: StorageProblem) -> [DaemonEffect] {
+    private mutating func restart(_ problem: StorageProblem, now: Instant) -> [DaemonEffect] {
         guard lifecycle != .restartNeeded else { return [] }
         lifecycle = .restartNeeded
         if case .failing(_, let since, let attempts, let nextProbe, _) = storage {
             storage = .failing(problem, since: since, attempts: attempts, nextProbe: nextProbe, probing: false)
         } else {
-            storage = .failing(problem, since: Instant(microsecondsSinceEpoch: 0), attempts: 0, nextProbe: .distantFuture, probing: false)
+            storage = .failing(problem, since: now, attempts: 0, nextProbe: .distantFuture, probing: false)
         }
         return [.exitForRestart(problem)] + running.keys.sorted().map { .stop(job: $0, by: nil) } + (running.isEmpty ? [.stopped] : [])
     }
