@@ -165,6 +165,8 @@ public struct DaemonBrief: Codable, Sendable, Equatable {
     public var next: [String]
     /// Why the run store cannot be written, while it cannot (no run starts meanwhile).
     public var storage: String?
+    /// Runs waiting for their upstreams (`after:`), with what they wait for in `state`.
+    public var waiting: [RunBrief]?
 
     public init(pid: Int32, jobs: Int, running: [RunBrief], queued: Int, next: [String], storage: String? = nil) {
         self.storage = storage

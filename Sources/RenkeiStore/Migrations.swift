@@ -119,6 +119,10 @@ enum Migrations {
             try db.create(index: "file_by_run", on: "file", columns: ["run_id", "position"])
             try db.create(index: "file_by_job_and_date", on: "file", columns: ["job", "logical_date", "direction"])
         }
+        migrator.registerMigration("v6: waiting runs") { db in
+            // Runs waiting for their upstreams are found at start-up without scanning every run.
+            try db.execute(sql: "CREATE INDEX run_waiting ON run(job) WHERE state = 'waiting'")
+        }
         return migrator
     }
 }

@@ -89,7 +89,9 @@ extension RunStore {
             run.workDirectory = workDirectory
             // Only what changed (SQLite then rewrites only the indexes over these columns), with a
             // prepared statement: this is on every run's path.
-            try db.cachedStatement(sql: "UPDATE run SET state = ?, started_at = ?, environment = ?, work_directory = ? WHERE id = ?")
+            // A run that waited for its upstreams loses its "waiting for …" message as it starts.
+            run.errorMessage = nil
+            try db.cachedStatement(sql: "UPDATE run SET state = ?, started_at = ?, environment = ?, work_directory = ?, error_message = NULL WHERE id = ?")
                 .execute(arguments: [run.state.rawValue, now, run.environment, workDirectory, runID])
             return run
         }
@@ -277,7 +279,7 @@ extension StepState {
         case .timedOut: self = .timedOut
         case .cancelled: self = .cancelled
         case .interrupted: self = .interrupted
-        case .queued, .missed, .skipped: self = .notRun
+        case .queued, .waiting, .missed, .skipped: self = .notRun
         case .running: self = .running
         }
     }

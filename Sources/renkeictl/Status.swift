@@ -25,6 +25,7 @@ struct Status: ParsableCommand {
         guard let daemon = response.daemon else { return }
         if let storage = daemon.storage { print("  storage: \(storage)") }
         for run in daemon.running { print("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
+        for run in daemon.waiting ?? [] { print("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
         for next in daemon.next.prefix(5) { print("  next: \(next)") }
     }
 }

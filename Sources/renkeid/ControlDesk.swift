@@ -70,8 +70,19 @@ struct ControlDesk: Sendable {
         let next = view.core.scheduler.nextSlots().prefix(10).map { slot in
             "\(slot.job) at \(LogicalTime(slot.runAt, zoneIdentifier: view.zoneName(of: slot.job)).iso8601)"
         }
-        let brief = DaemonBrief(pid: getpid(), jobs: view.jobs.count, running: running, queued: view.core.scheduler.queued, next: Array(next),
+        var brief = DaemonBrief(pid: getpid(), jobs: view.jobs.count, running: running, queued: view.core.scheduler.queued, next: Array(next),
                                 storage: view.core.storage.problem?.description)
+        let chains = view.core.chains
+        let waits = chains.waits.values.flatMap(\.values).sorted { $0.run < $1.run }
+        if !waits.isEmpty {
+            brief.waiting = waits.map { wait in
+                let missing = chains.missing(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
+                let until = LogicalTime(wait.until, zoneIdentifier: view.zoneName(of: wait.planned.job)).iso8601
+                return RunBrief(id: wait.run.rawValue, job: wait.planned.job.rawValue, logicalTime: view.logical(wait.planned).iso8601,
+                                trigger: wait.planned.trigger.rawValue,
+                                state: "waiting for \(missing.map(\.rawValue).joined(separator: ", ")) until \(until)")
+            }
+        }
         return ControlResponse(message: "renkeid (pid \(getpid())) is running: \(view.statusLine)", daemon: brief)
     }
 

@@ -90,6 +90,7 @@ struct Daemon: Service {
 
         mutating func start() {
             loadJobs(initial: true)
+            restoreChains()
             for interrupted in daemon.store.interruptedAtOpen {
                 daemon.events.ended(interrupted.run, job: JobName(interrupted.run.job).flatMap { jobs[$0]?.job }, retryAt: nil)
             }
@@ -134,6 +135,10 @@ struct Daemon: Service {
                 let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.instant, trigger: request.trigger,
                                          attempt: request.attempt, dueAt: Self.now(), queuedRunID: id)
                 perform(core.handle(.runQueued(planned), now: Self.now()))
+            case .waiting(let request, let row, let planned, let until):
+                let id = RunID(row.id!)
+                requests[id] = (request, row)
+                perform(core.handle(.waitRecorded(planned, run: id, until: until), now: Self.now()))
             case .ask(let event, let reply):
                 let effects = event.map { core.handle($0, now: Self.now()) } ?? []
                 perform(effects)
@@ -189,9 +194,16 @@ struct Daemon: Service {
                     guard let run = runs[job] else { continue }
                     if let user { run.cancellation.operatorCancels(user) }
                     run.task.cancel()
-                case .recordSkipped, .recordMissed, .recordCancelled, .recordEnd, .recordDeadlineBreach:
+                case .recordSkipped, .recordMissed, .recordCancelled, .recordEnd, .recordDeadlineBreach, .recordUpstreamFailed:
                     log(effect)
                     write(effect)
+                case .recordWaiting(let planned, let upstreams, let until):
+                    recordWaiting(planned, for: upstreams, until: until)
+                case .upstreamsSucceeded(let job, let run, let date):
+                    let what = run.map { "its waiting run \($0) starts" } ?? "a run with trigger after starts"
+                    var fields = [EventField.job: job.rawValue]
+                    if let run { fields[EventField.runID] = "\(run)" }
+                    logger.event(.upstreamsSucceeded, .notice, "\(job): its upstreams (\(jobs[job]?.job.after.map(\.rawValue).joined(separator: ", ") ?? "")) all succeeded for \(date); \(what)", fields)
                 case .catchUpStarted(let name, let late, let running, let storage):
                     let policy = jobs[name]?.job.catchUp.rawValue ?? "?"
                     let why = storage ? "the run store could not be written" : "renkeid was not running"
@@ -242,6 +254,10 @@ struct Daemon: Service {
             case .recordCancelled(let runID, let job, let user):
                 logger.event(.runCancelled, .notice, "\(job) run \(runID) was cancelled by \(user) before it started",
                              [EventField.job: job.rawValue, EventField.runID: runID.description, EventField.requestedBy: user])
+            case .recordUpstreamFailed(let runID, let job, let message):
+                logger.event(.upstreamFailed, .error, "\(job) run \(runID) failed: \(message) (after fixing them: renkeictl rerun \(runID))",
+                             [EventField.job: job.rawValue, EventField.runID: "\(runID)", EventField.state: RunState.failed.rawValue,
+                              "RENKEI_ERROR_CLASS": ErrorClass.upstream.rawValue])
             case .recordEnd(let runID, let job, let outcome):
                 logger.notice("\(job): run \(runID) recorded \(outcome.state.rawValue) now that the store can be written: \(outcome.message ?? "")",
                               metadata: [EventField.job: "\(job)", EventField.runID: "\(runID)"])
@@ -286,6 +302,8 @@ struct Daemon: Service {
                         try await store.cancelQueued(runID: runID.rawValue, message: "cancelled by \(user) before it started", at: Date())
                     case .recordEnd(let runID, _, let outcome):
                         try await store.finish(runID: runID.rawValue, outcome: outcome, at: Date())
+                    case .recordUpstreamFailed(let runID, _, let message):
+                        try await store.finish(runID: runID.rawValue, outcome: RunOutcome(state: .failed, errorClass: .upstream, message: message), at: Date())
                     case .recordDeadlineBreach(let breach):
                         let slot = LogicalTime(breach.logicalTime, zoneIdentifier: zone)
                         try await store.recordDeadlineBreach(job: breach.job.rawValue, logicalTime: slot.epochSeconds, kind: breach.kind.rawValue,
@@ -299,6 +317,33 @@ struct Daemon: Service {
                     // The run's end was on record after all (its commit failed to report success).
                 } catch {
                     logger.error("cannot record \(effect): \(error)")
+                }
+            }
+        }
+
+        /// Records a slot `waiting` for its upstreams; the row comes back by mail.
+        func recordWaiting(_ planned: PlannedRun, for upstreams: [JobName], until: Instant) {
+            guard let loaded = jobs[planned.job] else { return }
+            let zone = view.zoneName(of: planned.job)
+            let logical = LogicalTime(planned.logicalTime, zoneIdentifier: zone)
+            let untilText = LogicalTime(until, zoneIdentifier: zone).iso8601
+            let names = upstreams.map(\.rawValue).joined(separator: ", ")
+            let date = core.chains.date(of: planned.job, at: planned.logicalTime)
+            let message = "waiting for \(names) to succeed for \(date) (after_wait: until \(untilText))"
+            let request = RunRequest(job: loaded, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt, retryOf: planned.retryOf?.rawValue)
+            let store = daemon.store, inbox = daemon.inbox, logger = daemon.logger, owner = daemon.runner.owner
+            Task {
+                do {
+                    let row = try await store.recordWaiting(NewRun(job: loaded.job, logicalTime: logical, trigger: planned.trigger, attempt: planned.attempt),
+                                                            message: message, owner: owner, at: Date())
+                    logger.event(.runWaiting, .notice, "\(planned.job) run \(row.id!) for \(logical.iso8601) is \(message)",
+                                 [EventField.job: planned.job.rawValue, EventField.runID: "\(row.id!)", EventField.logicalTime: logical.iso8601,
+                                  EventField.state: RunState.waiting.rawValue])
+                    inbox.send(.waiting(request, row, planned, until: until))
+                } catch let failure as StoreFailure {
+                    inbox.send(.writeFailed(.recordWaiting(planned, waitsFor: upstreams, until: until), Self.problem(failure)))
+                } catch {
+                    logger.error("\(planned.job): cannot record the slot \(logical.iso8601) waiting for its upstreams: \(error)")
                 }
             }
         }
@@ -424,7 +469,42 @@ struct Daemon: Service {
                     logger.info("\(name): job file removed; not scheduled any more", metadata: [EventField.job: "\(name)"])
                 }
             }
+            defineChains()
             return Set(catalog.problems.map(\.file)).count
+        }
+
+        /// Which job waits for which (`after:`), with each job's zone: dates are matched in it.
+        mutating func defineChains() {
+            var links: [JobName: Chains.Link] = [:], zones: [JobName: ZoneRules] = [:]
+            for (name, loaded) in jobs {
+                let zone = ZoneRules.named(view.zoneName(of: name)) ?? .utc
+                zones[name] = zone
+                guard !loaded.job.after.isEmpty else { continue }
+                links[name] = Chains.Link(upstreams: loaded.job.after, wait: .seconds(loaded.job.afterWait.seconds),
+                                          scheduled: loaded.job.schedule != nil, zone: zone)
+            }
+            core.chains.define(links, zones: zones)
+        }
+
+        /// What the store knows of the chains: the runs still waiting (a wait survives a restart),
+        /// and what each chained job did on the dates a wait can still care about.
+        mutating func restoreChains() {
+            let chained = jobs.keys.filter { core.chains.isChained($0) }
+            guard !chained.isEmpty else { return }
+            let longest = chained.compactMap { jobs[$0]?.job.afterWait.seconds }.max() ?? 0
+            let since = Self.now().secondsSinceEpoch - max(longest, 86_400) - 86_400
+            for run in (try? daemon.store.chainHistory(jobs: chained.map(\.rawValue), since: since)) ?? [] {
+                guard let job = JobName(run.job) else { continue }
+                core.chains.ended(job, logical: Instant(secondsSinceEpoch: run.logicalTime), run: RunID(run.id!), state: run.state)
+            }
+            for row in (try? daemon.store.waitingRuns()) ?? [] {
+                guard let job = JobName(row.job), let loaded = jobs[job] else { continue }
+                let logical = LogicalTime(epochSeconds: row.logicalTime, zoneIdentifier: row.logicalZone)
+                let planned = PlannedRun(job: job, logicalTime: logical.instant, trigger: row.trigger, attempt: row.attempt, dueAt: Instant(row.queuedAt))
+                let until = Instant(row.queuedAt) + .seconds(loaded.job.afterWait.seconds)
+                requests[RunID(row.id!)] = (RunRequest(job: loaded, logicalTime: logical, trigger: row.trigger, attempt: row.attempt), row)
+                perform(core.handle(.waitRecorded(planned, run: RunID(row.id!), until: until), now: Self.now()))
+            }
         }
 
         mutating func reload() {

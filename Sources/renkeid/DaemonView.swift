@@ -22,6 +22,8 @@ struct DaemonView: Sendable {
     /// One line: runs, queue, storage, lifecycle, the next slot ("2 running, 0 queued; next: …").
     var statusLine: String {
         var text = "\(core.running.count) running, \(core.scheduler.queued) queued"
+        let waiting = core.chains.waits.values.reduce(0) { $0 + $1.count }
+        if waiting > 0 { text += ", \(waiting) waiting for upstreams" }
         if let problem = core.storage.problem, case .failing(_, let since, _, _, _) = core.storage {
             let unrecorded = core.unrecorded.isEmpty ? "" : ", \(core.unrecorded.count) run end(s) not yet recorded"
             text += "; STORAGE FAILING since \(Self.clock(since)): \(problem.summary)\(unrecorded); no run starts until it can be written"

@@ -15,6 +15,8 @@ enum Mail: Sendable {
     case runFinished(JobName, RunFinish)
     /// An operator's run or rerun, recorded `queued`: the loop keeps the request until it starts.
     case queued(RunRequest, RunRecord)
+    /// A slot's `waiting` row was written: the loop keeps the request until its upstreams let it start.
+    case waiting(RunRequest, RunRecord, PlannedRun, until: Instant)
     /// A question from the control socket, with an event to handle first (cancel) or none: the
     /// answer is what the daemon looks like afterwards, and what the event made it do.
     case ask(DaemonEvent?, reply: @Sendable (DaemonView, [DaemonEffect]) -> Void)

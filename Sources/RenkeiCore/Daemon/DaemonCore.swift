@@ -13,6 +13,9 @@
 public struct DaemonCore: Sendable {
     /// Which slot runs when; the daemon loads jobs into it directly.
     public var scheduler: Scheduler
+    /// Which jobs wait for which, by business date; the daemon defines the links and restores
+    /// what the store knows at start-up.
+    public var chains = Chains()
     /// Runs started and not ended, by job (a job runs once at a time).
     public private(set) var running: [JobName: ActiveRun] = [:]
     public private(set) var storage: Storage = .writable
@@ -78,6 +81,10 @@ public struct DaemonCore: Sendable {
             if let planned = scheduler.withdraw(queuedRunID: runID) {
                 return hold(.recordCancelled(runID: runID, job: planned.job, by: user))
             }
+            if let wait = chains.waits.values.flatMap(\.values).first(where: { $0.run == runID }) {
+                _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
+                return hold(.recordCancelled(runID: runID, job: wait.planned.job, by: user))
+            }
             if let run = runningRun(runID) { return [.stop(job: run.planned.job, by: user)] }
             return []
         case .runStarted(let job, let runID):
@@ -100,6 +107,12 @@ public struct DaemonCore: Sendable {
             return []
         case .storeProbed(nil):
             return recovered(now: now)
+        case .waitRecorded(let planned, let runID, let until):
+            let wait = Chains.Wait(run: runID, planned: planned, until: until)
+            chains.waiting(wait)
+            // Its upstreams may have succeeded while its row was being written.
+            let date = chains.date(of: planned.job, at: planned.logicalTime)
+            return chains.missing(planned.job, date).isEmpty ? go(wait, now: now) : []
         }
     }
 
@@ -107,7 +120,9 @@ public struct DaemonCore: Sendable {
     public func nextWakeUp(now: Instant) -> Instant? {
         switch storage {
         case .failing(_, _, _, let nextProbe, let probing): return probing ? nil : nextProbe
-        case .writable: return lifecycle == .serving ? scheduler.nextWakeUp(now: now) : nil
+        case .writable:
+            guard lifecycle == .serving else { return nil }
+            return [scheduler.nextWakeUp(now: now), chains.nextExpiry].compactMap { $0 }.min()
         }
     }
 
@@ -125,8 +140,40 @@ public struct DaemonCore: Sendable {
             return [.probeStore]
         case .writable:
             guard lifecycle == .serving else { return [] }
-            return apply(scheduler.advance(to: now), now: now)
+            var effects: [DaemonEffect] = []
+            for wait in chains.expired(at: now) {
+                let message = chains.whyUpstreamFailed(wait)
+                _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
+                chains.ended(wait.planned.job, logical: wait.planned.logicalTime, run: wait.run, state: .failed)
+                effects += hold(.recordUpstreamFailed(run: wait.run, job: wait.planned.job, message: message))
+            }
+            return effects + apply(scheduler.advance(to: now), now: now)
         }
+    }
+
+    /// A waiting run whose upstreams all succeeded joins the queue, with its row.
+    private mutating func go(_ wait: Chains.Wait, now: Instant) -> [DaemonEffect] {
+        _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
+        var planned = wait.planned
+        planned.queuedRunID = wait.run
+        planned.dueAt = now
+        return [.upstreamsSucceeded(job: planned.job, run: wait.run, date: chains.date(of: planned.job, at: planned.logicalTime))]
+            + apply(scheduler.submit(planned), now: now)
+    }
+
+    /// `job`'s run for `logical` succeeded: its downstreams waiting for that date may go, and
+    /// those without a schedule start.
+    private mutating func upstreamSucceeded(_ job: JobName, logical: Instant, now: Instant) -> [DaemonEffect] {
+        let date = chains.date(of: job, at: logical)
+        let ready = chains.ready(after: job, date)
+        var effects: [DaemonEffect] = []
+        for wait in ready.waits { effects += go(wait, now: now) }
+        for (downstream, downstreamLogical) in ready.unscheduled {
+            chains.ran(downstream, logical: downstreamLogical)
+            effects.append(.upstreamsSucceeded(job: downstream, run: nil, date: date))
+            effects += apply(scheduler.submit(PlannedRun(job: downstream, logicalTime: downstreamLogical, trigger: .after, dueAt: now)), now: now)
+        }
+        return effects
     }
 
     private mutating func stop(now stopRunsNow: Bool) -> [DaemonEffect] {
@@ -142,7 +189,7 @@ public struct DaemonCore: Sendable {
         }
         if stopRunsNow && lifecycle != .stoppingNow {
             if lifecycle == .stopping { lifecycle = .stoppingNow }
-            effects = running.keys.sorted().map { .stop(job: $0, by: nil) }
+            effects += running.keys.sorted().map { .stop(job: $0, by: nil) }
         }
         if running.isEmpty { effects.append(.stopped) }
         return effects
@@ -153,7 +200,9 @@ public struct DaemonCore: Sendable {
         var effects: [DaemonEffect]
         switch end {
         case .recorded(let runID, let state):
+            chains.ended(job, logical: run.planned.logicalTime, run: runID, state: state)
             effects = apply(scheduler.runEnded(run.planned, runID: runID, state: state, now: now), now: now)
+            if state == .succeeded { effects += upstreamSucceeded(job, logical: run.planned.logicalTime, now: now) }
         case .refused(let reason):
             effects = apply(scheduler.runRefused(run.planned, reason: reason), now: now)
         case .notRecorded(let runID?, let outcome, let problem):
@@ -214,6 +263,15 @@ public struct DaemonCore: Sendable {
         var effects: [DaemonEffect] = []
         for action in actions {
             switch action {
+            case .start(let planned) where planned.queuedRunID == nil && (planned.trigger == .schedule || planned.trigger == .catchUp)
+                && !chains.missing(planned.job, chains.date(of: planned.job, at: planned.logicalTime)).isEmpty:
+                // A slot whose upstreams have not all succeeded for its date waits for them, on
+                // record and without holding a place.
+                let missing = chains.missing(planned.job, chains.date(of: planned.job, at: planned.logicalTime))
+                chains.ran(planned.job, logical: planned.logicalTime)
+                let until = planned.dueAt + (chains.links[planned.job]?.wait ?? .zero)
+                effects += hold(.recordWaiting(planned, waitsFor: missing, until: until))
+                effects += apply(scheduler.setAside(planned), now: now, storageOutage: storageOutage)
             case .start(let planned):
                 if mayStartRuns {
                     running[planned.job] = ActiveRun(planned: planned, runID: planned.queuedRunID)

@@ -15,6 +15,13 @@ public enum DaemonEffect: Sendable, Equatable {
     case recordEnd(runID: RunID, job: JobName, outcome: RunOutcome)
     /// A slot's run did not start, or did not finish, by its deadline: log and record it.
     case recordDeadlineBreach(DeadlineBreach)
+    /// Record this slot `waiting` for `waitsFor` (its upstreams) until `until`; report `waitRecorded`.
+    case recordWaiting(PlannedRun, waitsFor: [JobName], until: Instant)
+    /// A waiting run's upstreams did not succeed in time: record it failed, class `upstream`.
+    case recordUpstreamFailed(run: RunID, job: JobName, message: String)
+    /// For the log: the upstreams of `job` all succeeded for `date`; its waiting run `run` (or,
+    /// without a schedule, a new run) starts.
+    case upstreamsSucceeded(job: JobName, run: RunID?, date: BusinessDate)
     /// For the log only.
     /// `storage`: the slots passed while the store could not be written, else while renkeid was down.
     case catchUpStarted(job: JobName, late: Int, running: Int, storage: Bool)

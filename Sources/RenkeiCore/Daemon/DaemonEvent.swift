@@ -21,6 +21,8 @@ public enum DaemonEvent: Sendable, Equatable {
     case writeFailed(DaemonEffect, StorageProblem)
     /// Someone else's write failed for the store's sake (a control request's row, say).
     case storeFailed(StorageProblem)
+    /// A slot's `waiting` row was written (`recordWaiting`): it waits as run `run` until `until`.
+    case waitRecorded(PlannedRun, run: RunID, until: Instant)
     /// The probe the core asked for: nil when the store can be written again.
     case storeProbed(StorageProblem?)
 }

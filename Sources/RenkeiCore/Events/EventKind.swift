@@ -27,6 +27,9 @@ public enum EventKind: String, Sendable, CaseIterable {
     case fileRefused = "file-refused"
     case fileChecked = "file-checked"
     case fileConverted = "file-converted"
+    case runWaiting = "run-waiting"
+    case upstreamsSucceeded = "upstreams-succeeded"
+    case upstreamFailed = "upstream-failed"
 
     public var messageID: String {
         switch self {
@@ -55,6 +58,9 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .fileRefused: "6bb51cd1390b4942b12031856b5ba327"
         case .fileChecked: "9569c20b910446f6bf4e1a4df883a2ea"
         case .fileConverted: "fdcaa23a0d7241a7944b3181d68a01bf"
+        case .runWaiting: "a112a6766ab1427a8a791fd3c56c098f"
+        case .upstreamsSucceeded: "4c0bd9010aba41dd88046fa84dba3578"
+        case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
         }
     }
 

@@ -23,4 +23,6 @@ public enum ErrorClass: String, Sendable, Codable, CaseIterable {
     case duplicate
     /// A file broke its link contract: encoding, layout, record count, total or characters.
     case data
+    /// A slot's upstreams (`after:`) did not all succeed for its date within `after_wait`.
+    case upstream
 }

@@ -3,9 +3,12 @@
 ///
 ///     queued → running → succeeded | failed | timed_out | cancelled | interrupted
 ///     queued → cancelled | interrupted
+///     waiting → running | cancelled | failed (its upstreams did not succeed in time)
 ///     (a slot that was never run) → missed | skipped
 public enum RunState: String, Sendable, Codable, CaseIterable {
     case queued
+    /// A slot waiting for its upstreams (`after:`) to succeed for its date; survives a restart.
+    case waiting
     case running
     case succeeded
     case failed
@@ -35,8 +38,12 @@ public enum RunState: String, Sendable, Codable, CaseIterable {
     /// The state after `event`, or `InvalidTransition` when the event makes no sense now.
     public func applying(_ event: Event) throws(InvalidTransition) -> RunState {
         switch (self, event) {
-        case (.queued, .start):
+        case (.queued, .start), (.waiting, .start):
             return .running
+        case (.waiting, .finish(.failed)):
+            return .failed
+        case (.waiting, .cancel):
+            return .cancelled
         case (.running, .finish(let end)) where end.isRunEnd:
             return end
         case (.queued, .cancel), (.running, .cancel):
@@ -51,7 +58,7 @@ public enum RunState: String, Sendable, Codable, CaseIterable {
     /// The run will not change again.
     public var isFinal: Bool {
         switch self {
-        case .queued, .running: false
+        case .queued, .waiting, .running: false
         case .succeeded, .failed, .timedOut, .cancelled, .interrupted, .missed, .skipped: true
         }
     }
@@ -60,7 +67,7 @@ public enum RunState: String, Sendable, Codable, CaseIterable {
     public var isFailure: Bool {
         switch self {
         case .failed, .timedOut, .interrupted: true
-        case .queued, .running, .succeeded, .cancelled, .missed, .skipped: false
+        case .queued, .waiting, .running, .succeeded, .cancelled, .missed, .skipped: false
         }
     }
 
@@ -68,7 +75,7 @@ public enum RunState: String, Sendable, Codable, CaseIterable {
     var isRunEnd: Bool {
         switch self {
         case .succeeded, .failed, .timedOut, .cancelled, .interrupted: true
-        case .queued, .running, .missed, .skipped: false
+        case .queued, .waiting, .running, .missed, .skipped: false
         }
     }
 }

@@ -10,4 +10,7 @@ public enum Trigger: String, Sendable, Codable, CaseIterable {
     case rerun
     /// An automatic retry after a failed attempt, same logical time.
     case retry
+    /// A job without a schedule, started because its upstreams (`after:`) all succeeded for a
+    /// date; it gets their logical time.
+    case after
 }

@@ -265,6 +265,13 @@ public struct Scheduler: Sendable {
         return taken.sorted { ($0.dueAt, $0.logicalTime, $0.job) < ($1.dueAt, $1.logicalTime, $1.job) }
     }
 
+    /// A started run that waits for its upstreams instead (on record, `waiting`): its place is
+    /// free; its deadlines are still watched.
+    public mutating func setAside(_ run: PlannedRun) -> [SchedulerAction] {
+        release(run)
+        return dispatch()
+    }
+
     /// Slots due before `now` were not run at their time for `reason` (the store could not be
     /// written): the next `advance` treats them as late, per each job's `catch_up`.
     public mutating func slotsBefore(_ now: Instant, areLateBecause reason: String) {
