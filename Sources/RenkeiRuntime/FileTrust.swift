@@ -30,6 +30,36 @@ public struct FileTrust: Sendable {
         return nil
     }
 
+    /// What a look at a trigger directory found: nothing wrong, something to mention, or a reason
+    /// to refuse the job.
+    public enum TriggerDirectoryFinding: Sendable, Equatable {
+        case note(String)
+        case problem(String)
+    }
+
+    /// A trigger directory is written by the sending system, so its owner and group are not
+    /// checked; but a file dropped there starts the job with that file's data, so a directory
+    /// that every user can write is refused unless it is sticky (then no user can replace or
+    /// remove a file another user wrote). A directory that does not exist yet is only a note:
+    /// the sending side may create it later.
+    public func triggerDirectoryFinding(_ path: String) -> TriggerDirectoryFinding? {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if errno == ENOENT || errno == ENOTDIR {
+                return .note("trigger directory \(path) does not exist yet: no file can start the job until it does")
+            }
+            return .note("trigger directory \(path) cannot be looked at as \(Self.userName(geteuid()) ?? "uid \(geteuid())") (\(reason)): not checked")
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            return .problem("trigger directory \(path) is not a directory: 'trigger.path' names the directory files arrive in")
+        }
+        if status.st_mode & S_IWOTH != 0 && status.st_mode & S_ISVTX == 0 {
+            return .problem("refusing trigger directory \(path): every user can write in it, so anyone could drop a file there and start this job with data of their making (fix: chmod o-w \(path), or chmod +t \(path) so no one can replace or remove a file another user wrote)")
+        }
+        return nil
+    }
+
     static func userName(_ uid: uid_t) -> String? {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)

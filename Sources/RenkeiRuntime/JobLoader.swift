@@ -42,24 +42,36 @@ public enum JobLoader {
             return catalog
         }
         let base = directory.hasSuffix("/") ? directory : directory + "/"
+        var attempts: [(path: String, result: Result<LoadedJob, JobFileFailure>)] = []
         for entry in entries where !entry.hasPrefix(".") {
             if entry.hasSuffix(".yaml") {
-                catalog.add(loadFile(base + entry, trust: trust))
+                attempts.append((base + entry, loadFile(base + entry, trust: trust)))
             } else if entry.hasSuffix(".yml") {
                 catalog.notes.append("\(base + entry): not loaded: job files end in .yaml (rename it to \(entry.dropLast(4)).yaml)")
             }
         }
+        catalog.assemble(attempts, trust: trust, lookBeside: false)
         return catalog
     }
 
-    /// Loads the given files, whatever their directory.
+    /// Loads the given files, whatever their directory. A job named in `after:` that is not among
+    /// them is looked for beside the file that names it, and taken on trust if its file is there:
+    /// only the whole directory shows every cycle.
     public static func load(files: [String], trust: FileTrust = FileTrust()) -> JobCatalog {
         var catalog = JobCatalog()
-        for file in files { catalog.add(loadFile(file, trust: trust)) }
+        catalog.assemble(files.map { ($0, loadFile($0, trust: trust)) }, trust: trust, lookBeside: true)
         return catalog
     }
 
-    /// Reads, checks and parses one job file.
+    /// The job a file's name stands for, if it names one.
+    static func jobName(ofFile path: String) -> JobName? {
+        let fileName = (path as NSString).lastPathComponent
+        guard fileName.hasSuffix(".yaml") else { return nil }
+        return JobName(String(fileName.dropLast(".yaml".count)))
+    }
+
+    /// Reads, checks and parses one job file. What needs the other jobs (`after:`) or the file
+    /// system beyond the job file (`trigger.path`) is checked by `load`.
     public static func loadFile(_ path: String, trust: FileTrust = FileTrust()) -> Result<LoadedJob, JobFileFailure> {
         func failure(_ message: String) -> Result<LoadedJob, JobFileFailure> {
             .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: message)]))
@@ -136,6 +148,45 @@ public enum JobLoader {
 }
 
 extension JobCatalog {
+    /// Adds the jobs of the files tried, then refuses the jobs whose trigger directory anyone may
+    /// write, and the jobs whose chain cannot run (see `Dependencies.problems`), each as a
+    /// problem of its file.
+    mutating func assemble(_ attempts: [(path: String, result: Result<LoadedJob, JobFileFailure>)], trust: FileTrust, lookBeside: Bool) {
+        var others: [JobName: Dependencies.OtherJob] = [:]
+        for (path, tried) in attempts {
+            var result = tried
+            if case .success(let loaded) = tried, let trigger = loaded.job.trigger {
+                let position = loaded.job.positions.triggerPath ?? .none
+                switch trust.triggerDirectoryFinding(trigger.path) {
+                case .note(let text)?:
+                    notes.append("\(path):\(max(position.line, 1)):\(max(position.column, 1)): \(text)")
+                case .problem(let text)?:
+                    result = .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: position.line, column: position.column, message: text)]))
+                case nil:
+                    break
+                }
+            }
+            if case .failure = result, let name = JobLoader.jobName(ofFile: path), others[name] == nil {
+                others[name] = .notLoaded(file: path)
+            }
+            add(result)
+        }
+        let loaded = Set(jobs.map(\.job.name))
+        for name in loaded { others[name] = nil }
+        if lookBeside {
+            for job in jobs {
+                for upstream in job.job.after where !loaded.contains(upstream) && others[upstream] == nil {
+                    if FileManager.default.fileExists(atPath: job.directory + "/" + upstream.rawValue + ".yaml") { others[upstream] = .notChecked }
+                }
+            }
+        }
+        let chainProblems = Dependencies.problems(of: jobs.map { ($0.job, $0.file) }, others: others)
+        guard !chainProblems.isEmpty else { return }
+        let refused = Set(chainProblems.map(\.job))
+        jobs.removeAll { refused.contains($0.job.name) }
+        problems += chainProblems.map(\.fileProblem)
+    }
+
     mutating func add(_ result: Result<LoadedJob, JobFileFailure>) {
         switch result {
         case .success(let loaded):

@@ -12,6 +12,11 @@ struct Check: ParsableCommand {
             valid job; prints each problem as FILE:LINE:COL: error: MESSAGE on standard error and \
             exits 2 if there is any.
 
+            Chains are checked across the jobs: every job named in 'after:' must exist, not be \
+            the job itself, and not lead back to it; a job whose chain cannot run is not loaded, \
+            nor is any job waiting for it. With FILEs, an upstream that is not among them is looked \
+            for beside the file that names it; check the whole directory to see every cycle.
+
             Example:
               renkeictl check --jobs /etc/renkei/jobs
               renkeictl check /etc/renkei/jobs/juki-to-fukushi.yaml
@@ -32,11 +37,13 @@ struct Check: ParsableCommand {
             let job = loaded.job
             let name = job.name.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
             let steps = job.steps.count == 1 ? "1 step" : "\(job.steps.count) steps"
-            guard let schedule = job.jobSchedule(machineZone: machineZone) else {
-                print("ok  \(name)  manual only, \(steps)" + (job.description.map { " — \($0)" } ?? ""))
-                continue
-            }
-            print("ok  \(name)  \"\(job.schedule!)\" (\(schedule.effectiveZone.identifier)), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+            var starts: [String] = []
+            let schedule = job.jobSchedule(machineZone: machineZone)
+            if let schedule { starts.append("\"\(job.schedule!)\" (\(schedule.effectiveZone.identifier))") }
+            if !job.after.isEmpty { starts.append("after " + job.after.map(\.rawValue).joined(separator: ", ")) }
+            if let trigger = job.trigger { starts.append("on \(trigger.file) in \(trigger.path)") }
+            print("ok  \(name)  \(starts.isEmpty ? "manual only" : starts.joined(separator: ", ")), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+            guard let schedule else { continue }
             let runs = schedule.slots(after: now, count: 60).filter { $0.runAt != nil }.prefix(3)
             let times = runs.map { slot in
                 ExpressionReport.local(slot.runAt!, schedule.effectiveZone).components(separatedBy: " (").first!

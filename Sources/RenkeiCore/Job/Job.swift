@@ -9,6 +9,14 @@ public struct Job: Sendable, Equatable {
     public var schedule: String?
     /// The same, parsed; nil for a job that only runs when asked.
     public var parsedSchedule: Schedule?
+    /// Jobs whose runs for the same logical date must succeed before this job's run does
+    /// (`after:`), in the order written; no duplicates. A job with `after:` and no schedule runs
+    /// once they all have.
+    public var after: [JobName]
+    /// How long a slot waits for its upstreams before it fails with error class `upstream`.
+    public var afterWait: JobDuration
+    /// Files whose arrival starts the job; nil when none do.
+    public var trigger: FileTrigger?
     /// IANA zone the schedule and the logical date are read in; nil means the machine's zone.
     public var timezone: String?
     /// Calendars of days the city hall is closed (`jp-municipal`, or files of extra dates), as written.
@@ -39,19 +47,25 @@ public struct Job: Sendable, Equatable {
     public var steps: [Step]
     /// SHA-256 of the job file's bytes, recorded with every run so a changed definition shows.
     public var definitionHash: String
+    /// Where the file wrote what is checked after parsing (`after:` names, `trigger.path`).
+    public var positions: JobFilePositions
 
     public init(
-        name: JobName, description: String? = nil, schedule: String? = nil, parsedSchedule: Schedule? = nil, timezone: String? = nil,
+        name: JobName, description: String? = nil, schedule: String? = nil, parsedSchedule: Schedule? = nil,
+        after: [JobName] = [], afterWait: JobDuration = Job.defaultAfterWait, trigger: FileTrigger? = nil, timezone: String? = nil,
         closedDays: [String] = [], closedDayCalendar: ClosedDays = ClosedDays(), onClosedDay: OnClosedDay = .skip, catchUp: CatchUp = .latest,
         catchUpWindow: JobDuration = Job.defaultCatchUpWindow, overlap: Overlap = .skip,
         timeout: JobDuration? = nil, killGrace: JobDuration = Job.defaultKillGrace, logOutput: Bool = true,
         retry: RetryPolicy? = nil, deadline: Deadline? = nil, environment: [String: String] = [:],
-        steps: [Step], definitionHash: String = ""
+        steps: [Step], definitionHash: String = "", positions: JobFilePositions = JobFilePositions()
     ) {
         self.name = name
         self.description = description
         self.schedule = schedule
         self.parsedSchedule = parsedSchedule
+        self.after = after
+        self.afterWait = afterWait
+        self.trigger = trigger
         self.timezone = timezone
         self.closedDays = closedDays
         self.closedDayCalendar = closedDayCalendar
@@ -67,10 +81,12 @@ public struct Job: Sendable, Equatable {
         self.environment = environment
         self.steps = steps
         self.definitionHash = definitionHash
+        self.positions = positions
     }
 
     public static let defaultCatchUpWindow = JobDuration(seconds: 86_400)
     public static let defaultKillGrace = JobDuration(seconds: 10)
+    public static let defaultAfterWait = JobDuration(seconds: 6 * 3_600)
 
     /// The job's schedule in its zone (`machineZone` when it names none), with its closed days;
     /// nil for a job without a schedule.

@@ -20,26 +20,7 @@ extension JobFileParser {
             readLinkPath($0, key: "receive.file", known: known, wildcards: true, nameOnly: true)
         }
         let doneFile = fields["done_file"].flatMap { readLinkPath($0, key: "receive.done_file", known: known, wildcards: true, nameOnly: true) }
-        var completeWhen: LinkStep.Completion?
-        let choice = fields["complete_when"].flatMap { readChoice($0, key: "receive.complete_when", as: CompletionKey.self) }
-            ?? (fields["done_file"] != nil ? .doneFile : .stable)
-        switch choice {
-        case .doneFile:
-            if let stableNode = fields["stable_for"] {
-                report(stableNode, "'stable_for' goes with 'complete_when: stable', not with done_file")
-            }
-            if let doneFile {
-                completeWhen = .doneFile(doneFile)
-            } else if fields["done_file"] == nil {
-                report(fields["complete_when"] ?? node, "'complete_when: done_file' needs 'done_file:', the name of the file the sender writes when the data file is complete")
-            }
-        case .stable:
-            if let doneNode = fields["done_file"] {
-                report(doneNode, "'done_file' goes with 'complete_when: done_file', not with stable")
-            }
-            let stableFor = fields["stable_for"].flatMap { readDuration($0, key: "receive.stable_for", zeroAllowed: true) } ?? Self.defaultStableFor
-            completeWhen = .stable(stableFor)
-        }
+        let completeWhen = readCompletion(fields, in: node, prefix: "receive", doneFile: doneFile)
         let waitUntil = fields["wait_until"].flatMap { readWaitLimit($0) }
         let take = fields["take"].flatMap { readChoice($0, key: "receive.take", as: LinkStep.Take.self) } ?? .copy
         let onDuplicate = fields["on_duplicate"].flatMap { readChoice($0, key: "receive.on_duplicate", as: LinkStep.OnDuplicate.self) } ?? .fail
@@ -76,6 +57,30 @@ extension JobFileParser {
         if let node = fields["mode"], let value = readMode(node) { mode = value }
         guard let file, let to else { return nil }
         return .deliver(.init(file: file, to: to, name: name, ifExists: ifExists, generations: generations, doneFile: doneFile, mode: mode))
+    }
+
+    /// `complete_when`, `done_file` and `stable_for`, as `receive:` and `trigger:` both write them;
+    /// `doneFile` is the `done_file` value the caller has already read, nil if it was wrong or absent.
+    mutating func readCompletion(_ fields: [String: Node], in node: Node, prefix: String, doneFile: String?) -> LinkStep.Completion? {
+        let choice = fields["complete_when"].flatMap { readChoice($0, key: "\(prefix).complete_when", as: CompletionKey.self) }
+            ?? (fields["done_file"] != nil ? .doneFile : .stable)
+        switch choice {
+        case .doneFile:
+            if let stableNode = fields["stable_for"] {
+                report(stableNode, "'stable_for' goes with 'complete_when: stable', not with done_file")
+            }
+            if let doneFile { return .doneFile(doneFile) }
+            if fields["done_file"] == nil {
+                report(fields["complete_when"] ?? node, "'complete_when: done_file' needs 'done_file:', the name of the file the sender writes when the data file is complete")
+            }
+            return nil
+        case .stable:
+            if let doneNode = fields["done_file"] {
+                report(doneNode, "'done_file' goes with 'complete_when: done_file', not with stable")
+            }
+            let stableFor = fields["stable_for"].flatMap { readDuration($0, key: "\(prefix).stable_for", zeroAllowed: true) } ?? Self.defaultStableFor
+            return .stable(stableFor)
+        }
     }
 
     private enum CompletionKey: String, CaseIterable {

@@ -63,6 +63,15 @@ public struct JobFileParser {
         let description = fields["description"].flatMap { readString($0, key: "description") }
         let schedule = fields["schedule"].flatMap { readNonEmptyString($0, key: "schedule") }
         let parsedSchedule = fields["schedule"].flatMap { node in schedule.flatMap { readSchedule(node, text: $0) } }
+        let (after, afterPositions) = fields["after"].map { readAfter($0) } ?? ([], [:])
+        var afterWait = Job.defaultAfterWait
+        if let node = fields["after_wait"], let value = readDuration(node, key: "after_wait", zeroAllowed: false) {
+            if fields["after"] == nil {
+                report(node, "'after_wait' goes with 'after:' (how long a slot waits for the jobs named there): add 'after:' or remove it")
+            }
+            afterWait = value
+        }
+        let trigger = fields["trigger"].flatMap { readTrigger($0) }
         let timezone = fields["timezone"].flatMap { readTimeZone($0) }
         let (closedDays, closedDayCalendar) = fields["closed_days"].map { readClosedDays($0) } ?? ([], ClosedDays())
         let onClosedDay = fields["on_closed_day"].flatMap { readChoice($0, key: "on_closed_day", as: OnClosedDay.self) } ?? .skip
@@ -84,16 +93,18 @@ public struct JobFileParser {
         }
         guard let jobName, problems.isEmpty else { return nil }
         return Job(
-            name: jobName, description: description, schedule: schedule, parsedSchedule: parsedSchedule, timezone: timezone,
+            name: jobName, description: description, schedule: schedule, parsedSchedule: parsedSchedule,
+            after: after, afterWait: afterWait, trigger: trigger?.trigger, timezone: timezone,
             closedDays: closedDays, closedDayCalendar: closedDayCalendar, onClosedDay: onClosedDay, catchUp: catchUp, catchUpWindow: catchUpWindow,
             overlap: overlap, timeout: timeout, killGrace: killGrace, logOutput: logOutput, retry: retry,
             deadline: deadline, environment: environment, steps: steps,
-            definitionHash: SHA256.hash(data: bytes).map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined()
+            definitionHash: SHA256.hash(data: bytes).map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined(),
+            positions: JobFilePositions(after: afterPositions, triggerPath: trigger?.pathPosition)
         )
     }
 
     static let jobKeys = [
-        "description", "schedule", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
+        "description", "schedule", "after", "after_wait", "trigger", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
         "overlap", "timeout", "kill_grace", "log_output", "retry", "deadline", "environment", "steps",
     ]
     static let stepKeys = ["name", "run", "receive", "deliver", "check", "convert", "shell", "timeout"]
