@@ -15,9 +15,9 @@ import Testing
         var core = DaemonCore(scheduler: Scheduler(maxConcurrent: 4))
         var nextRun: Int64 = 1
 
-        mutating func add(_ name: String, _ yaml: String) throws {
+        mutating func add(_ name: String, _ yaml: String, lastSlot: Instant? = nil) throws {
             let job = try JobFileParser.parse(file: "\(name).yaml", name: name, bytes: Array(("timezone: Asia/Tokyo\n" + yaml).utf8)).get()
-            core.scheduler.add(job, schedule: job.jobSchedule(machineZone: "UTC"), lastSlot: nil, now: ChainTests.midnight)
+            core.scheduler.add(job, schedule: job.jobSchedule(machineZone: "UTC"), lastSlot: lastSlot, now: lastSlot ?? ChainTests.midnight)
             jobs[job.name] = job
             var links: [JobName: Chains.Link] = [:], zones: [JobName: ZoneRules] = [:]
             for (name, job) in jobs {
@@ -81,7 +81,7 @@ import Testing
         #expect(started(ended) == ["import/schedule"])
         #expect(ended.contains(.upstreamsSucceeded(job: JobName("import")!, run: RunID(1), date: BusinessDate(year: 2026, month: 12, day: 1))))
         #expect(setup.core.running[JobName("import")!]?.planned.logicalTime == Self.at(6))
-        #expect(setup.core.chains.waits.values.allSatisfy(\.isEmpty))
+        #expect(setup.core.chains.waits.values.allSatisfy { $0.isEmpty })
     }
 
     @Test func anUpstreamThatFailsMakesTheWaitGiveUpWithUpstreamNamingIt() throws {
@@ -146,7 +146,8 @@ import Testing
     @Test func aWaitRestoredAfterARestartStillStartsOrGivesUp() throws {
         var setup = Setup()
         try setup.add("export", "schedule: \"*-*-* 06:30\"\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
-        try setup.add("import", "schedule: \"*-*-* 06:00\"\nafter: [export]\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        // The store's newest slot of import is the waiting row's.
+        try setup.add("import", "schedule: \"*-*-* 06:00\"\nafter: [export]\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n", lastSlot: Self.at(6))
         // As the daemon restores a row `waiting` from the store.
         let planned = PlannedRun(job: JobName("import")!, logicalTime: Self.at(6), trigger: .schedule, dueAt: Self.at(6))
         _ = setup.handle(.waitRecorded(planned, run: RunID(40), until: Self.at(12)), at: Self.at(6, 10))

@@ -267,7 +267,15 @@ public struct DaemonCore: Sendable {
                 && !chains.missing(planned.job, chains.date(of: planned.job, at: planned.logicalTime)).isEmpty:
                 // A slot whose upstreams have not all succeeded for its date waits for them, on
                 // record and without holding a place.
-                let missing = chains.missing(planned.job, chains.date(of: planned.job, at: planned.logicalTime))
+                let date = chains.date(of: planned.job, at: planned.logicalTime)
+                let missing = chains.missing(planned.job, date)
+                if let earlier = chains.waits[planned.job]?[date] {
+                    // One wait per job and date: a second slot that day is recorded, not parked.
+                    effects += hold(.recordSkipped(job: planned.job, logicalTime: planned.logicalTime,
+                                                   reason: "run \(earlier.run) of the same date already waits for \(missing.map(\.rawValue).joined(separator: ", "))"))
+                    effects += apply(scheduler.setAside(planned), now: now, storageOutage: storageOutage)
+                    continue
+                }
                 chains.ran(planned.job, logical: planned.logicalTime)
                 let until = planned.dueAt + (chains.links[planned.job]?.wait ?? .zero)
                 effects += hold(.recordWaiting(planned, waitsFor: missing, until: until))
