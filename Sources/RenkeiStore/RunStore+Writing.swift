@@ -216,25 +216,48 @@ extension RunStore {
         return marked
     }
 
-    /// Records a slot that was not run: `skipped` (overlap, closed day, lock held) or `missed`
-    /// (daemon down). Its row is final at once; `reason` says why, for the operator.
+    /// A slot that was not run: `skipped` (overlap, closed day, lock held) or `missed` (daemon
+    /// down, store unwritable). `errorClass` says why a slot was missed (default `missed`).
+    public struct SlotRow: Sendable {
+        public var job: Job
+        public var logicalTime: LogicalTime
+        public var state: RunState
+        public var reason: String
+        public var errorClass: ErrorClass?
+
+        public init(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, errorClass: ErrorClass? = nil) {
+            precondition(state == .skipped || state == .missed)
+            self.job = job
+            self.logicalTime = logicalTime
+            self.state = state
+            self.reason = reason
+            self.errorClass = errorClass
+        }
+    }
+
+    /// Records a slot that was not run. Its row is final at once; `reason` says why, for the operator.
     @discardableResult
-    ///
-    /// A `skipped` row is as durable as a process crash (committed, fsynced with the next run's
-    /// start): a loaded daemon sheds slots cheaply, and after a power cut a lost one is found
-    /// again as `missed`. `errorClass` says why a slot was missed (`storage`: the store could not
-    /// be written at the slot); default `missed`.
     public func recordSlot(job: Job, logicalTime: LogicalTime, state: RunState, reason: String, errorClass: ErrorClass? = nil,
                            at now: Date) async throws -> RunRecord {
-        precondition(state == .skipped || state == .missed)
-        return try await write(state == .skipped ? .processCrash : .powerCut) { db in
-            var run = RunRecord(
-                id: nil, job: job.name.rawValue, logicalTime: logicalTime.epochSeconds, logicalZone: logicalTime.zoneIdentifier,
-                trigger: .schedule, attempt: 1, state: state, definitionHash: job.definitionHash, environment: "{}", parameters: "{}",
-                queuedAt: now, finishedAt: now, errorClass: state == .missed ? errorClass ?? .missed : nil, errorMessage: reason
-            )
-            try run.insert(db)
-            return run
+        try await recordSlots([SlotRow(job: job, logicalTime: logicalTime, state: state, reason: reason, errorClass: errorClass)], at: now)[0]
+    }
+
+    /// Records slots that were not run, in one write: a loaded daemon skips thousands a second.
+    /// `skipped` rows alone are as durable as a process crash (committed, fsynced with the next
+    /// write that needs it): after a power cut a lost one is found again as `missed`.
+    @discardableResult
+    public func recordSlots(_ slots: [SlotRow], at now: Date) async throws -> [RunRecord] {
+        let durability: Durability = slots.allSatisfy { $0.state == .skipped } ? .processCrash : .powerCut
+        return try await write(durability) { db in
+            try slots.map { slot in
+                var run = RunRecord(
+                    id: nil, job: slot.job.name.rawValue, logicalTime: slot.logicalTime.epochSeconds, logicalZone: slot.logicalTime.zoneIdentifier,
+                    trigger: .schedule, attempt: 1, state: slot.state, definitionHash: slot.job.definitionHash, environment: "{}", parameters: "{}",
+                    queuedAt: now, finishedAt: now, errorClass: slot.state == .missed ? slot.errorClass ?? .missed : nil, errorMessage: slot.reason
+                )
+                try run.insert(db)
+                return run
+            }
         }
     }
 

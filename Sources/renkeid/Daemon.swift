@@ -56,6 +56,8 @@ struct Daemon: Service {
         var timer: (at: Instant, task: Task<Void, Never>)?
         var lastStatus = ""
         var lastWatchdog = ContinuousClock.now
+        /// When `STATUS=` was last worked out: it scans every job, so not on every mail.
+        var lastStatusAt = ContinuousClock.now
         let machineZone = MachineTimeZone.identifier
         var done = false
 
@@ -105,6 +107,7 @@ struct Daemon: Service {
             daemon.notifier.ready(status: lastStatus)
             logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
             daemon.inbox.send(.tick)
+            StartupPages.release()
         }
 
         // MARK: - Mail
@@ -186,15 +189,19 @@ struct Daemon: Service {
 
         /// Carries out the core's effects, in order. Every spawn, write and log of the loop is here.
         mutating func perform(_ effects: [DaemonEffect]) {
+            var slots: [DaemonEffect] = []
+            defer { if !slots.isEmpty { recordSlots(slots) } }
             for effect in effects {
                 switch effect {
+                case .recordSkipped, .recordMissed:
+                    slots.append(effect)
                 case .start(let planned):
                     startRun(planned)
                 case .stop(let job, let user):
                     guard let run = runs[job] else { continue }
                     if let user { run.cancellation.operatorCancels(user) }
                     run.task.cancel()
-                case .recordSkipped, .recordMissed, .recordCancelled, .recordEnd, .recordDeadlineBreach, .recordUpstreamFailed:
+                case .recordCancelled, .recordEnd, .recordDeadlineBreach, .recordUpstreamFailed:
                     log(effect)
                     write(effect)
                 case .recordWaiting(let planned, let upstreams, let until):
@@ -273,31 +280,58 @@ struct Daemon: Service {
             }
         }
 
+        /// A loaded daemon skips thousands of slots a second: beyond this many at once, the rest are
+        /// logged as one line (each still gets its row), so that the journal never holds the loop up.
+        static let slotsLoggedOneByOne = 20
+
+        /// Logs the slots that were not run and writes their rows in one write; slots the store
+        /// refuses go back to the core, which holds them until it can be written.
+        func recordSlots(_ slots: [DaemonEffect]) {
+            for slot in slots.prefix(Self.slotsLoggedOneByOne) { log(slot) }
+            if slots.count > Self.slotsLoggedOneByOne {
+                let rest = slots.count - Self.slotsLoggedOneByOne
+                let skipped = slots.dropFirst(Self.slotsLoggedOneByOne).filter { if case .recordSkipped = $0 { true } else { false } }.count
+                let since = LogicalTime(Self.now(), zoneIdentifier: machineZone).iso8601.prefix(19)
+                logger.event(.slotSkipped, .warning,
+                             "\(rest) more slots not run just now (\(skipped) skipped, \(rest - skipped) missed): renkeid is busier than it can run; each has its row (renkeictl history --since '\(since)')",
+                             [EventField.state: RunState.skipped.rawValue, "RENKEI_SLOTS": String(rest)])
+            }
+            let rows: [RunStore.SlotRow] = slots.compactMap { slot in
+                switch slot {
+                case .recordSkipped(let name, let logicalTime, let reason):
+                    guard let job = jobs[name]?.job else { return nil }
+                    return RunStore.SlotRow(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: view.zoneName(of: name)), state: .skipped, reason: reason)
+                case .recordMissed(let name, let logicalTime, let reason, let storage):
+                    guard let job = jobs[name]?.job else { return nil }
+                    return RunStore.SlotRow(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: view.zoneName(of: name)), state: .missed,
+                                            reason: reason, errorClass: storage ? .storage : .missed)
+                default:
+                    return nil
+                }
+            }
+            let store = daemon.store, inbox = daemon.inbox, logger = daemon.logger
+            Task {
+                do {
+                    try await store.recordSlots(rows, at: Date())
+                } catch let failure as StoreFailure {
+                    for slot in slots { inbox.send(.writeFailed(slot, Self.problem(failure))) }
+                } catch {
+                    logger.error("cannot record \(rows.count) slot(s) not run: \(error)")
+                }
+            }
+        }
+
         /// Writes one of the core's records through the store's one writer; a write the store
         /// refuses goes back to the core, which holds it until the store can be written.
         func write(_ effect: DaemonEffect) {
             let store = daemon.store, inbox = daemon.inbox, logger = daemon.logger
-            let job: Job?
-            switch effect {
-            case .recordSkipped(let name, _, _), .recordMissed(let name, _, _, _): job = jobs[name]?.job
-            default: job = nil
-            }
             let zone: String = switch effect {
-            case .recordSkipped(let name, _, _), .recordMissed(let name, _, _, _), .recordEnd(_, let name, _): view.zoneName(of: name)
             case .recordDeadlineBreach(let breach): view.zoneName(of: breach.job)
             default: machineZone
             }
             Task {
                 do {
                     switch effect {
-                    case .recordSkipped(_, let logicalTime, let reason):
-                        guard let job else { return }
-                        try await store.recordSlot(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: zone),
-                                                   state: .skipped, reason: reason, at: Date())
-                    case .recordMissed(_, let logicalTime, let reason, let storage):
-                        guard let job else { return }
-                        try await store.recordSlot(job: job, logicalTime: LogicalTime(logicalTime, zoneIdentifier: zone),
-                                                   state: .missed, reason: reason, errorClass: storage ? .storage : .missed, at: Date())
                     case .recordCancelled(let runID, _, let user):
                         try await store.cancelQueued(runID: runID.rawValue, message: "cancelled by \(user) before it started", at: Date())
                     case .recordEnd(let runID, _, let outcome):
@@ -412,6 +446,8 @@ struct Daemon: Service {
                 daemon.notifier.watchdog()
                 lastWatchdog = ContinuousClock.now
             }
+            guard lastStatus.isEmpty || timer == nil || ContinuousClock.now - lastStatusAt >= .milliseconds(200) else { return }
+            lastStatusAt = ContinuousClock.now
             let text = view.statusLine
             if text != lastStatus {
                 daemon.notifier.status(text)
