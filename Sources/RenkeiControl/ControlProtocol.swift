@@ -25,7 +25,7 @@ public enum ControlProtocol {
 /// What `renkeictl` asks.
 public struct ControlRequest: Codable, Sendable, Equatable {
     public enum Operation: String, Codable, Sendable {
-        case status, jobs, run, rerun, rerunFailed = "rerun-failed", cancel, runState = "run-state"
+        case status, jobs, run, rerun, rerunFailed = "rerun-failed", cancel, runState = "run-state", hold, release
     }
 
     public enum RerunMode: String, Codable, Sendable {
@@ -35,6 +35,9 @@ public struct ControlRequest: Codable, Sendable, Equatable {
         case fromTop = "from-top"
         /// One step, named in `step`.
         case only
+        /// From the step after the failed one, which the operator did by hand (recorded
+        /// `skipped_by_operator`); needs a reason.
+        case fromNext = "from-next"
     }
 
     public var version: Int = ControlProtocol.version
@@ -49,6 +52,9 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var since: String?
     public var until: String?
     public var yes: Bool?
+    /// With `rerun`: also rerun, in dependency order, every job that depends on the run's job,
+    /// for the same business date (`rerun --downstream`).
+    public var downstream: Bool?
 
     public init(operation: Operation, job: String? = nil, run: Int64? = nil, logicalTime: String? = nil, reason: String? = nil,
                 mode: RerunMode? = nil, step: String? = nil, force: Bool? = nil, since: String? = nil, until: String? = nil, yes: Bool? = nil) {
@@ -68,7 +74,7 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     /// Requests that change something; the others only read.
     public var isMutating: Bool {
         switch operation {
-        case .run, .rerun, .cancel: true
+        case .run, .rerun, .cancel, .hold, .release: true
         case .rerunFailed: yes == true
         case .status, .jobs, .runState: false
         }
@@ -126,8 +132,11 @@ public struct JobBrief: Codable, Sendable, Equatable {
     public var nextRun: String?
     public var lastState: String?
     public var lastRun: Int64?
+    /// Set while the job is held: by whom, until when, why.
+    public var held: String?
 
-    public init(name: String, schedule: String?, timezone: String, nextRun: String?, lastState: String?, lastRun: Int64?) {
+    public init(name: String, schedule: String?, timezone: String, nextRun: String?, lastState: String?, lastRun: Int64?, held: String? = nil) {
+        self.held = held
         self.name = name
         self.schedule = schedule
         self.timezone = timezone
@@ -167,6 +176,8 @@ public struct DaemonBrief: Codable, Sendable, Equatable {
     public var storage: String?
     /// Runs waiting for their upstreams (`after:`), with what they wait for in `state`.
     public var waiting: [RunBrief]?
+    /// Held jobs: "juki-export, held by sato until 2026-12-02T06:00+09:00: ticket 4411".
+    public var held: [String]?
 
     public init(pid: Int32, jobs: Int, running: [RunBrief], queued: Int, next: [String], storage: String? = nil) {
         self.storage = storage

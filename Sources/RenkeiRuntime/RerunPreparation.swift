@@ -54,6 +54,20 @@ public enum RerunPreparation {
             }
             request.steps = .only(index)
             request.workDirectory = run.workDirectory.map { .reuse($0) } ?? .fresh
+        case .fromNext:
+            let failed = run.failedStep ?? detail.steps.first { $0.state != .succeeded && $0.state != .reused && $0.state != .skippedByOperator }?.name
+            guard let failed, let index = steps.firstIndex(where: { $0.name == failed }) else {
+                return .failure(RerunRefusal(status: 2, message: "--from-next: run \(id) has no failed step to skip (renkeictl show \(id)); rerun it from the failed step or from the top"))
+            }
+            guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                return .failure(RerunRefusal(status: 2, message: "--from-next skips step \(failed) as done by hand: say what was done with --reason (it is kept with the run)"))
+            }
+            guard let directory = run.workDirectory else {
+                return .failure(RerunRefusal(status: 2, message: "--from-next: run \(id) has no work directory to continue in; rerun it from the top"))
+            }
+            request.steps = .from(index + 1)
+            request.skippedStep = index
+            request.workDirectory = .reuse(directory)
         case .fromFailed:
             let failed = run.failedStep ?? detail.steps.first { $0.state != .succeeded && $0.state != .reused }?.name
             guard let failed, let index = steps.firstIndex(where: { $0.name == failed }), let directory = run.workDirectory else {

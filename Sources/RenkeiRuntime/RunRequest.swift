@@ -15,6 +15,8 @@ public struct RunRequest: Sendable {
     public var retryOf: Int64?
     /// Which steps run; the others are recorded `reused` (before the first) or `not_run`.
     public var steps: StepSelection = .all
+    /// The step an operator did by hand (`rerun --from-next`): recorded `skipped_by_operator`.
+    public var skippedStep: Int?
     /// Where the steps work: a new directory, the rerun run's own, or a copy of it.
     public var workDirectory: WorkDirectoryMode = .fresh
     /// Set by whoever cancels the run, so the record says why.

@@ -50,7 +50,7 @@ public struct Runner: Sendable {
 
     /// Records `request` as a `queued` run now (manual runs and reruns get their id at once),
     /// with the operator's `audit` entry in the same transaction.
-    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil) async throws -> RunRecord {
+    public func enqueue(_ request: RunRequest, audit: AuditEntry? = nil, waitingFor: String? = nil) async throws -> RunRecord {
         let job = request.job.job
         var parameters: [String: String] = [:]
         switch request.steps {
@@ -59,22 +59,26 @@ public struct Runner: Sendable {
         case .only(let step): parameters["only_step"] = job.steps[step].name
         }
         if request.force { parameters["force"] = "true" }
+        if let skipped = request.skippedStep { parameters["skipped_by_operator"] = job.steps[skipped].name }
         switch request.workDirectory {
         case .fresh: break
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
         case .copy(let path): parameters["work_directory"] = "copied from \(path)"
         }
-        return try await store.enqueue(NewRun(
+        var new = NewRun(
             job: job, logicalTime: request.logicalTime, trigger: request.trigger, attempt: request.attempt,
             parameters: parameters, requestedByUid: request.requestedBy.map { Int64($0.uid) },
             requestedByUser: request.requestedBy?.userName, reason: request.reason,
             rerunOf: request.rerunOf, retryOf: request.retryOf,
             stepStates: job.steps.indices.map { position in
                 if request.steps.includes(position) { return .pending }
+                if position == request.skippedStep { return .skippedByOperator }
                 if case .from(let first) = request.steps, position < first { return .reused }
                 return .notRun
             }
-        ), owner: owner, at: Date(), audit: audit)
+        )
+        new.waitingFor = waitingFor
+        return try await store.enqueue(new, owner: owner, at: Date(), audit: audit)
     }
 
     /// Runs `request` to its end and returns the final row. `queued` is its row if `enqueue`

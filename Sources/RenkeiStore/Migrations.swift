@@ -123,6 +123,16 @@ enum Migrations {
             // Runs waiting for their upstreams are found at start-up without scanning every run.
             try db.execute(sql: "CREATE INDEX run_waiting ON run(job) WHERE state = 'waiting'")
         }
+        migrator.registerMigration("v8: holds") { db in
+            // Jobs an operator holds (renkeictl hold); a hold survives a restart of renkeid.
+            try db.create(table: "hold") { t in
+                t.primaryKey("job", .text)
+                t.column("held_by", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("since", .datetime).notNull()
+                t.column("until", .datetime)
+            }
+        }
         return migrator
     }
 }

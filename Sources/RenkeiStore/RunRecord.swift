@@ -127,6 +127,8 @@ public enum StepState: String, Codable, Sendable, CaseIterable {
     case notRun = "not_run"
     /// Not run by this run: a rerun reused the work of the run it repeats.
     case reused
+    /// Not run: the operator did it by hand and reran from the next step (`rerun --from-next`).
+    case skippedByOperator = "skipped_by_operator"
 }
 
 extension RunRecord {

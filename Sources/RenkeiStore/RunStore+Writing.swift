@@ -16,6 +16,9 @@ public struct NewRun: Sendable {
     public var retryOf: Int64?
     /// The state each step's row starts in: `pending`, or `reused`/`not_run` for steps a rerun skips.
     public var stepStates: [StepState]?
+    /// Set: the run is recorded `waiting` (for its upstreams, or the reruns before it in a
+    /// `rerun --downstream` plan), with this message, instead of `queued`.
+    public var waitingFor: String?
 
     public init(job: Job, logicalTime: LogicalTime, trigger: Trigger, attempt: Int = 1, parameters: [String: String] = [:],
                 requestedByUid: Int64? = nil, requestedByUser: String? = nil, reason: String? = nil,
@@ -61,14 +64,15 @@ extension RunStore {
     /// "queued". Without one it is not fsynced on its own: a step's process waits for
     /// `stepStarted`'s fsync, a run that cannot start for `finish`'s.
     public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date, audit: AuditEntry? = nil) async throws -> RunRecord {
-        try await write(audit == nil ? .processCrash : .powerCut) { db in
+        try await write(audit == nil && new.waitingFor == nil ? .processCrash : .powerCut) { db in
             var run = RunRecord(
                 id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
                 logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
                 definitionHash: new.job.definitionHash, environment: "{}", parameters: JSON.encode(new.parameters),
                 requestedByUid: new.requestedByUid, requestedByUser: new.requestedByUser, reason: new.reason,
-                rerunOf: new.rerunOf, retryOf: new.retryOf, queuedAt: now, owner: owner.description
+                rerunOf: new.rerunOf, retryOf: new.retryOf, queuedAt: now, errorMessage: new.waitingFor, owner: owner.description
             )
+            if new.waitingFor != nil { run.state = .waiting }
             try run.insert(db)
             for (position, step) in new.job.steps.enumerated() {
                 let state = new.stepStates?[position] ?? .pending

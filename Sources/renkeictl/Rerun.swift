@@ -10,8 +10,15 @@ struct Rerun: AsyncParsableCommand {
         discussion: """
             By default the new run starts at the step that failed and reuses the earlier run's work \
             directory (the steps before it show as 'reused'). --from-top runs every step in a fresh \
-            copy of that directory; --only STEP runs one step. When the rerun succeeds, the failure \
-            (and every failed attempt of its logical time) is resolved by it.
+            copy of that directory; --only STEP runs one step; --from-next skips the failed step (the \
+            operator did it by hand: it is recorded skipped_by_operator, and --reason is required) \
+            and runs the rest. When the rerun succeeds, the failure (and every failed attempt of its \
+            logical time) is resolved by it.
+
+            --downstream also reruns every job that depends on this run's job (after:, \
+            transitively), for the same business date, in dependency order: each starts only once \
+            the reruns of its upstreams succeeded; a failure stops the chain there and the rest \
+            are recorded not run. It prints the plan and changes nothing until --yes is given.
 
             --failed plans one rerun per unresolved failed logical time, oldest first, and changes \
             nothing until --yes is given.
@@ -19,6 +26,9 @@ struct Rerun: AsyncParsableCommand {
             Examples:
               renkeictl rerun 412 --reason "target inbox recreated (ticket 2031)" --wait
               renkeictl rerun 412 --from-top
+              renkeictl rerun 412 --from-next --reason "file sent by hand to the welfare section (ticket 2032)"
+              renkeictl rerun 412 --downstream
+              renkeictl rerun 412 --downstream --yes --reason "corrected registry export"
               renkeictl rerun --failed --since 2026-11-01
               renkeictl rerun --failed --since 2026-11-01 --yes --reason "after the network outage"
             """
@@ -34,6 +44,12 @@ struct Rerun: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Run only this step, in the earlier run's work directory.", valueName: "STEP"))
     var only: String?
+
+    @Flag(help: "Skip the failed step (done by hand; needs --reason) and run the steps after it.")
+    var fromNext = false
+
+    @Flag(help: "Also rerun every job that depends on this one, for the same date (with --yes: carry it out).")
+    var downstream = false
 
     @Flag(help: "Rerun even a run that succeeded (the data is delivered again).")
     var force = false
@@ -67,15 +83,17 @@ struct Rerun: AsyncParsableCommand {
             guard runID == nil else { throw ValidationError("give either RUN or --failed, not both") }
         } else {
             guard runID != nil else { throw ValidationError("which run? give its id (renkeictl history), or --failed") }
-            guard !(fromTop && only != nil) else { throw ValidationError("--from-top and --only do not go together") }
-            guard job == nil && since == nil && until == nil && !yes else { throw ValidationError("--job, --since, --until and --yes go with --failed") }
+            guard [fromTop, only != nil, fromNext].filter({ $0 }).count <= 1 else { throw ValidationError("--from-top, --only and --from-next do not go together") }
+            guard job == nil && since == nil && until == nil else { throw ValidationError("--job, --since and --until go with --failed") }
+            guard !yes || downstream else { throw ValidationError("--yes goes with --failed or --downstream") }
         }
-        if local && (failed || wait) { throw ValidationError("--local reruns one run in the foreground: no --failed, no --wait") }
+        if local && (failed || wait || downstream) { throw ValidationError("--local reruns one run in the foreground: no --failed, --downstream or --wait") }
+        if downstream && wait { throw ValidationError("--downstream makes several runs: follow them with renkeictl status, not --wait") }
     }
 
     func run() async throws {
         let locations = location.locations
-        let mode: ControlRequest.RerunMode = fromTop ? .fromTop : (only != nil ? .only : .fromFailed)
+        let mode: ControlRequest.RerunMode = fromTop ? .fromTop : only != nil ? .only : fromNext ? .fromNext : .fromFailed
         if local {
             let audited = ControlRequest(operation: .rerun, run: runID, reason: reason, mode: mode, step: only, force: force)
             let store = try openForReading(locations)
@@ -93,13 +111,23 @@ struct Rerun: AsyncParsableCommand {
             }
             return
         }
-        if failed {
-            let response = try askDaemon(locations, ControlRequest(operation: .rerunFailed, job: job, reason: reason, since: since, until: until, yes: yes))
+        if failed || downstream {
+            var request = ControlRequest(operation: failed ? .rerunFailed : .rerun, job: job, run: runID, reason: reason, since: since, until: until, yes: yes)
+            if downstream {
+                request.mode = mode
+                request.step = only
+                request.force = force
+                request.downstream = true
+            }
+            let response = try askDaemon(locations, request)
             let plan = response.plan ?? []
             if !plan.isEmpty {
                 var rows = [["RUN", "JOB", "LOGICAL TIME", "FROM", "ERROR"] + (yes ? ["RERUN"] : [])]
                 for item in plan {
-                    rows.append([String(item.run), item.job, item.logicalTime, item.from, String(item.error.prefix(60))] + (yes ? [item.rerun.map(String.init) ?? "refused"] : []))
+                    let run: String = item.run == 0 ? "-" : String(item.run)
+                    var row: [String] = [run, item.job, item.logicalTime, item.from, String(item.error.prefix(60))]
+                    if yes { row.append(item.rerun.map { String($0) } ?? "refused") }
+                    rows.append(row)
                 }
                 print(Table.render(rows))
             }

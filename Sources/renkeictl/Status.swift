@@ -25,6 +25,7 @@ struct Status: ParsableCommand {
         guard let daemon = response.daemon else { return }
         if let storage = daemon.storage { print("  storage: \(storage)") }
         for run in daemon.running { print("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
+        for held in daemon.held ?? [] { print("  held: \(held)") }
         for run in daemon.waiting ?? [] { print("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
         for next in daemon.next.prefix(5) { print("  next: \(next)") }
     }
@@ -52,6 +53,7 @@ struct Jobs: ParsableCommand {
         for job in jobs {
             rows.append([job.name, job.schedule ?? "manual", job.timezone, job.nextRun ?? "-",
                          job.lastState.map { "\($0) (run \(job.lastRun ?? 0))" } ?? "-"])
+            if let held = job.held { rows.append(["", "└─ \(held)", "", "", ""]) }
         }
         print(Table.render(rows))
     }

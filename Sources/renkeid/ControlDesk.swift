@@ -56,6 +56,8 @@ struct ControlDesk: Sendable {
         case .rerun: return await rerun(request, caller: caller, raw: raw)
         case .rerunFailed: return await rerunFailed(request, caller: caller, raw: raw)
         case .cancel: return await cancel(request, caller: caller, raw: raw)
+        case .hold: return await hold(request, caller: caller, raw: raw)
+        case .release: return await release(request, caller: caller, raw: raw)
         }
     }
 
@@ -74,6 +76,8 @@ struct ControlDesk: Sendable {
                                 storage: view.core.storage.problem?.description)
         let chains = view.core.chains
         let waits = chains.waits.values.flatMap(\.values).sorted { $0.run < $1.run }
+        let held = view.core.holds.keys.sorted().map { job in "\(job), \(Self.describe(view.core.holds[job]!, of: job, view))" }
+        if !held.isEmpty { brief.held = held }
         if !waits.isEmpty {
             brief.waiting = waits.map { wait in
                 let missing = chains.missing(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
@@ -93,7 +97,8 @@ struct ControlDesk: Sendable {
             let last = try? store.history(job: name.rawValue, limit: 1).first
             return JobBrief(name: name.rawValue, schedule: job.schedule, timezone: view.zoneName(of: name),
                             nextRun: next[name].map { LogicalTime($0, zoneIdentifier: view.zoneName(of: name)).iso8601 },
-                            lastState: last?.state.rawValue, lastRun: last?.id)
+                            lastState: last?.state.rawValue, lastRun: last?.id,
+                            held: view.core.holds[name].map { Self.describe($0, of: name, view) })
         }
         return ControlResponse(message: "\(briefs.count) jobs", jobs: briefs)
     }
@@ -142,6 +147,7 @@ struct ControlDesk: Sendable {
 
     func rerun(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
         let view = await inbox.ask().view
+        if request.downstream == true { return await rerunDownstream(request, view, caller: caller, raw: raw) }
         switch prepareRerun(of: request.run, mode: request.mode ?? .fromFailed, step: request.step, force: request.force == true,
                             caller: caller, reason: request.reason, jobs: view.jobs) {
         case .failure(let refusal):
@@ -249,6 +255,157 @@ struct ControlDesk: Sendable {
         await audit(caller, raw, request.reason, "refused: not running", nil)
         let state = (try? store.detail(runID: id))?.run.state.rawValue
         return .error(state == nil ? 5 : 2, state.map { "run \(id) is \($0), not running: nothing to cancel" } ?? "no run \(id)")
+    }
+
+    /// `rerun RUN --downstream`: RUN's rerun, then a rerun of each job that depends on RUN's job
+    /// (transitively, in dependency order) for the same business date — the newest run of that
+    /// date, from the top; or a new run if it has none. Without `--yes` only the plan. With it the
+    /// first rerun is queued and the others recorded `waiting`: each starts once the reruns of its
+    /// upstreams in the plan succeeded, and is recorded not run if one of them does not. Audited
+    /// as one request.
+    func rerunDownstream(_ request: ControlRequest, _ view: DaemonView, caller: Caller, raw: String) async -> ControlResponse {
+        let requester = Requester(uid: caller.uid, userName: caller.userName)
+        let first: RunRequest
+        switch prepareRerun(of: request.run, mode: request.mode ?? .fromFailed, step: request.step, force: request.force == true,
+                            caller: caller, reason: request.reason, jobs: view.jobs) {
+        case .failure(let refusal):
+            if request.yes == true { await audit(caller, raw, request.reason, "refused: \(refusal.message)", nil) }
+            return .error(refusal.status, refusal.message)
+        case .success(let prepared):
+            first = prepared
+        }
+        let job = first.job.job.name
+        let date = view.core.chains.date(of: job, at: first.logicalTime.instant)
+        let dependencies = Dependencies(view.jobs.values.map(\.job))
+        var plan = [PlanItem(run: request.run!, job: job.rawValue, logicalTime: first.logicalTime.iso8601, error: "the run asked for",
+                             from: Self.from(first))]
+        var requests: [(JobName, RunRequest)] = []
+        var refusals: [String] = []
+        for downstream in dependencies.downstream(of: job) {
+            guard let loaded = view.jobs[downstream] else { continue }
+            let ofDate = ((try? store.history(job: downstream.rawValue, limit: 200)) ?? []).first { run in
+                view.core.chains.date(of: downstream, at: Instant(secondsSinceEpoch: run.logicalTime)) == date && run.state.isFinal
+                    && run.state != .skipped && run.state != .missed
+            }
+            if let earlier = ofDate, let detail = try? store.detail(runID: earlier.id!) {
+                switch RerunPreparation.request(rerunning: detail, job: loaded, mode: .fromTop, step: nil, force: request.force == true,
+                                                requester: requester, reason: request.reason) {
+                case .success(let rerun):
+                    requests.append((downstream, rerun))
+                    plan.append(PlanItem(run: earlier.id!, job: downstream.rawValue, logicalTime: earlier.logical.iso8601,
+                                         error: earlier.errorMessage ?? earlier.state.rawValue, from: "the top"))
+                case .failure(let refusal):
+                    refusals.append("\(downstream): \(refusal.message)")
+                    plan.append(PlanItem(run: earlier.id!, job: downstream.rawValue, logicalTime: earlier.logical.iso8601, error: refusal.message, from: "-"))
+                }
+            } else {
+                let logical = LogicalTime(first.logicalTime.instant, zoneIdentifier: view.zoneName(of: downstream))
+                requests.append((downstream, RunRequest(job: loaded, logicalTime: logical, trigger: .manual, requestedBy: requester, reason: request.reason)))
+                plan.append(PlanItem(run: 0, job: downstream.rawValue, logicalTime: logical.iso8601, error: "no run for \(date): a new run", from: "the top"))
+            }
+        }
+        guard request.yes == true else {
+            let message = "\(plan.count) run(s) for \(date) would run, in this order, each after the reruns of its upstreams succeeded; nothing was changed — add --yes to carry it out"
+                + (refusals.isEmpty ? "" : "\n" + refusals.joined(separator: "\n"))
+            return ControlResponse(exitStatus: refusals.isEmpty ? 0 : 2, message: message, plan: plan)
+        }
+        guard refusals.isEmpty else {
+            await audit(caller, raw, request.reason, "refused: \(refusals.joined(separator: "; "))", nil)
+            return ControlResponse(exitStatus: 2, message: "nothing was changed:\n" + refusals.joined(separator: "\n"), plan: plan)
+        }
+        guard view.core.lifecycle == .serving, view.core.storage == .writable else {
+            await audit(caller, raw, request.reason, "refused: renkeid cannot start runs now", nil)
+            return .error(3, "renkeid is stopping or cannot write its store (renkeictl status); nothing was changed")
+        }
+        // Recorded one by one; the first with the audit entry for the whole request.
+        var ids: [JobName: RunID] = [:]
+        var recorded: [(request: RunRequest, row: RunRecord, after: [RunID: JobName])] = []
+        let firstRow: RunRecord
+        do {
+            firstRow = try await runner.enqueue(first, audit: entry(caller, raw, request.reason, "accepted: rerun --downstream, \(plan.count) run(s)"))
+            ids[job] = RunID(firstRow.id!)
+            for (downstream, rerun) in requests {
+                let inPlan = dependencies.upstream(of: downstream).filter { ids[$0] != nil }
+                var after: [RunID: JobName] = [:]
+                for upstream in inPlan { after[ids[upstream]!] = upstream }
+                if after.isEmpty { after[ids[job]!] = job }
+                let names = after.sorted { $0.key < $1.key }.map { "\($0.value) (run \($0.key))" }.joined(separator: ", ")
+                let row = try await runner.enqueue(rerun, waitingFor: "waiting for the rerun of \(names) to succeed (rerun --downstream of run \(request.run!))")
+                ids[downstream] = RunID(row.id!)
+                recorded.append((rerun, row, after))
+            }
+        } catch {
+            if let failure = error as? StoreFailure { inbox.send(.storeFailed(Daemon.Loop.problem(failure))) }
+            return .error(1, "cannot record the plan: \(error); what was recorded before the failure waits (renkeictl status)")
+        }
+        inbox.send(.queued(first, firstRow))
+        inbox.send(.plan(recorded))
+        logger.event(.rerunRequested, .notice, "\(caller.userName) asked for a rerun of run \(request.run!) and its \(recorded.count) downstream run(s) for \(date): runs \(ids.values.sorted().map(\.description).joined(separator: ", "))" + (request.reason.map { " — \($0)" } ?? ""),
+                     [EventField.requestedBy: caller.userName, EventField.job: job.rawValue])
+        for index in plan.indices { plan[index].rerun = ids[JobName(plan[index].job)!]?.rawValue }
+        return ControlResponse(message: "\(plan.count) run(s) for \(date) recorded: run \(firstRow.id!) now, each downstream once the reruns of its upstreams succeeded (renkeictl status)",
+                               runs: [RunBrief(id: firstRow.id!, job: job.rawValue, logicalTime: first.logicalTime.iso8601, trigger: "rerun", state: "queued")],
+                               plan: plan)
+    }
+
+    static func from(_ request: RunRequest) -> String {
+        switch request.steps {
+        case .all: "the top"
+        case .from(let index): index < request.job.job.steps.count ? "step \(request.job.job.steps[index].name)" : "no step (every step done)"
+        case .only(let index): "only step \(request.job.job.steps[index].name)"
+        }
+    }
+
+    /// "held by sato until 2026-12-02T06:00:00+09:00: ticket 4411".
+    static func describe(_ hold: Hold, of job: JobName, _ view: DaemonView) -> String {
+        let until = hold.until.map { " until \(LogicalTime($0, zoneIdentifier: view.zoneName(of: job)).iso8601)" } ?? ""
+        return "held by \(hold.by)\(until): \(hold.reason)"
+    }
+
+    /// `renkeictl hold JOB [--until T] --reason …`: the job's automatic runs are recorded skipped.
+    func hold(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
+        let view = await inbox.ask().view
+        guard let name = request.job.flatMap(JobName.init), view.jobs[name] != nil else {
+            await audit(caller, raw, request.reason, "refused: no such job", nil)
+            return .error(5, "no job named \(request.job ?? "?") in \(locations.jobs) (see renkeictl jobs)")
+        }
+        guard let reason = request.reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            await audit(caller, raw, nil, "refused: no reason given", nil)
+            return .error(2, "hold needs --reason: why the link must not run (a ticket number, say); it is shown with every slot it skips")
+        }
+        var until: Instant?
+        if let text = request.until {
+            do {
+                let time = try LogicalTime.parse(text, zoneIdentifier: view.zoneName(of: name))
+                guard time.instant > Instant(Date()) else {
+                    await audit(caller, raw, reason, "refused: --until in the past", nil)
+                    return .error(2, "--until \(text) has passed: give a time to come, or leave it out and release by hand")
+                }
+                until = time.instant
+            } catch {
+                await audit(caller, raw, reason, "refused: bad --until", nil)
+                return .error(2, "--until: \(error)")
+            }
+        }
+        let hold = Hold(by: caller.userName, reason: reason, since: Instant(Date()), until: until)
+        _ = await inbox.ask(.holdRequested(job: name, hold))
+        await audit(caller, raw, reason, "accepted", nil)
+        return ControlResponse(message: "\(name) is \(Self.describe(hold, of: name, view)); its slots are recorded skipped until then (renkeictl release \(name))")
+    }
+
+    /// `renkeictl release JOB`: a held job's next slots run again.
+    func release(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
+        guard let name = request.job.flatMap(JobName.init) else {
+            await audit(caller, raw, request.reason, "refused: no such job", nil)
+            return .error(5, "no job named \(request.job ?? "?")")
+        }
+        let effects = await inbox.ask(.releaseRequested(job: name, by: caller.userName)).effects
+        guard effects.contains(where: { if case .recordRelease = $0 { true } else { false } }) else {
+            await audit(caller, raw, request.reason, "refused: not held", nil)
+            return .error(2, "\(name) is not held: nothing to release (renkeictl status lists held jobs)")
+        }
+        await audit(caller, raw, request.reason, "accepted", nil)
+        return ControlResponse(message: "\(name) is released; its next slots run")
     }
 
     func entry(_ caller: Caller, _ raw: String, _ reason: String?, _ result: String) -> AuditEntry {

@@ -93,6 +93,10 @@ struct Daemon: Service {
         mutating func start() {
             loadJobs(initial: true)
             restoreChains()
+            for row in (try? daemon.store.holds()) ?? [] {
+                guard let job = JobName(row.job) else { continue }
+                core.holds[job] = Hold(by: row.heldBy, reason: row.reason, since: Instant(row.since), until: row.until.map { Instant($0) })
+            }
             for interrupted in daemon.store.interruptedAtOpen {
                 daemon.events.ended(interrupted.run, job: JobName(interrupted.run.job).flatMap { jobs[$0]?.job }, retryAt: nil)
             }
@@ -138,6 +142,14 @@ struct Daemon: Service {
                 let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.instant, trigger: request.trigger,
                                          attempt: request.attempt, dueAt: Self.now(), queuedRunID: id)
                 perform(core.handle(.runQueued(planned), now: Self.now()))
+            case .plan(let items):
+                let waits = items.map { item -> PlanWait in
+                    let id = RunID(item.row.id!)
+                    requests[id] = (item.request, item.row)
+                    return PlanWait(planned: PlannedRun(job: item.request.job.job.name, logicalTime: item.request.logicalTime.instant, trigger: item.request.trigger,
+                                                        attempt: item.request.attempt, dueAt: Self.now(), queuedRunID: id), after: item.after)
+                }
+                perform(core.handle(.planRecorded(waits, ended: [:]), now: Self.now()))
             case .waiting(let request, let row, let planned, let until):
                 let id = RunID(row.id!)
                 requests[id] = (request, row)
@@ -201,11 +213,27 @@ struct Daemon: Service {
                     guard let run = runs[job] else { continue }
                     if let user { run.cancellation.operatorCancels(user) }
                     run.task.cancel()
-                case .recordCancelled, .recordEnd, .recordDeadlineBreach, .recordUpstreamFailed:
+                case .recordCancelled, .recordEnd, .recordDeadlineBreach, .recordUpstreamFailed, .recordNotRun:
                     log(effect)
                     write(effect)
                 case .recordWaiting(let planned, let upstreams, let until):
                     recordWaiting(planned, for: upstreams, until: until)
+                case .recordHold(let job, let hold):
+                    let until = hold.until.map { " until \(LogicalTime($0, zoneIdentifier: view.zoneName(of: job)).iso8601)" } ?? " until released"
+                    logger.event(.jobHeld, .notice, "\(job) is held by \(hold.by)\(until): \(hold.reason); its slots are recorded skipped (renkeictl release \(job))",
+                                 [EventField.job: job.rawValue, EventField.requestedBy: hold.by])
+                    let store = daemon.store, inbox = daemon.inbox
+                    let row = RunStore.HoldRow(job: job.rawValue, heldBy: hold.by, reason: hold.reason, since: Date(), until: hold.until.map { Date(timeIntervalSince1970: TimeInterval($0.secondsSinceEpoch)) })
+                    Task {
+                        do { try await store.setHold(row) } catch let failure as StoreFailure { inbox.send(.storeFailed(Self.problem(failure))) } catch {}
+                    }
+                case .recordRelease(let job, let user, let expired):
+                    let how = expired ? "its hold by \(user) ended (--until)" : "released by \(user)"
+                    logger.event(.jobReleased, .notice, "\(job) is \(how); its next slots run", [EventField.job: job.rawValue, EventField.requestedBy: user])
+                    let store = daemon.store, inbox = daemon.inbox
+                    Task {
+                        do { try await store.removeHold(job: job.rawValue) } catch let failure as StoreFailure { inbox.send(.storeFailed(Self.problem(failure))) } catch {}
+                    }
                 case .upstreamsSucceeded(let job, let run, let date):
                     let what = run.map { "its waiting run \($0) starts" } ?? "a run with trigger after starts"
                     var fields = [EventField.job: job.rawValue]
@@ -261,6 +289,8 @@ struct Daemon: Service {
             case .recordCancelled(let runID, let job, let user):
                 logger.event(.runCancelled, .notice, "\(job) run \(runID) was cancelled by \(user) before it started",
                              [EventField.job: job.rawValue, EventField.runID: runID.description, EventField.requestedBy: user])
+            case .recordNotRun(let runID, let job, let message):
+                logger.event(.runCancelled, .warning, "\(job) run \(runID) \(message)", [EventField.job: job.rawValue, EventField.runID: "\(runID)"])
             case .recordUpstreamFailed(let runID, let job, let message):
                 logger.event(.upstreamFailed, .error, "\(job) run \(runID) failed: \(message) (after fixing them: renkeictl rerun \(runID))",
                              [EventField.job: job.rawValue, EventField.runID: "\(runID)", EventField.state: RunState.failed.rawValue,
@@ -336,6 +366,8 @@ struct Daemon: Service {
                         try await store.cancelQueued(runID: runID.rawValue, message: "cancelled by \(user) before it started", at: Date())
                     case .recordEnd(let runID, _, let outcome):
                         try await store.finish(runID: runID.rawValue, outcome: outcome, at: Date())
+                    case .recordNotRun(let runID, _, let message):
+                        try await store.cancelQueued(runID: runID.rawValue, message: message, at: Date())
                     case .recordUpstreamFailed(let runID, _, let message):
                         try await store.finish(runID: runID.rawValue, outcome: RunOutcome(state: .failed, errorClass: .upstream, message: message), at: Date())
                     case .recordDeadlineBreach(let breach):
@@ -535,6 +567,12 @@ struct Daemon: Service {
             }
             for row in (try? daemon.store.waitingRuns()) ?? [] {
                 guard let job = JobName(row.job), let loaded = jobs[job] else { continue }
+                if row.trigger == .rerun || row.trigger == .manual {
+                    // A rerun of a `rerun --downstream` plan: the plan's order was in memory.
+                    let message = "not run: renkeid restarted while it waited for the reruns before it (rerun --downstream); rerun it by hand once they succeeded"
+                    perform([.recordNotRun(run: RunID(row.id!), job: job, message: message)])
+                    continue
+                }
                 let logical = LogicalTime(epochSeconds: row.logicalTime, zoneIdentifier: row.logicalZone)
                 let planned = PlannedRun(job: job, logicalTime: logical.instant, trigger: row.trigger, attempt: row.attempt, dueAt: Instant(row.queuedAt))
                 let until = Instant(row.queuedAt) + .seconds(loaded.job.afterWait.seconds)

@@ -17,6 +17,9 @@ enum Mail: Sendable {
     case queued(RunRequest, RunRecord)
     /// A slot's `waiting` row was written: the loop keeps the request until its upstreams let it start.
     case waiting(RunRequest, RunRecord, PlannedRun, until: Instant)
+    /// A `rerun --downstream` plan was recorded: the first rerun `queued`, the others `waiting`,
+    /// each with the runs of the plan it waits for.
+    case plan([(request: RunRequest, row: RunRecord, after: [RunID: JobName])])
     /// A question from the control socket, with an event to handle first (cancel) or none: the
     /// answer is what the daemon looks like afterwards, and what the event made it do.
     case ask(DaemonEvent?, reply: @Sendable (DaemonView, [DaemonEffect]) -> Void)

@@ -16,6 +16,10 @@ public struct DaemonCore: Sendable {
     /// Which jobs wait for which, by business date; the daemon defines the links and restores
     /// what the store knows at start-up.
     public var chains = Chains()
+    /// Reruns of `rerun --downstream` plans waiting for the reruns before them, by their run.
+    public private(set) var planWaits: [RunID: PlanWait] = [:]
+    /// Jobs held by an operator; the daemon restores them from the store at start-up.
+    public var holds: [JobName: Hold] = [:]
     /// Runs started and not ended, by job (a job runs once at a time).
     public private(set) var running: [JobName: ActiveRun] = [:]
     public private(set) var storage: Storage = .writable
@@ -81,6 +85,9 @@ public struct DaemonCore: Sendable {
             if let planned = scheduler.withdraw(queuedRunID: runID) {
                 return hold(.recordCancelled(runID: runID, job: planned.job, by: user))
             }
+            if let wait = planWaits.removeValue(forKey: runID) {
+                return hold(.recordCancelled(runID: runID, job: wait.planned.job, by: user)) + planProgress(runID, state: .cancelled, now: now)
+            }
             if let wait = chains.waits.values.flatMap(\.values).first(where: { $0.run == runID }) {
                 _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
                 return hold(.recordCancelled(runID: runID, job: wait.planned.job, by: user))
@@ -107,6 +114,17 @@ public struct DaemonCore: Sendable {
             return []
         case .storeProbed(nil):
             return recovered(now: now)
+        case .planRecorded(let waits, let ended):
+            var effects: [DaemonEffect] = []
+            for wait in waits { planWaits[wait.planned.queuedRunID!] = wait }
+            for (run, state) in ended.sorted(by: { $0.key < $1.key }) { effects += planProgress(run, state: state, now: now) }
+            return effects
+        case .holdRequested(let job, let hold):
+            holds[job] = hold
+            return [.recordHold(job: job, hold)]
+        case .releaseRequested(let job, let user):
+            guard holds.removeValue(forKey: job) != nil else { return [] }
+            return [.recordRelease(job: job, by: user, expired: false)] + readyWaits(of: job, now: now)
         case .waitRecorded(let planned, let runID, let until):
             let wait = Chains.Wait(run: runID, planned: planned, until: until)
             chains.waiting(wait)
@@ -122,7 +140,7 @@ public struct DaemonCore: Sendable {
         case .failing(_, _, _, let nextProbe, let probing): return probing ? nil : nextProbe
         case .writable:
             guard lifecycle == .serving else { return nil }
-            return [scheduler.nextWakeUp(now: now), chains.nextExpiry].compactMap { $0 }.min()
+            return ([scheduler.nextWakeUp(now: now), chains.nextExpiry] + holds.values.map(\.until)).compactMap { $0 }.min()
         }
     }
 
@@ -141,6 +159,11 @@ public struct DaemonCore: Sendable {
         case .writable:
             guard lifecycle == .serving else { return [] }
             var effects: [DaemonEffect] = []
+            for (job, hold) in holds.sorted(by: { $0.key < $1.key }) where hold.until.map({ $0 <= now }) == true {
+                holds[job] = nil
+                effects.append(.recordRelease(job: job, by: hold.by, expired: true))
+                effects += readyWaits(of: job, now: now)
+            }
             for wait in chains.expired(at: now) {
                 let message = chains.whyUpstreamFailed(wait)
                 _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
@@ -153,12 +176,47 @@ public struct DaemonCore: Sendable {
 
     /// A waiting run whose upstreams all succeeded joins the queue, with its row.
     private mutating func go(_ wait: Chains.Wait, now: Instant) -> [DaemonEffect] {
+        // A held job's waiting run goes on waiting; its release lets it go.
+        guard holds[wait.planned.job] == nil else { return [] }
         _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
         var planned = wait.planned
         planned.queuedRunID = wait.run
         planned.dueAt = now
         return [.upstreamsSucceeded(job: planned.job, run: wait.run, date: chains.date(of: planned.job, at: planned.logicalTime))]
             + apply(scheduler.submit(planned), now: now)
+    }
+
+    /// Run `run` of a plan ended in `state`: the reruns waiting for it go once all they wait for
+    /// succeeded; if it did not succeed, they (and theirs, down the chain) are recorded not run.
+    private mutating func planProgress(_ run: RunID, state: RunState, now: Instant) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        for (id, wait) in planWaits.sorted(by: { $0.key < $1.key }) where wait.after[run] != nil {
+            let upstream = wait.after[run]!
+            if state == .succeeded {
+                var waiting = wait
+                waiting.after[run] = nil
+                if waiting.after.isEmpty {
+                    planWaits[id] = nil
+                    var planned = waiting.planned
+                    planned.dueAt = now
+                    effects += apply(scheduler.submit(planned), now: now)
+                } else {
+                    planWaits[id] = waiting
+                }
+            } else {
+                planWaits[id] = nil
+                effects += hold(.recordNotRun(run: id, job: wait.planned.job,
+                                              message: "not run: the rerun of \(upstream) before it (run \(run)) ended \(state.rawValue); renkeictl show \(run)"))
+                effects += planProgress(id, state: .cancelled, now: now)
+            }
+        }
+        return effects
+    }
+
+    /// Waiting runs of `job` whose upstreams have all succeeded go (after a release).
+    private mutating func readyWaits(of job: JobName, now: Instant) -> [DaemonEffect] {
+        let ready = (chains.waits[job] ?? [:]).filter { chains.missing(job, $0.key).isEmpty }.values.sorted { $0.run < $1.run }
+        return ready.flatMap { go($0, now: now) }
     }
 
     /// `job`'s run for `logical` succeeded: its downstreams waiting for that date may go, and
@@ -203,6 +261,7 @@ public struct DaemonCore: Sendable {
             chains.ended(job, logical: run.planned.logicalTime, run: runID, state: state)
             effects = apply(scheduler.runEnded(run.planned, runID: runID, state: state, now: now), now: now)
             if state == .succeeded { effects += upstreamSucceeded(job, logical: run.planned.logicalTime, now: now) }
+            effects += planProgress(runID, state: state, now: now)
         case .refused(let reason):
             effects = apply(scheduler.runRefused(run.planned, reason: reason), now: now)
         case .notRecorded(let runID?, let outcome, let problem):
@@ -263,6 +322,10 @@ public struct DaemonCore: Sendable {
         var effects: [DaemonEffect] = []
         for action in actions {
             switch action {
+            case .start(let planned) where planned.queuedRunID == nil && holds[planned.job] != nil:
+                // A held job's automatic runs are recorded skipped; operators' runs still run.
+                effects += hold(.recordSkipped(job: planned.job, logicalTime: planned.logicalTime, reason: holds[planned.job]!.skipReason))
+                effects += apply(scheduler.setAside(planned), now: now, storageOutage: storageOutage)
             case .start(let planned) where planned.queuedRunID == nil && (planned.trigger == .schedule || planned.trigger == .catchUp)
                 && !chains.missing(planned.job, chains.date(of: planned.job, at: planned.logicalTime)).isEmpty:
                 // A slot whose upstreams have not all succeeded for its date waits for them, on

@@ -22,6 +22,12 @@ public enum DaemonEffect: Sendable, Equatable {
     /// For the log: the upstreams of `job` all succeeded for `date`; its waiting run `run` (or,
     /// without a schedule, a new run) starts.
     case upstreamsSucceeded(job: JobName, run: RunID?, date: BusinessDate)
+    /// A run of a `rerun --downstream` plan will not run: a rerun before it did not succeed.
+    /// Recorded `cancelled` with `message`.
+    case recordNotRun(run: RunID, job: JobName, message: String)
+    /// Record (and log) that `job` is held, or released (`expired`: its `until` passed).
+    case recordHold(job: JobName, Hold)
+    case recordRelease(job: JobName, by: String, expired: Bool)
     /// For the log only.
     /// `storage`: the slots passed while the store could not be written, else while renkeid was down.
     case catchUpStarted(job: JobName, late: Int, running: Int, storage: Bool)

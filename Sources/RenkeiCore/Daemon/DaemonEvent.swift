@@ -23,8 +23,28 @@ public enum DaemonEvent: Sendable, Equatable {
     case storeFailed(StorageProblem)
     /// A slot's `waiting` row was written (`recordWaiting`): it waits as run `run` until `until`.
     case waitRecorded(PlannedRun, run: RunID, until: Instant)
+    /// A `rerun --downstream` plan was recorded: each of these runs (recorded `waiting`) starts
+    /// once the runs in its `after` succeeded; a failure there stops it (recorded not run).
+    /// `ended`: runs of the plan that already ended (the plan is restored after a restart).
+    case planRecorded([PlanWait], ended: [RunID: RunState])
+    /// An operator holds `job` (`renkeictl hold`), or lets it go (`renkeictl release`).
+    case holdRequested(job: JobName, Hold)
+    case releaseRequested(job: JobName, by: String)
     /// The probe the core asked for: nil when the store can be written again.
     case storeProbed(StorageProblem?)
+}
+
+/// A rerun of a `rerun --downstream` plan waiting for the reruns of its upstreams.
+public struct PlanWait: Sendable, Equatable {
+    /// Its run (`queuedRunID`, recorded `waiting`), job and logical time.
+    public var planned: PlannedRun
+    /// The plan's runs it waits for, and their jobs (to name them).
+    public var after: [RunID: JobName]
+
+    public init(planned: PlannedRun, after: [RunID: JobName]) {
+        self.planned = planned
+        self.after = after
+    }
 }
 
 /// How a started run ended, as the shell that ran it reports it.

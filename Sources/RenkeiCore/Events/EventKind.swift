@@ -30,6 +30,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case runWaiting = "run-waiting"
     case upstreamsSucceeded = "upstreams-succeeded"
     case upstreamFailed = "upstream-failed"
+    case jobHeld = "job-held"
+    case jobReleased = "job-released"
 
     public var messageID: String {
         switch self {
@@ -60,6 +62,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .fileConverted: "fdcaa23a0d7241a7944b3181d68a01bf"
         case .runWaiting: "a112a6766ab1427a8a791fd3c56c098f"
         case .upstreamsSucceeded: "4c0bd9010aba41dd88046fa84dba3578"
+        case .jobHeld: "8eb3431c4058438d952372477e6ddd13"
+        case .jobReleased: "5fb9e139619e4822b75dcd5ff78c51d0"
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
         }
     }
