@@ -166,4 +166,29 @@ import Testing
         #expect(setup.handle(.cancelRequested(runID: RunID(1), by: "sato"), at: Self.at(6, 5)) == [.recordCancelled(runID: RunID(1), job: JobName("import")!, by: "sato")])
         #expect(setup.core.chains.nextExpiry == nil)
     }
+
+    @Test func aPlanStartsEachRerunAfterItsUpstreamsAndAFailureStopsTheChainThere() throws {
+        var setup = Setup()
+        for (name, after) in [("a", ""), ("b", "after: [a]\n"), ("c", "after: [a]\n"), ("d", "after: [b, c]\n")] {
+            try setup.add(name, after + "steps:\n  - name: s\n    run: [\"/bin/true\"]\n")
+        }
+        func planned(_ job: String, _ run: Int64) -> PlannedRun {
+            PlannedRun(job: JobName(job)!, logicalTime: Self.at(6), trigger: .rerun, dueAt: Self.at(9), queuedRunID: RunID(run))
+        }
+        // The first rerun (a, run 10) is queued; b (11), c (12) wait for it, d (13) for b and c.
+        #expect(started(setup.handle(.runQueued(planned("a", 10)), at: Self.at(9))) == ["a/rerun"])
+        let waits = [PlanWait(planned: planned("b", 11), after: [RunID(10): JobName("a")!]),
+                     PlanWait(planned: planned("c", 12), after: [RunID(10): JobName("a")!]),
+                     PlanWait(planned: planned("d", 13), after: [RunID(11): JobName("b")!, RunID(12): JobName("c")!])]
+        #expect(setup.handle(.planRecorded(waits, ended: [:]), at: Self.at(9)).isEmpty)
+        let aDone = setup.handle(.runEnded(job: JobName("a")!, .recorded(runID: RunID(10), state: .succeeded)), at: Self.at(9, 1))
+        #expect(started(aDone) == ["b/rerun", "c/rerun"], "the chain itself starts nothing more: the plan runs them")
+        #expect(started(setup.handle(.runEnded(job: JobName("b")!, .recorded(runID: RunID(11), state: .succeeded)), at: Self.at(9, 2))).isEmpty,
+                "d waits for c too")
+        let cFailed = setup.handle(.runEnded(job: JobName("c")!, .recorded(runID: RunID(12), state: .failed)), at: Self.at(9, 3))
+        #expect(started(cFailed).isEmpty)
+        #expect(cFailed.contains(.recordNotRun(run: RunID(13), job: JobName("d")!,
+                                               message: "not run: the rerun of c before it (run 12) ended failed; renkeictl show 12")))
+        #expect(setup.core.planWaits.isEmpty)
+    }
 }

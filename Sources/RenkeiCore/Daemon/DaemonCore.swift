@@ -116,7 +116,11 @@ public struct DaemonCore: Sendable {
             return recovered(now: now)
         case .planRecorded(let waits, let ended):
             var effects: [DaemonEffect] = []
-            for wait in waits { planWaits[wait.planned.queuedRunID!] = wait }
+            for wait in waits {
+                planWaits[wait.planned.queuedRunID!] = wait
+                // The plan runs it for that date: the chain does not start another.
+                chains.ran(wait.planned.job, logical: wait.planned.logicalTime)
+            }
             for (run, state) in ended.sorted(by: { $0.key < $1.key }) { effects += planProgress(run, state: state, now: now) }
             return effects
         case .holdRequested(let job, let hold):
