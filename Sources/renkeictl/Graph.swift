@@ -247,10 +247,10 @@ struct ChainChart {
             if seeAbove { return head + "(see above)" }
             let node = nodes[name]!
             let state = Self.pad(Self.stateWord(node.run), 11)
-            guard let run = node.run else { return (head + state).trimmingCharacters(in: .whitespaces) }
+            guard let run = node.run else { return Self.trimmed(head + state) }
             let start = head + state + Self.pad("run \(run.id!)", runWidth)
             let room = Self.width - ReportFormats.width(start)
-            return (start + Self.fit(detail(node), max(room, 12))).trimmingCharacters(in: .whitespaces)
+            return Self.trimmed(start + Self.fit(detail(node), max(room, 12)))
         }
         for entry in tree { out.append(line(entry.prefix, entry.name, seeAbove: entry.seeAbove)) }
         if !unchained.isEmpty {
@@ -263,6 +263,11 @@ struct ChainChart {
             }
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Without the padding at the end (the tree's indent at the start stays).
+    static func trimmed(_ text: String) -> String {
+        String(text[..<(text.lastIndex { $0 != " " }.map(text.index(after:)) ?? text.startIndex)])
     }
 
     static func pad(_ text: String, _ columns: Int) -> String {
