@@ -4,7 +4,10 @@ import RenkeiStore
 
 /// Reads what the failure report needs from the store.
 public enum ReportQuery {
-    public static func input(store: RunStore, since: Int64, until: Int64, jobs: [String], zone: String, now: Int64) throws -> ReportInput {
+    /// `dependencies` are the chains of the job catalog: a failed upstream and the downstream
+    /// failures of class `upstream` it caused read as one incident.
+    public static func input(store: RunStore, since: Int64, until: Int64, jobs: [String], zone: String, now: Int64,
+                             dependencies: Dependencies = Dependencies([])) throws -> ReportInput {
         let scope = RunStore.ReportScope(since: since, until: until, jobs: jobs)
         let failures = try store.reportFailures(scope)
         let resolverIDs = Array(Set(failures.compactMap(\.resolvedBy)))
@@ -25,7 +28,8 @@ public enum ReportQuery {
             breaches: try store.reportBreaches(scope), days: days,
             lastSuccess: last([.succeeded]),
             lastFailure: last([.failed, .timedOut, .interrupted]),
-            files: try store.reportFiles(scope)
+            files: try store.reportFiles(scope),
+            dependencies: dependencies
         )
     }
 }

@@ -15,6 +15,10 @@ struct Report: ParsableCommand {
             When receive:/deliver: steps handled files, it ends with the link reconciliation \
             (連携結果照合表): what was received against what was delivered, per job and data date.
 
+            A failed upstream and the runs of its downstream jobs (after:) that failed with class \
+            upstream for the same date are one incident: listed under it ("because of it") and \
+            counted once in "incidents". The chains are read from the job files (--jobs).
+
             Examples:
               renkeictl report                                   # the last 7 days, in the terminal
               renkeictl report --since 2026-11-01 --until 2026-12-01 --format html --lang ja -o 2026-11.html
@@ -75,7 +79,8 @@ struct Report: ParsableCommand {
         }
         guard sinceTime < untilTime else { throw Failure(.usage, "--since must be before --until") }
         let store = try openForReading(location.locations)
-        let input = try ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now)
+        let input = try ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now,
+                                          dependencies: chains())
         let report = FailureReport.make(input)
         let language = lang ?? ((ProcessInfo.processInfo.environment["LANG"] ?? "").hasPrefix("ja") ? .ja : .en)
         let labels = ReportLabels(japanese: language == .ja)
@@ -109,6 +114,17 @@ struct Report: ParsableCommand {
         }
     }
 
+    /// The chains of the job files (`after:`), so a failed upstream and the failures it caused
+    /// downstream read as one incident. Without readable job files every failure is its own.
+    func chains() -> Dependencies {
+        let directory = location.locations.jobs
+        let catalog = JobLoader.load(directory: directory)
+        if catalog.jobs.isEmpty && !catalog.problems.isEmpty {
+            FileHandle.standardError.write(Data("renkeictl: note: no job files read from \(directory): failures are not grouped by chain (give --jobs)\n".utf8))
+        }
+        return Dependencies(catalog.jobs.map(\.job))
+    }
+
     /// One journal event with the totals as fields, for monitoring (Zabbix, JP1) to pick up.
     func logSummary(_ report: FailureReport) {
         guard Journal.isAvailable else { return }
@@ -116,7 +132,7 @@ struct Report: ParsableCommand {
         let c = report.totals.counts
         let fields = [
             "RENKEI_REPORT_SINCE": report.since, "RENKEI_REPORT_UNTIL": report.until, "RENKEI_REPORT_RUNS": "\(c.runs)",
-            "RENKEI_REPORT_FAILED": "\(c.failed)", "RENKEI_REPORT_UNRESOLVED": "\(c.unresolved)", "RENKEI_REPORT_MISSED": "\(c.missed)",
+            "RENKEI_REPORT_FAILED": "\(c.failed)", "RENKEI_REPORT_INCIDENTS": "\(report.totals.incidents)", "RENKEI_REPORT_UNRESOLVED": "\(c.unresolved)", "RENKEI_REPORT_MISSED": "\(c.missed)",
             "RENKEI_REPORT_DEADLINE_BREACHES": "\(c.deadlineBreaches)",
         ]
         Logger(label: "renkeictl").event(.reportWritten, c.unresolved > 0 ? .warning : .notice,

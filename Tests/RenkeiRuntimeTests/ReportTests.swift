@@ -115,7 +115,7 @@ import Testing
         let bytes = try #require(FileManager.default.contents(atPath: scratch.root + "/failures.csv"))
         #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF], "a BOM so Excel reads UTF-8")
         let header = Self.parseCSV(String(decoding: bytes.dropFirst(3), as: UTF8.self))[0]
-        #expect(header.prefix(4) == ["状態", "実行番号", "連携ジョブ", "基準日時"])
+        #expect(header.prefix(5) == ["状態", "実行番号", "インシデント", "連携ジョブ", "基準日時"])
     }
 
     @Test func textFitsEightyColumnsWithoutColourWhenPiped() async throws {

@@ -53,10 +53,13 @@ public struct ReportInput: Sendable {
     public var lastFailure: [String: Int64]
     /// Files received and delivered per job and logical date, for the reconciliation table.
     public var files: [LinkDateFiles]
+    /// The chains between the jobs (`after:`), to group a failed upstream with the downstream
+    /// failures it caused; none when the job files could not be read.
+    public var dependencies: Dependencies
 
     public init(since: Int64, until: Int64, generatedAt: Int64, zone: String, counts: [String: [RunState: Int]], failures: [RunFacts],
                 resolvers: [Int64: RunFacts], breaches: [String: Int], days: [(date: String, runs: Int, failures: Int)],
-                lastSuccess: [String: Int64], lastFailure: [String: Int64], files: [LinkDateFiles] = []) {
+                lastSuccess: [String: Int64], lastFailure: [String: Int64], files: [LinkDateFiles] = [], dependencies: Dependencies = Dependencies([])) {
         self.since = since
         self.until = until
         self.generatedAt = generatedAt
@@ -69,6 +72,7 @@ public struct ReportInput: Sendable {
         self.lastSuccess = lastSuccess
         self.lastFailure = lastFailure
         self.files = files
+        self.dependencies = dependencies
     }
 }
 
@@ -103,9 +107,12 @@ public struct FailureReport: Sendable, Equatable, Codable {
         public var successRate: Double?
         public var resolutionMedianSeconds: Int64?
         public var resolutionLongestSeconds: Int64?
+        /// Failures counted once per chain: a failed upstream and the `upstream` failures it
+        /// caused downstream are one incident.
+        public var incidents = 0
 
         enum CodingKeys: String, CodingKey {
-            case counts, successRate = "success_rate", resolutionMedianSeconds = "resolution_median_seconds", resolutionLongestSeconds = "resolution_longest_seconds"
+            case counts, incidents, successRate = "success_rate", resolutionMedianSeconds = "resolution_median_seconds", resolutionLongestSeconds = "resolution_longest_seconds"
         }
     }
 
@@ -128,6 +135,9 @@ public struct FailureReport: Sendable, Equatable, Codable {
         public var error: String
         /// How many failed attempts the logical time had.
         public var attempts: Int
+        /// The run of the failure this one's incident started with (`Incidents`): its own run,
+        /// unless it failed with class `upstream` because of an upstream's failure that day.
+        public var incident: Int64
         /// Unresolved: the command that repeats it.
         public var rerunCommand: String?
         /// Resolved: by which run, how (`retry`, `rerun`, `run`), who asked, why, after how long.
@@ -138,7 +148,7 @@ public struct FailureReport: Sendable, Equatable, Codable {
         public var openSeconds: Int64?
 
         enum CodingKeys: String, CodingKey {
-            case run, job, error, attempts, resolution, reason
+            case run, job, error, attempts, resolution, reason, incident
             case logicalTime = "logical_time", errorClass = "error_class", rerunCommand = "rerun_command", resolvedBy = "resolved_by"
             case requestedBy = "requested_by", openSeconds = "open_seconds"
         }
@@ -199,6 +209,7 @@ public struct FailureReport: Sendable, Equatable, Codable {
         var unresolved: [Failure] = []
         var resolved: [Failure] = []
         var resolutionTimes: [Int64] = []
+        var newestFacts: [Int64: RunFacts] = [:]
         for attempts in groups.values {
             let ordered = attempts.sorted { $0.id < $1.id }
             let newest = ordered.last!
@@ -206,7 +217,8 @@ public struct FailureReport: Sendable, Equatable, Codable {
             var failure = Failure(run: newest.id, job: newest.job, logicalTime: LogicalTime.iso8601(newest.logicalTime, in: zone),
                                   errorClass: (newest.errorClass ?? .exit).rawValue,
                                   error: String((newest.errorMessage ?? newest.state.rawValue).split(separator: "\n").first ?? ""),
-                                  attempts: ordered.count)
+                                  attempts: ordered.count, incident: newest.id)
+            newestFacts[newest.id] = newest
             perJob[newest.job, default: Counts()].failed += 1
             if let resolverID = ordered.compactMap(\.resolvedBy).last, let resolver = input.resolvers[resolverID] {
                 failure.resolvedBy = resolverID
@@ -226,7 +238,12 @@ public struct FailureReport: Sendable, Equatable, Codable {
                 unresolved.append(failure)
             }
         }
-        let order: (Failure, Failure) -> Bool = { ($0.logicalTime, $0.job, $0.run) < ($1.logicalTime, $1.job, $1.run) }
+        let roots = Incidents.roots(of: newestFacts.values.map { facts in
+            Incidents.Failure(run: facts.id, job: facts.job, date: LogicalTime(epochSeconds: facts.logicalTime, zoneIdentifier: facts.zone).date,
+                              errorClass: facts.errorClass)
+        }, dependencies: input.dependencies)
+        for index in unresolved.indices { unresolved[index].incident = roots[unresolved[index].run] ?? unresolved[index].run }
+        for index in resolved.indices { resolved[index].incident = roots[resolved[index].run] ?? resolved[index].run }
         var total = Counts()
         for counts in perJob.values {
             total.runs += counts.runs; total.succeeded += counts.succeeded; total.failed += counts.failed
@@ -241,13 +258,29 @@ public struct FailureReport: Sendable, Equatable, Codable {
         return FailureReport(
             generatedAt: time(input.generatedAt), since: time(input.since), until: time(input.until), timezone: input.zone,
             totals: Totals(counts: total, successRate: finished == 0 ? nil : Double(total.succeeded) / Double(finished),
-                           resolutionMedianSeconds: median, resolutionLongestSeconds: sortedTimes.last),
+                           resolutionMedianSeconds: median, resolutionLongestSeconds: sortedTimes.last, incidents: Set(roots.values).count),
             jobs: perJob.keys.sorted().map { job in
                 JobRow(job: job, counts: perJob[job]!, lastFailure: input.lastFailure[job].map(time), lastSuccess: input.lastSuccess[job].map(time))
             },
-            unresolved: unresolved.sorted(by: order), resolved: resolved.sorted(by: order),
+            unresolved: grouped(unresolved, input.dependencies), resolved: grouped(resolved, input.dependencies),
             days: input.days.map { Day(date: $0.date, runs: $0.runs, failures: $0.failures) },
             reconciliation: reconciliation(input.files)
         )
+    }
+
+    /// Failures in time order, each incident's downstream failures right after its root when the
+    /// root is in the same list, in the order the chain runs them.
+    static func grouped(_ failures: [Failure], _ dependencies: Dependencies) -> [Failure] {
+        let here = Dictionary(failures.map { ($0.run, $0) }, uniquingKeysWith: { first, _ in first })
+        var chainOrder: [String: [String: Int]] = [:]
+        func key(_ failure: Failure) -> (String, String, Int64, Int, String, Int64) {
+            guard failure.incident != failure.run, let root = here[failure.incident] else { return (failure.logicalTime, failure.job, failure.run, 0, "", 0) }
+            if chainOrder[root.job] == nil {
+                let below = JobName(root.job).map { dependencies.downstream(of: $0) } ?? []
+                chainOrder[root.job] = Dictionary(below.enumerated().map { ($0.element.rawValue, $0.offset) }, uniquingKeysWith: { first, _ in first })
+            }
+            return (root.logicalTime, root.job, root.run, 1 + (chainOrder[root.job]?[failure.job] ?? Int.max - 1), failure.logicalTime, failure.run)
+        }
+        return failures.map { ($0, key($0)) }.sorted { $0.1 < $1.1 }.map(\.0)
     }
 }

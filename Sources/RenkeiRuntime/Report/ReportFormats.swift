@@ -24,23 +24,51 @@ public enum ReportFormats {
         out.append("")
         out.append(paint(l.unresolvedTitle, report.unresolved.isEmpty ? "1" : "1;31"))
         if report.unresolved.isEmpty { out.append("  " + l.none) }
-        for failure in report.unresolved {
-            out.append("  \(l.run) \(failure.run)  \(failure.job)  \(l.short(failure.logicalTime))  [\(failure.errorClass)]")
-            out.append("    " + String(failure.error.prefix(74)))
-            out.append("    " + paint(failure.rerunCommand ?? "", "36"))
+        out += incidents(report.unresolved, elsewhere: report.resolved, resolvedElsewhere: true, l) { failure, indent in
+            ["  " + indent + String(failure.error.prefix(76 - indent.count)), "  " + indent + paint(failure.rerunCommand ?? "", "36")]
         }
         out.append("")
         out.append(paint(l.resolvedTitle, "1"))
         if report.resolved.isEmpty { out.append("  " + l.none) }
-        for failure in report.resolved {
-            out.append("  \(l.run) \(failure.run)  \(failure.job)  \(l.short(failure.logicalTime))  [\(failure.errorClass)]")
+        out += incidents(report.resolved, elsewhere: report.unresolved, resolvedElsewhere: false, l) { failure, indent in
             let who = failure.requestedBy ?? "-"
-            out.append("    → \(l.resolvedBy) \(failure.resolvedBy ?? 0) (\(l.resolution(failure.resolution)), \(who), \(l.duration(failure.openSeconds)))"
-                       + (failure.reason.map { " — \($0)" } ?? ""))
+            return ["  " + indent + "→ \(l.resolvedBy) \(failure.resolvedBy ?? 0) (\(l.resolution(failure.resolution)), \(who), \(l.duration(failure.openSeconds)))"
+                    + (failure.reason.map { " — \($0)" } ?? "")]
         }
         out.append("")
         out += reconciliation(report.reconciliation, l, paint)
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The failures of one list, each incident's downstream failures indented under its root
+    /// ("└─ because of it:"); a downstream failure whose root is in the other list says which run
+    /// that is. `details` gives the lines under a failure's first, at the indent given.
+    static func incidents(_ failures: [FailureReport.Failure], elsewhere: [FailureReport.Failure], resolvedElsewhere: Bool, _ l: ReportLabels,
+                          details: (FailureReport.Failure, String) -> [String]) -> [String] {
+        let here = Set(failures.map(\.run))
+        var out: [String] = []
+        var opened: Int64?
+        for failure in failures {
+            func heading(_ indent: String) -> String {
+                "  " + indent + "\(l.run) \(failure.run)  \(failure.job)  \(l.short(failure.logicalTime))  [\(failure.errorClass)]"
+            }
+            if failure.incident != failure.run && here.contains(failure.incident) {
+                if opened != failure.incident {
+                    out.append("    " + l.becauseOfIt)
+                    opened = failure.incident
+                }
+                out.append(heading("     "))
+                out += details(failure, "       ")
+                continue
+            }
+            opened = nil
+            out.append(heading(""))
+            if failure.incident != failure.run {
+                out.append("    " + l.because(of: elsewhere.first { $0.run == failure.incident }, run: failure.incident, resolved: resolvedElsewhere))
+            }
+            out += details(failure, "  ")
+        }
+        return out
     }
 
     /// Two lines per job and date, received over delivered, the result under the job where the
@@ -90,18 +118,19 @@ public enum ReportFormats {
         return out + "…"
     }
 
-    /// RFC 4180: one row per failure, CRLF line ends, fields quoted when needed. When link steps
-    /// handled files, the reconciliation table follows as a second table with its own header,
+    /// RFC 4180: one row per failure, CRLF line ends, fields quoted when needed; `incident` is the
+    /// run of the failure the row's incident started with, so a filter on it shows one incident.
+    /// When link steps handled files, the reconciliation table follows as a second table with its own header,
     /// after an empty row; every row has the same number of fields, so the file stays one grid.
     public static func csv(_ report: FailureReport, _ l: ReportLabels) -> Data {
-        let header = [l.pick("status", "状態"), l.run, l.job, l.logicalTime, l.errorClass, l.error, l.attempts, l.resolvedBy, l.how, l.requestedBy, l.reason, l.openFor + l.pick(" (seconds)", "（秒）"), l.rerunCommand]
+        let header = [l.pick("status", "状態"), l.run, l.incident, l.job, l.logicalTime, l.errorClass, l.error, l.attempts, l.resolvedBy, l.how, l.requestedBy, l.reason, l.openFor + l.pick(" (seconds)", "（秒）"), l.rerunCommand]
         var rows = [header]
         for failure in report.unresolved {
-            rows.append([l.unresolvedCount, "\(failure.run)", failure.job, failure.logicalTime, failure.errorClass, failure.error, "\(failure.attempts)", "", "", "", "",
+            rows.append([l.unresolvedCount, "\(failure.run)", "\(failure.incident)", failure.job, failure.logicalTime, failure.errorClass, failure.error, "\(failure.attempts)", "", "", "", "",
                          failure.openSeconds.map(String.init) ?? "", failure.rerunCommand ?? ""])
         }
         for failure in report.resolved {
-            rows.append([l.pick("resolved", "解決済み"), "\(failure.run)", failure.job, failure.logicalTime, failure.errorClass, failure.error, "\(failure.attempts)",
+            rows.append([l.pick("resolved", "解決済み"), "\(failure.run)", "\(failure.incident)", failure.job, failure.logicalTime, failure.errorClass, failure.error, "\(failure.attempts)",
                          failure.resolvedBy.map(String.init) ?? "", l.resolution(failure.resolution), failure.requestedBy ?? "", failure.reason ?? "",
                          failure.openSeconds.map(String.init) ?? "", ""])
         }

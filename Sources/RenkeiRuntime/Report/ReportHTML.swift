@@ -24,6 +24,7 @@ public enum ReportHTML {
             code { font-size: 8.5pt; word-break: break-all; } tr, .chart { page-break-inside: avoid; }
             table.reconciliation { font-size: 8.5pt; } .reason { display: block; font-weight: normal; color: #444; }
             td.ok, td.bad { font-weight: bold; } td.date { white-space: nowrap; }
+            tr.because td { border-bottom: none; color: #444; padding-left: 4mm; } tr.downstream td:nth-child(2) { padding-left: 6mm; }
             </style></head><body>
             <h1>\(e(l.title))</h1>
             <p class="meta">\(e(l.period)): \(e(l.short(report.since))) – \(e(l.short(report.until))) (\(e(report.timezone))) · \(e(l.generated)): \(e(l.short(report.generatedAt)))</p>
@@ -40,16 +41,16 @@ public enum ReportHTML {
         h += "</table>\n<h2>\(e(l.unresolvedTitle))</h2>\n"
         if report.unresolved.isEmpty { h += "<p>\(e(l.none))</p>\n" } else {
             h += "<table><tr><th>\(e(l.run))</th><th>\(e(l.job))</th><th>\(e(l.logicalTime))</th><th>\(e(l.errorClass))</th><th>\(e(l.error))</th><th>\(e(l.rerunCommand))</th></tr>\n"
-            for f in report.unresolved {
-                h += "<tr><td class=\"n\">\(f.run)</td><td>\(e(f.job))</td><td>\(e(l.short(f.logicalTime)))</td><td>\(e(f.errorClass))</td><td>\(e(f.error))</td><td><code>\(e(f.rerunCommand ?? ""))</code></td></tr>\n"
+            h += incidentRows(report.unresolved, elsewhere: report.resolved, resolvedElsewhere: true, columns: 6, l, e) { f, note in
+                "<td class=\"n\">\(f.run)</td><td>\(e(f.job))</td><td>\(e(l.short(f.logicalTime)))</td><td>\(e(f.errorClass))</td><td>\(e(f.error))\(note)</td><td><code>\(e(f.rerunCommand ?? ""))</code></td>"
             }
             h += "</table>\n"
         }
         h += "<h2>\(e(l.resolvedTitle))</h2>\n"
         if report.resolved.isEmpty { h += "<p>\(e(l.none))</p>\n" } else {
             h += "<table><tr><th>\(e(l.run))</th><th>\(e(l.job))</th><th>\(e(l.logicalTime))</th><th>\(e(l.error))</th><th>\(e(l.resolvedBy))</th><th>\(e(l.how))</th><th>\(e(l.requestedBy))</th><th>\(e(l.reason))</th><th>\(e(l.openFor))</th></tr>\n"
-            for f in report.resolved {
-                h += "<tr><td class=\"n\">\(f.run)</td><td>\(e(f.job))</td><td>\(e(l.short(f.logicalTime)))</td><td>\(e(f.error))</td><td class=\"n\">\(f.resolvedBy ?? 0)</td><td>\(e(l.resolution(f.resolution)))</td><td>\(e(f.requestedBy ?? ""))</td><td>\(e(f.reason ?? ""))</td><td>\(e(l.duration(f.openSeconds)))</td></tr>\n"
+            h += incidentRows(report.resolved, elsewhere: report.unresolved, resolvedElsewhere: false, columns: 9, l, e) { f, note in
+                "<td class=\"n\">\(f.run)</td><td>\(e(f.job))</td><td>\(e(l.short(f.logicalTime)))</td><td>\(e(f.error))\(note)</td><td class=\"n\">\(f.resolvedBy ?? 0)</td><td>\(e(l.resolution(f.resolution)))</td><td>\(e(f.requestedBy ?? ""))</td><td>\(e(f.reason ?? ""))</td><td>\(e(l.duration(f.openSeconds)))</td>"
             }
             h += "</table>\n"
         }
@@ -63,6 +64,31 @@ public enum ReportHTML {
             h += "</table>\n"
         }
         return h + "</body></html>\n"
+    }
+
+    /// One row per failure; an incident's downstream failures follow its root under a row
+    /// "└─ because of it:", and one whose root is in the other table says which run that is.
+    /// `cells` gives a row's cells, with a note to put after the error.
+    static func incidentRows(_ failures: [FailureReport.Failure], elsewhere: [FailureReport.Failure], resolvedElsewhere: Bool, columns: Int,
+                             _ l: ReportLabels, _ e: (String) -> String, cells: (FailureReport.Failure, String) -> String) -> String {
+        let here = Set(failures.map(\.run))
+        var h = ""
+        var opened: Int64?
+        for f in failures {
+            if f.incident != f.run && here.contains(f.incident) {
+                if opened != f.incident {
+                    h += "<tr class=\"because\"><td></td><td colspan=\"\(columns - 1)\">\(e(l.becauseOfIt))</td></tr>\n"
+                    opened = f.incident
+                }
+                h += "<tr class=\"downstream\">" + cells(f, "") + "</tr>\n"
+                continue
+            }
+            opened = nil
+            let note = f.incident == f.run ? ""
+                : "<span class=\"reason\">\(e(l.because(of: elsewhere.first { $0.run == f.incident }, run: f.incident, resolved: resolvedElsewhere)))</span>"
+            h += "<tr>" + cells(f, note) + "</tr>\n"
+        }
+        return h
     }
 
     /// Bars of runs (grey) and failures (red) per day.

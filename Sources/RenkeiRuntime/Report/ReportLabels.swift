@@ -48,6 +48,15 @@ public struct ReportLabels: Sendable {
     var stillOpen: String { pick("failure(s) still need action.", "件の障害が未対応です。") }
     var none: String { pick("none", "なし") }
     var state: String { pick("State", "状態") }
+    var incidents: String { pick("Incidents (a chain counted once)", "インシデント（連鎖は1件と数える）") }
+    var incident: String { pick("incident", "インシデント") }
+    var becauseOfIt: String { pick("└─ because of it:", "└─ これが原因で:") }
+
+    /// For a downstream failure whose root is in the other list (resolved or not).
+    func because(of root: FailureReport.Failure?, run: Int64, resolved: Bool) -> String {
+        let job = root.map { japanese ? "、\($0.job)" : ", \($0.job)" } ?? ""
+        return japanese ? "原因: 実行番号\(run)\(job)（\(resolved ? "解決済み" : "未解決")）" : "because of run \(run)\(job) (\(resolved ? "resolved" : "unresolved"))"
+    }
 
     var reconciliationTitle: String { pick("Link reconciliation", "連携結果照合表") }
     var noFiles: String { pick("No files were received or delivered in this period.", "対象期間中に受信・送達したファイルはありません。") }
@@ -134,7 +143,7 @@ public struct ReportLabels: Sendable {
     func totals(_ report: FailureReport) -> [(String, String)] {
         let c = report.totals.counts
         return [
-            (runs, "\(c.runs)"), (succeeded, "\(c.succeeded)"), (failed, "\(c.failed)"), (recoveredByRetry, "\(c.recoveredByRetry)"),
+            (runs, "\(c.runs)"), (succeeded, "\(c.succeeded)"), (failed, "\(c.failed)"), (incidents, "\(report.totals.incidents)"), (recoveredByRetry, "\(c.recoveredByRetry)"),
             (resolvedByRerun, "\(c.resolvedByRerun)"), (unresolvedCount, "\(c.unresolved)"), (missed, "\(c.missed)"), (skipped, "\(c.skipped)"),
             (breaches, "\(c.deadlineBreaches)"), (interrupted, "\(c.interrupted)"), (successRate, percent(report.totals.successRate)),
             (resolutionTime, "\(duration(report.totals.resolutionMedianSeconds)) / \(duration(report.totals.resolutionLongestSeconds))"),
