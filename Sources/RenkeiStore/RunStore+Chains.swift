@@ -16,9 +16,9 @@ extension RunStore {
                 definitionHash: new.job.definitionHash, environment: "{}", parameters: JSON.encode(new.parameters),
                 queuedAt: now, errorMessage: message, owner: owner.description
             )
-            try run.insert(db)
+            try run.insertRow(db)
             for (position, step) in new.job.steps.enumerated() {
-                try StepRecord(runId: run.id!, position: position, name: step.name, state: .pending, command: step.command.arguments).insert(db)
+                try StepRecord(runId: run.id!, position: position, name: step.name, state: .pending, command: step.command.arguments).insertRow(db)
             }
             return run
         }

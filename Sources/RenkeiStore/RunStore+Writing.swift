@@ -73,10 +73,10 @@ extension RunStore {
                 rerunOf: new.rerunOf, retryOf: new.retryOf, queuedAt: now, errorMessage: new.waitingFor, owner: owner.description
             )
             if new.waitingFor != nil { run.state = .waiting }
-            try run.insert(db)
+            try run.insertRow(db)
             for (position, step) in new.job.steps.enumerated() {
                 let state = new.stepStates?[position] ?? .pending
-                try StepRecord(runId: run.id!, position: position, name: step.name, state: state, command: step.command.arguments).insert(db)
+                try StepRecord(runId: run.id!, position: position, name: step.name, state: state, command: step.command.arguments).insertRow(db)
             }
             if let audit { _ = try Self.append(audit, runID: run.id, at: now, db) }
             return run
@@ -259,7 +259,7 @@ extension RunStore {
                     trigger: .schedule, attempt: 1, state: slot.state, definitionHash: slot.job.definitionHash, environment: "{}", parameters: "{}",
                     queuedAt: now, finishedAt: now, errorClass: slot.state == .missed ? slot.errorClass ?? .missed : nil, errorMessage: slot.reason
                 )
-                try run.insert(db)
+                try run.insertRow(db)
                 return run
             }
         }

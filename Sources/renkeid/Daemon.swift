@@ -66,7 +66,9 @@ struct Daemon: Service {
             core = DaemonCore(scheduler: Scheduler(maxConcurrent: daemon.maxConcurrent))
         }
 
-        var view: DaemonView { DaemonView(core: core, jobs: jobs, machineZone: machineZone) }
+        var view: DaemonView { DaemonView(core: core, jobs: jobs, zones: zones, machineZone: machineZone) }
+        /// Each job's zone, worked out when the jobs are loaded (every slot's row and log line needs it).
+        var zones: [JobName: String] = [:]
         var logger: Logger { daemon.logger }
 
         static func now() -> Instant { Instant(Date()) }
@@ -537,6 +539,7 @@ struct Daemon: Service {
                     logger.info("\(name): job file removed; not scheduled any more", metadata: [EventField.job: "\(name)"])
                 }
             }
+            zones = jobs.mapValues { DaemonView.zone(of: $0.job, machineZone: machineZone) }
             defineChains()
             return Set(catalog.problems.map(\.file)).count
         }

@@ -8,11 +8,15 @@ import RenkeiRuntime
 struct DaemonView: Sendable {
     let core: DaemonCore
     let jobs: [JobName: LoadedJob]
+    /// Each job's zone (`zone(of:machineZone:)`), worked out when the jobs are loaded.
+    let zones: [JobName: String]
     let machineZone: String
 
     /// A job's zone: its schedule's, its own, or the machine's.
-    func zoneName(of name: JobName) -> String {
-        jobs[name]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? jobs[name]?.job.timezone ?? machineZone
+    func zoneName(of name: JobName) -> String { zones[name] ?? machineZone }
+
+    static func zone(of job: Job, machineZone: String) -> String {
+        job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? job.timezone ?? machineZone
     }
 
     func logical(_ planned: PlannedRun) -> LogicalTime {

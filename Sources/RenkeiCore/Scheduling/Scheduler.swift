@@ -24,6 +24,13 @@ public struct Scheduler: Sendable {
     var deadlines: [DeadlineWatch] = []
     /// How many runs were started and have not ended.
     public private(set) var running = 0
+    /// Runs waiting for a place, kept as a count: asked after every event of a loaded daemon.
+    public private(set) var queued = 0
+    /// The soonest slot of any job, kept so that a wake-up need not scan every job: worked out
+    /// again whenever a job's next slot changes (each `advance`, a job added, changed, removed).
+    private var soonestSlot: Instant?
+    /// Idle jobs' first waiting runs, oldest due first (`dispatch`).
+    private var order = DispatchOrder()
 
     struct JobState: Sendable {
         /// The job and its schedule, in one shared box: the scheduler scans every job's state
@@ -85,7 +92,16 @@ public struct Scheduler: Sendable {
     public mutating func add(_ job: Job, schedule: JobSchedule?, lastSlot: Instant?, now: Instant) {
         var state = JobState(job: job, schedule: schedule, cursor: lastSlot ?? now)
         if lastSlot != nil { state.lateBefore = now }
+        queued -= jobs[job.name]?.pending.count ?? 0
         jobs[job.name] = state
+        noteSlot(state.upcomingDue)
+    }
+
+    /// A job's next slot may have come nearer. (One that moved away leaves `soonestSlot` early:
+    /// a wake-up with nothing due, after which `advance` works it out again.)
+    private mutating func noteSlot(_ due: Instant?) {
+        guard let due else { return }
+        soonestSlot = min(soonestSlot ?? due, due)
     }
 
     /// A reloaded definition. A job whose schedule changed continues from `now`, never from the
@@ -102,12 +118,14 @@ public struct Scheduler: Sendable {
         state.definition = JobState.Definition(job, schedule)
         state.removed = false
         jobs[job.name] = state
+        noteSlot(state.upcomingDue)
     }
 
     /// A job whose file is gone: no more slots; a running run finishes.
     public mutating func remove(_ name: JobName) {
         guard var state = jobs[name] else { return }
         state.removed = true
+        queued -= state.pending.count
         state.pending.removeAll()
         retryTimers.removeAll { $0.job == name }
         jobs[name] = state
@@ -135,17 +153,16 @@ public struct Scheduler: Sendable {
         }
         actions += checkDeadlines(now: now)
         actions += dispatch()
+        recount()
         return actions
     }
 
     /// When `advance` next has something to do; nil when nothing is scheduled at all.
     public func nextWakeUp(now: Instant) -> Instant? {
-        if running < maxConcurrent && nextToDispatch() != nil { return now }
+        if running < maxConcurrent && queued > 0 && nextToDispatch() != nil { return now }
         var earliest: Instant?
         func consider(_ time: Instant) { earliest = min(earliest ?? time, time) }
-        for index in jobs.indices where !jobs.values[index].removed {
-            if let due = jobs.values[index].upcomingDue { consider(due) }
-        }
+        if let soonestSlot { consider(soonestSlot) }
         for retry in retryTimers { consider(retry.dueAt) }
         for watch in deadlines where !watch.satisfied { consider(watch.breach.deadline) }
         return earliest
@@ -168,8 +185,17 @@ public struct Scheduler: Sendable {
         return soonest
     }
 
-    /// Runs waiting for a place.
-    public var queued: Int { jobs.indices.reduce(0) { $0 + jobs.values[$1].pending.count } }
+    /// Works out `soonestSlot` and `queued` again, scanning every job.
+    mutating func recount() {
+        var soonest: Instant?, waiting = 0
+        for index in jobs.indices {
+            waiting += jobs.values[index].pending.count
+            guard !jobs.values[index].removed, let due = jobs.values[index].upcomingDue else { continue }
+            soonest = min(soonest ?? due, due)
+        }
+        soonestSlot = soonest
+        queued = waiting
+    }
 
     // MARK: - What happened to runs
 
@@ -187,6 +213,8 @@ public struct Scheduler: Sendable {
             if let index = state.pending.firstIndex(where: { $0.queuedRunID == queuedRunID }) {
                 let run = state.pending.remove(at: index)
                 jobs[name] = state
+                queued -= 1
+                if index == 0, state.active == nil, let first = state.pending.first { order.push(first) }
                 return run
             }
         }
@@ -262,6 +290,7 @@ public struct Scheduler: Sendable {
             taken += jobs.values[index].pending
             jobs.values[index].pending.removeAll()
         }
+        queued = 0
         return taken.sorted { ($0.dueAt, $0.logicalTime, $0.job) < ($1.dueAt, $1.logicalTime, $1.job) }
     }
 
@@ -288,6 +317,7 @@ public struct Scheduler: Sendable {
         guard var state = jobs[run.job] else { return }
         state.active = nil
         jobs[run.job] = state.removed ? nil : state
+        if !state.removed, let first = state.pending.first { order.push(first) }
     }
 
     mutating func enqueue(_ run: PlannedRun) {
@@ -301,13 +331,16 @@ public struct Scheduler: Sendable {
             if key < (pending[middle].dueAt, pending[middle].logicalTime, pending[middle].attempt) { high = middle } else { low = middle + 1 }
         }
         jobs[run.job]!.pending.insert(run, at: low)
+        queued += 1
+        if low == 0 && jobs[run.job]!.active == nil { order.push(run) }
     }
 
     /// Starts waiting runs while there are places, the longest-waiting first, one per job.
     mutating func dispatch() -> [SchedulerAction] {
         var actions: [SchedulerAction] = []
-        while running < maxConcurrent, let name = nextToDispatch() {
+        while running < maxConcurrent, let name = nextReady() {
             let run = jobs[name]!.pending.removeFirst()
+            queued -= 1
             jobs[name]!.active = run
             running += 1
             actions.append(.start(run))
@@ -315,7 +348,19 @@ public struct Scheduler: Sendable {
         return actions
     }
 
-    /// The idle job whose first waiting run has waited longest.
+    /// The idle job whose first waiting run has waited longest, taken from `order`; stale
+    /// entries (the job busy, or its first waiting run another) are dropped on the way.
+    private mutating func nextReady() -> JobName? {
+        while let entry = order.first {
+            order.removeFirst()
+            guard let state = jobs[entry.job], state.active == nil, !state.removed, let first = state.pending.first,
+                  first.dueAt == entry.dueAt, first.logicalTime == entry.logicalTime else { continue }
+            return entry.job
+        }
+        return nil
+    }
+
+    /// The idle job whose first waiting run has waited longest (a scan of every job).
     private func nextToDispatch() -> JobName? {
         var best: (dueAt: Instant, logicalTime: Instant, job: JobName)?
         for index in jobs.indices where jobs.values[index].active == nil {
