@@ -59,6 +59,7 @@ public struct Runner: Sendable {
         case .only(let step): parameters["only_step"] = job.steps[step].name
         }
         if request.force { parameters["force"] = "true" }
+        if let file = request.triggerFile { parameters["trigger_file"] = file }
         switch request.workDirectory {
         case .fresh: break
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
@@ -117,7 +118,8 @@ public struct Runner: Sendable {
             workDirectory = try prepareWorkDirectory(request, runID: runID)
             environment = try RunEnvironment.build(for: job, run: .init(
                 job: job.name, runID: runID, attempt: request.attempt, trigger: request.trigger,
-                logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf
+                logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf,
+                triggerFile: request.triggerFile
             ), inherited: inherited)
         } catch {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
