@@ -12,7 +12,10 @@ import RenkeiCore
 final class TriggerLoop {
     private let options: TriggerWatcher.Options
     private let signal: TriggerSignal
-    private let continuation: AsyncStream<TriggerArrival>.Continuation
+    /// Where each arrival goes (the stream, or the owner's callback), from this thread or the hashing queue.
+    private let deliver: @Sendable (TriggerArrival) -> Void
+    /// Called once as the thread ends: the stream ends.
+    private let finish: () -> Void
     /// Large files are hashed here, so one big file does not hold up the arrivals behind it.
     private let hashing = DispatchQueue(label: "renkei.trigger.sha256")
 
@@ -43,10 +46,11 @@ final class TriggerLoop {
         var name: String
     }
 
-    init(options: TriggerWatcher.Options, signal: TriggerSignal, continuation: AsyncStream<TriggerArrival>.Continuation) {
+    init(options: TriggerWatcher.Options, signal: TriggerSignal, deliver: @escaping @Sendable (TriggerArrival) -> Void, finish: @escaping () -> Void) {
         self.options = options
         self.signal = signal
-        self.continuation = continuation
+        self.deliver = deliver
+        self.finish = finish
         inotify = options.events ? inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) : -1
         // The first message (the watches to start with) rescans every directory.
         nextRescan = Now.monotonic + options.rescanInterval
@@ -81,7 +85,7 @@ final class TriggerLoop {
             waitForEvents()
         }
         for path in Array(directories.keys) { unwatch(path) }
-        continuation.finish()
+        finish()
     }
 
     // MARK: The watched set
@@ -288,7 +292,7 @@ final class TriggerLoop {
     /// Hashes the file and hands it over; a large one on the hashing queue. A file that changed
     /// since it was judged is not handed over but looked at again.
     private func hand(_ arrival: TriggerArrival, status: FileStatus, directory: String, name: String) {
-        let continuation = continuation
+        let deliver = deliver
         if status.size >= options.hashAsideFrom {
             let signal = signal
             let key = Handed(job: arrival.job, directory: directory, name: name)
@@ -300,7 +304,7 @@ final class TriggerLoop {
                 var complete = arrival
                 complete.sha256 = digest.sha256
                 complete.bytes = digest.bytes
-                continuation.yield(complete)
+                deliver(complete)
             }
             return
         }
@@ -312,7 +316,7 @@ final class TriggerLoop {
         var complete = arrival
         complete.sha256 = digest.sha256
         complete.bytes = digest.bytes
-        continuation.yield(complete)
+        deliver(complete)
     }
 
     /// `seconds`' day in `zone`.

@@ -4,10 +4,11 @@ import Synchronization
 
 /// Watches the directories of every job's `trigger:` and hands over each file that arrives
 /// complete there — a done file beside it, or stable with no writer, judged as `receive` judges —
-/// once per content the file had: `arrivals` yields it with its SHA-256.
+/// once per content the file had: `arrivals` yields it with its SHA-256 (or `onArrival` gets it).
 ///
 /// It runs on a thread of its own (plus a queue for hashing large files), never on Swift's
-/// cooperative threads: the daemon's loop, which runs there, only reads `arrivals`. Files already
+/// cooperative threads: the daemon's loop, which runs there, only reads `arrivals` (or gets mail
+/// from `onArrival`, which must not block). Files already
 /// there when it starts (they arrived while renkeid was stopped) are handed over by the first
 /// look; inotify makes new ones quick; a full look every `rescanInterval`, and at once when the
 /// kernel reports dropped events, finds whatever an event did not announce.
@@ -39,18 +40,22 @@ public final class TriggerWatcher: Sendable {
     }
 
     /// Every file that arrived complete, in the order they were found (large files may come
-    /// after smaller ones found later). Ends after `stop()`. Read it from one task.
+    /// after smaller ones found later); nothing when `onArrival` was given. Ends after `stop()`.
+    /// Read it from one task.
     public let arrivals: AsyncStream<TriggerArrival>
     private let signal: TriggerSignal
 
-    /// Starts watching `watches` at once.
-    public init(_ watches: [TriggerWatch], options: Options = Options()) {
-        let (arrivals, continuation) = AsyncStream.makeStream(of: TriggerArrival.self)
+    /// Starts watching `watches` at once. Each arrival goes to `onArrival` if given — called on the
+    /// watcher's thread (or its hashing queue), so it must return quickly: send mail, no I/O —
+    /// and to `arrivals` if not.
+    public init(_ watches: [TriggerWatch], options: Options = Options(), onArrival: (@Sendable (TriggerArrival) -> Void)? = nil) {
+        let (arrivals, continuation) = AsyncStream.makeStream(of: TriggerArrival.self, bufferingPolicy: .unbounded)
         self.arrivals = arrivals
         let signal = TriggerSignal(watches: watches)
         self.signal = signal
         continuation.onTermination = { _ in signal.post(stop: ()) }
-        let loop = TriggerLoop(options: options, signal: signal, continuation: continuation)
+        let deliver: @Sendable (TriggerArrival) -> Void = onArrival ?? { continuation.yield($0) }
+        let loop = TriggerLoop(options: options, signal: signal, deliver: deliver, finish: { continuation.finish() })
         OwnThread.start(named: "renkei-triggers") { loop.run() }
     }
 
