@@ -5,7 +5,8 @@
 //   RenkeiCore      pure model (jobs, durations, run states); no I/O, no clock
 //   RenkeiStore     the SQLite run store (GRDB)
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
-//   RenkeiLink      what built-in steps do to files: receive, deliver (run in their own process)
+//   RenkeiLink      what built-in steps do to files: receive, deliver (run in their own process);
+//                   and the trigger watcher renkeid runs, which judges arrivals as receive does
 //   RenkeiEncoding  pure text encodings: UTF-8, cp932, shift_jis, euc-jp; checks, conversion, repertoires
 //   RenkeiRuntime   the glue both programs share: job directory, state paths, locks, one run end to end
 //   RenkeiSystemd   the journal (swift-log handler, job output) and sd_notify over libsystemd
@@ -100,6 +101,8 @@ let package = Package(
                 "RenkeiRuntime",
                 "RenkeiSystemd",
                 "RenkeiControl",
+                // TriggerWatcher: `trigger:` files judged complete exactly as `receive` judges them.
+                "RenkeiLink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

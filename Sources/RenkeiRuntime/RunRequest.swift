@@ -24,6 +24,8 @@ public struct RunRequest: Sendable {
     /// A rerun asked for with `--force`: with a reason, a `deliver` step may replace what was
     /// delivered for this date with different content.
     public var force = false
+    /// The file whose arrival started the run (`trigger:`); its steps get it as `RENKEI_TRIGGER_FILE`.
+    public var triggerFile: String?
 
     /// Whether a `deliver` step of this run may replace different content delivered for its date:
     /// only a rerun asked for with `--force` and a reason.

@@ -60,6 +60,7 @@ public struct Runner: Sendable {
         }
         if request.force { parameters["force"] = "true" }
         if let skipped = request.skippedStep { parameters["skipped_by_operator"] = job.steps[skipped].name }
+        if let file = request.triggerFile { parameters["trigger_file"] = file }
         switch request.workDirectory {
         case .fresh: break
         case .reuse(let path): parameters["work_directory"] = "reused \(path)"
@@ -121,7 +122,8 @@ public struct Runner: Sendable {
             workDirectory = try prepareWorkDirectory(request, runID: runID)
             environment = try RunEnvironment.build(for: job, run: .init(
                 job: job.name, runID: runID, attempt: request.attempt, trigger: request.trigger,
-                logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf
+                logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf,
+                triggerFile: request.triggerFile
             ), inherited: inherited)
         } catch {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")

@@ -123,6 +123,25 @@ enum Migrations {
             // Runs waiting for their upstreams are found at start-up without scanning every run.
             try db.execute(sql: "CREATE INDEX run_waiting ON run(job) WHERE state = 'waiting'")
         }
+        migrator.registerMigration("v7: trigger files") { db in
+            // Every file whose arrival started (or is starting) a run of a job with `trigger:`.
+            // One row per job and content: the same bytes under a second name, or again after a
+            // restart, start no second run. `run_id` is filled once the run exists; no foreign
+            // key, so purging old runs never makes their files look new again.
+            try db.create(table: "trigger_file") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("logical_date", .text).notNull()
+                t.column("run_id", .integer)
+                t.column("seen_at", .datetime).notNull()
+                t.uniqueKey(["job", "sha256"])
+            }
+            // Claims whose run was never made (renkeid stopped in between) are found at start-up.
+            try db.execute(sql: "CREATE INDEX trigger_file_without_run ON trigger_file(id) WHERE run_id IS NULL")
+        }
         migrator.registerMigration("v8: holds") { db in
             // Jobs an operator holds (renkeictl hold); a hold survives a restart of renkeid.
             try db.create(table: "hold") { t in

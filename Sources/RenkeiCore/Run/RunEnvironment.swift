@@ -9,6 +9,9 @@ public enum RunEnvironment {
     ]
     /// Defined on reruns only; elsewhere `${RENKEI_RERUN_OF}` expands to an empty string.
     public static let rerunVariable = "RENKEI_RERUN_OF"
+    /// Defined on runs a file's arrival started (`trigger:`): the file's path. Elsewhere
+    /// `${RENKEI_TRIGGER_FILE}` expands to an empty string.
+    public static let triggerFileVariable = "RENKEI_TRIGGER_FILE"
     /// Taken from the daemon's environment, each with a default, so they are always defined.
     public static let baseVariables: [String: String] = [
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -20,7 +23,7 @@ public enum RunEnvironment {
 
     /// Names a job file may use in `${…}` besides its own `environment` keys.
     public static var predefinedNames: Set<String> {
-        renkeiVariables.union(baseVariables.keys).union([rerunVariable, zoneVariable])
+        renkeiVariables.union(baseVariables.keys).union([rerunVariable, triggerFileVariable, zoneVariable])
     }
 
     /// What identifies the run to its steps.
@@ -32,8 +35,11 @@ public enum RunEnvironment {
         public var logicalTime: LogicalTime
         public var workDirectory: String
         public var rerunOf: Int64?
+        /// The file whose arrival started the run.
+        public var triggerFile: String?
 
-        public init(job: JobName, runID: Int64, attempt: Int, trigger: Trigger, logicalTime: LogicalTime, workDirectory: String, rerunOf: Int64? = nil) {
+        public init(job: JobName, runID: Int64, attempt: Int, trigger: Trigger, logicalTime: LogicalTime, workDirectory: String, rerunOf: Int64? = nil,
+                    triggerFile: String? = nil) {
             self.job = job
             self.runID = runID
             self.attempt = attempt
@@ -41,6 +47,7 @@ public enum RunEnvironment {
             self.logicalTime = logicalTime
             self.workDirectory = workDirectory
             self.rerunOf = rerunOf
+            self.triggerFile = triggerFile
         }
     }
 
@@ -60,11 +67,15 @@ public enum RunEnvironment {
         environment["RENKEI_LOGICAL_DATE"] = run.logicalTime.date
         environment["RENKEI_WORK_DIR"] = run.workDirectory
         if let rerunOf = run.rerunOf { environment[rerunVariable] = String(rerunOf) }
+        if let triggerFile = run.triggerFile { environment[triggerFileVariable] = triggerFile }
         // Job values expand against the predefined ones only, so their order never matters.
-        let predefined = environment
+        var predefined = environment
+        if predefined[triggerFileVariable] == nil { predefined[triggerFileVariable] = "" }
         for (name, value) in job.environment {
             environment[name] = try VariableExpansion.expand(value, from: predefined)
         }
+        // What started the run is not the job's to rename.
+        if let triggerFile = run.triggerFile { environment[triggerFileVariable] = triggerFile }
         return environment
     }
 
@@ -75,6 +86,7 @@ public enum RunEnvironment {
     public static func arguments(of step: Step, in environment: [String: String]) throws(VariableExpansion.Problem) -> [String] {
         var lookup = environment
         if lookup[rerunVariable] == nil { lookup[rerunVariable] = "" }
+        if lookup[triggerFileVariable] == nil { lookup[triggerFileVariable] = "" }
         switch step.command {
         case .argv(let arguments):
             var expanded: [String] = []
