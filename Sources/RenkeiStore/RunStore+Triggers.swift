@@ -67,4 +67,11 @@ extension RunStore {
             try TriggerFileRecord.fetchAll(db, sql: "SELECT * FROM trigger_file INDEXED BY trigger_file_without_run WHERE run_id IS NULL ORDER BY id")
         }
     }
+
+    /// The files that started (or are starting) runs of `job`, oldest first.
+    public func triggerFiles(job: String) throws -> [TriggerFileRecord] {
+        try pool.read { db in
+            try TriggerFileRecord.fetchAll(db, sql: "SELECT * FROM trigger_file WHERE job = ? ORDER BY id", arguments: [job])
+        }
+    }
 }

@@ -65,6 +65,11 @@ enum RunDetailText {
         if let errorClass = run.errorClass {
             field("error", "[\(errorClass.rawValue)] \(run.errorMessage ?? "")")
         }
+        if run.state == .waiting, let message = run.errorMessage { field("waiting", message) }
+        // What the run was asked to do beyond its job: the file that started it, the step an
+        // operator did by hand, a forced rerun, where a rerun began.
+        let parameters = (try? JSONDecoder().decode([String: String].self, from: Data(run.parameters.utf8))) ?? [:]
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) { field(name.replacingOccurrences(of: "_", with: " "), value) }
         if let resolvedBy = run.resolvedBy { field("resolved by", "run \(resolvedBy) at \(RunSummary.localTime(run.resolvedAt))") }
         var definition = "sha256 \(run.definitionHash.prefix(16))…"
         if let currentDefinition, currentDefinition != run.definitionHash { definition += " (the job file has changed since this run)" }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RenkeiCore
+import RenkeiLink
 import RenkeiRuntime
 import RenkeiStore
 import RenkeiSystemd
@@ -60,6 +61,8 @@ struct Daemon: Service {
         var lastStatusAt = ContinuousClock.now
         let machineZone = MachineTimeZone.identifier
         var done = false
+        /// Watches the `trigger:` directories; arrivals come by mail.
+        var triggers: TriggerWatcher?
 
         init(daemon: Daemon) {
             self.daemon = daemon
@@ -82,6 +85,7 @@ struct Daemon: Service {
                 armTimer()
             }
             timer?.task.cancel()
+            triggers?.stop()
             // Questions that came after the end get the last view; nothing else is taken.
             daemon.inbox.close()
             for await mail in daemon.inbox.mails {
@@ -109,6 +113,7 @@ struct Daemon: Service {
                     core.scheduler.recovered(job: name, logicalTime: Instant(secondsSinceEpoch: run.logicalTime), attempt: run.attempt, runID: RunID(run.id!), now: Self.now())
                 }
             }
+            watchTriggerDirectories()
             lastStatus = view.statusLine
             daemon.notifier.ready(status: lastStatus)
             logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
@@ -144,6 +149,8 @@ struct Daemon: Service {
                 let planned = PlannedRun(job: request.job.job.name, logicalTime: request.logicalTime.instant, trigger: request.trigger,
                                          attempt: request.attempt, dueAt: Self.now(), queuedRunID: id)
                 perform(core.handle(.runQueued(planned), now: Self.now()))
+            case .fileArrived(let arrival):
+                startRun(for: arrival)
             case .plan(let items):
                 let waits = items.map { item -> PlanWait in
                     let id = RunID(item.row.id!)
@@ -584,14 +591,103 @@ struct Daemon: Service {
             }
         }
 
+        // MARK: - Trigger files
+
+        /// Starts (or, on reload, changes) the watch of every job's `trigger:` directory. At start,
+        /// files claimed by a renkeid that stopped before their run was recorded get their run.
+        mutating func watchTriggerDirectories() {
+            let watches = jobs.values.compactMap { TriggerWatch($0.job, machineZone: machineZone) }
+            if let triggers {
+                triggers.replace(watches)
+                return
+            }
+            for claimed in (try? daemon.store.triggerFilesWithoutRun()) ?? [] {
+                guard let job = JobName(claimed.job), let loaded = jobs[job] else { continue }
+                let logical = (try? LogicalTime.parse(claimed.logicalDate, zoneIdentifier: view.zoneName(of: job)))
+                    ?? LogicalTime(Self.now(), zoneIdentifier: view.zoneName(of: job))
+                recordFileRun(loaded, file: claimed.path, logical: logical, claim: claimed.id!)
+            }
+            guard !watches.isEmpty else { return }
+            let inbox = daemon.inbox
+            triggers = TriggerWatcher(watches) { arrival in inbox.send(.fileArrived(arrival)) }
+        }
+
+        /// A complete file arrived: claimed once by its content (the same bytes under another name,
+        /// or again after a restart, start nothing), then its run is recorded `queued` with the file
+        /// and joins the queue like an operator's run — never skipped, since the file is spent.
+        func startRun(for arrival: TriggerArrival) {
+            guard let loaded = jobs[arrival.job] else { return }
+            let zone = view.zoneName(of: arrival.job)
+            let logical: LogicalTime
+            if let named = arrival.logicalDate, let midnight = try? LogicalTime.parse(named.description, zoneIdentifier: zone) {
+                logical = midnight
+            } else {
+                logical = LogicalTime(Instant(secondsSinceEpoch: Int64(arrival.arrivedAt)), zoneIdentifier: zone)
+            }
+            let store = daemon.store, logger = daemon.logger
+            let file = arrival.path, job = arrival.job
+            let loop = FileRunRecorder(runner: daemon.runner, store: store, inbox: daemon.inbox, logger: logger)
+            Task {
+                do {
+                    switch try await store.claimTriggerFile(job: job.rawValue, path: file, sha256: arrival.sha256, bytes: arrival.bytes,
+                                                            logicalDate: arrival.date.description, at: Date()) {
+                    case .new(let id):
+                        await loop.record(loaded, file: file, logical: logical, claim: id)
+                    case .alreadySeen(let run, let path):
+                        let earlier = run.map { "run \($0)" } ?? "a run being started"
+                        logger.notice("\(job): \(file) holds the same content as \(path), which already started \(earlier); no second run",
+                                      metadata: [EventField.job: "\(job)", "RENKEI_FILE": "\(file)"])
+                    }
+                } catch let failure as StoreFailure {
+                    daemon.inbox.send(.storeFailed(Self.problem(failure)))
+                    logger.error("\(job): cannot record the arrival of \(file): \(failure); it is taken again once the store can be written (rescan or restart)")
+                } catch {
+                    logger.error("\(job): cannot record the arrival of \(file): \(error)")
+                }
+            }
+        }
+
+        func recordFileRun(_ loaded: LoadedJob, file: String, logical: LogicalTime, claim: Int64) {
+            let recorder = FileRunRecorder(runner: daemon.runner, store: daemon.store, inbox: daemon.inbox, logger: daemon.logger)
+            Task { await recorder.record(loaded, file: file, logical: logical, claim: claim) }
+        }
+
         mutating func reload() {
             daemon.notifier.reloading()
             let broken = loadJobs(initial: false)
             let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
             logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(daemon.locations.jobs): \(jobs.count) jobs\(problems)")
+            watchTriggerDirectories()
             lastStatus = view.statusLine
             daemon.notifier.ready(status: lastStatus)
             perform(core.handle(.tick, now: Self.now()))
+        }
+    }
+}
+
+/// Records the run a trigger file starts, off the loop: `queued` with the file, tied to the file's
+/// claim, then handed to the loop like an operator's run.
+struct FileRunRecorder: Sendable {
+    let runner: Runner
+    let store: RunStore
+    let inbox: Inbox
+    let logger: Logger
+
+    func record(_ loaded: LoadedJob, file: String, logical: LogicalTime, claim: Int64) async {
+        var request = RunRequest(job: loaded, logicalTime: logical, trigger: .file)
+        request.triggerFile = file
+        do {
+            let row = try await runner.enqueue(request)
+            try await store.attachRun(triggerFile: claim, runID: row.id!)
+            logger.event(.triggerFileTaken, .notice, "\(loaded.job.name): \(file) arrived complete; run \(row.id!) for \(logical.iso8601) is queued with it",
+                         [EventField.job: loaded.job.name.rawValue, EventField.runID: "\(row.id!)", "RENKEI_FILE": file,
+                          EventField.logicalTime: logical.iso8601])
+            inbox.send(.queued(request, row))
+        } catch let failure as StoreFailure {
+            inbox.send(.storeFailed(Daemon.Loop.problem(failure)))
+            logger.error("\(loaded.job.name): the run for \(file) could not be recorded: \(failure); it is made at the next start")
+        } catch {
+            logger.error("\(loaded.job.name): the run for \(file) could not be recorded: \(error)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import RenkeiCore
+import RenkeiLink
 import RenkeiRuntime
 import RenkeiStore
 
@@ -20,6 +21,8 @@ enum Mail: Sendable {
     /// A `rerun --downstream` plan was recorded: the first rerun `queued`, the others `waiting`,
     /// each with the runs of the plan it waits for.
     case plan([(request: RunRequest, row: RunRecord, after: [RunID: JobName])])
+    /// A file arrived complete in a `trigger:` directory (from the `TriggerWatcher`'s thread).
+    case fileArrived(TriggerArrival)
     /// A question from the control socket, with an event to handle first (cancel) or none: the
     /// answer is what the daemon looks like afterwards, and what the event made it do.
     case ask(DaemonEvent?, reply: @Sendable (DaemonView, [DaemonEffect]) -> Void)

@@ -30,6 +30,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case runWaiting = "run-waiting"
     case upstreamsSucceeded = "upstreams-succeeded"
     case upstreamFailed = "upstream-failed"
+    case triggerFileTaken = "trigger-file-taken"
     case jobHeld = "job-held"
     case jobReleased = "job-released"
 
@@ -62,6 +63,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .fileConverted: "fdcaa23a0d7241a7944b3181d68a01bf"
         case .runWaiting: "a112a6766ab1427a8a791fd3c56c098f"
         case .upstreamsSucceeded: "4c0bd9010aba41dd88046fa84dba3578"
+        case .triggerFileTaken: "4a4e17b9e0414889af9c3a91111d6af2"
         case .jobHeld: "8eb3431c4058438d952372477e6ddd13"
         case .jobReleased: "5fb9e139619e4822b75dcd5ff78c51d0"
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"

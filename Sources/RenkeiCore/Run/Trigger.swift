@@ -13,4 +13,6 @@ public enum Trigger: String, Sendable, Codable, CaseIterable {
     /// A job without a schedule, started because its upstreams (`after:`) all succeeded for a
     /// date; it gets their logical time.
     case after
+    /// A file arrived in a job's `trigger:` directory; the run gets it as `RENKEI_TRIGGER_FILE`.
+    case file
 }
