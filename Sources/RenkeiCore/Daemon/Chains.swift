@@ -1,27 +1,12 @@
 /// The date a run is for, in its job's zone: how a chain matches an upstream's run with its
 /// downstream's (a 06:30 export and a 09:00 import of the same day).
-public struct BusinessDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+public typealias BusinessDate = JapaneseHolidays.Day
 
-    public init(year: Int, month: Int, day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
-    }
-
+extension JapaneseHolidays.Day {
     /// The date of `instant` on the wall clock of `zone`.
     public init(_ instant: Instant, in zone: ZoneRules) {
         let local = WallClock(zone: zone).localTime(instant.secondsSinceEpoch)
         self.init(year: local.year, month: local.month + 1, day: local.day)
-    }
-
-    public static func < (a: BusinessDate, b: BusinessDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
-
-    public var description: String {
-        func pad(_ value: Int, _ width: Int) -> String { String(repeating: "0", count: max(width - String(value).count, 0)) + String(value) }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 }
 
