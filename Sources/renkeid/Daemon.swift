@@ -589,6 +589,7 @@ struct Daemon: Service {
                 requests[RunID(row.id!)] = (RunRequest(job: loaded, logicalTime: logical, trigger: row.trigger, attempt: row.attempt), row)
                 perform(core.handle(.waitRecorded(planned, run: RunID(row.id!), until: until), now: Self.now()))
             }
+            perform(core.resumeChains(now: Self.now()))
         }
 
         // MARK: - Trigger files

@@ -191,4 +191,18 @@ import Testing
                                                message: "not run: the rerun of c before it (run 12) ended failed; renkeictl show 12")))
         #expect(setup.core.planWaits.isEmpty)
     }
+
+    @Test func aJobWithoutAScheduleWhoseStartWasLostInARestartStartsWhenTheChainsAreRestored() throws {
+        var setup = Setup()
+        try setup.add("export", "steps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        try setup.add("import", "after: [export]\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
+        // As restored from the store: export succeeded today; import never ran; yesterday both ran.
+        setup.core.chains.ended(JobName("export")!, logical: Self.at(6), run: RunID(5), state: .succeeded)
+        setup.core.chains.ended(JobName("export")!, logical: Self.at(-18), run: RunID(1), state: .succeeded)
+        setup.core.chains.ended(JobName("import")!, logical: Self.at(-18), run: RunID(2), state: .succeeded)
+        let resumed = setup.core.resumeChains(now: Self.at(7))
+        #expect(started(resumed) == ["import/after"])
+        #expect(setup.core.running[JobName("import")!]?.planned.logicalTime == Self.at(6))
+        #expect(setup.core.resumeChains(now: Self.at(7)).isEmpty, "once")
+    }
 }

@@ -138,6 +138,20 @@ public struct Chains: Sendable {
         return (waits, unscheduled)
     }
 
+    /// Jobs without a schedule whose upstreams all succeeded for a date they did not run on (their
+    /// start was lost: renkeid stopped between the upstream's end and their start), with the
+    /// logical time they get. Asked once, after a restart.
+    public func owedUnscheduled() -> [(job: JobName, logical: Instant)] {
+        var owed: [(JobName, Instant)] = []
+        for (job, link) in links.sorted(by: { $0.key < $1.key }) where !link.scheduled {
+            let dates = Set(link.upstreams.flatMap { days[$0].map { Array($0.keys) } ?? [] })
+            for date in dates.sorted() where days[job]?[date]?.ran != true && missing(job, date).isEmpty {
+                owed.append((job, link.upstreams.compactMap { days[$0]?[date]?.succeeded }.max()!))
+            }
+        }
+        return owed
+    }
+
     /// Waits whose `after_wait` has passed at `now`.
     public func expired(at now: Instant) -> [Wait] {
         waits.values.flatMap(\.values).filter { $0.until <= now }.sorted { ($0.until, $0.run) < ($1.until, $1.run) }

@@ -217,6 +217,18 @@ public struct DaemonCore: Sendable {
         return effects
     }
 
+    /// After a restart, once the chains are restored: jobs without a schedule whose upstreams
+    /// succeeded for a date while their own start was lost start now.
+    public mutating func resumeChains(now: Instant) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        for (job, logical) in chains.owedUnscheduled() {
+            chains.ran(job, logical: logical)
+            effects.append(.upstreamsSucceeded(job: job, run: nil, date: chains.date(of: job, at: logical)))
+            effects += apply(scheduler.submit(PlannedRun(job: job, logicalTime: logical, trigger: .after, dueAt: now)), now: now)
+        }
+        return effects
+    }
+
     /// Waiting runs of `job` whose upstreams have all succeeded go (after a release).
     private mutating func readyWaits(of job: JobName, now: Instant) -> [DaemonEffect] {
         let ready = (chains.waits[job] ?? [:]).filter { chains.missing(job, $0.key).isEmpty }.values.sorted { $0.run < $1.run }
