@@ -9,14 +9,16 @@
 #
 # Prints a table; writes every figure to .build/bench/results.json. Sizes can be overridden:
 # BENCH_JOBS BENCH_RUNS BENCH_DISPATCH BENCH_CONCURRENCY BENCH_IDLE_SECONDS BENCH_LATENCY_SLOTS
-# BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS BENCH_DATA_MIB; BENCH_PEER=0 leaves out APScheduler (which needs PyPI for its virtualenv).
+# BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS BENCH_DATA_MIB BENCH_CHAIN BENCH_TRIGGER_SAMPLES; BENCH_PEER=0 leaves out
+# the peers: APScheduler (which needs PyPI for its virtualenv) and systemd's .path unit (which boots a
+# private systemd, root only).
 # Scheduled load: BENCH_LOAD_START (first N), BENCH_LOAD_MAX (largest N stepped to),
 # BENCH_LOAD_WINDOW and BENCH_LOAD_WARMUP (seconds), BENCH_LOAD_SETTLE (seconds a window's rows
 # may take to appear), BENCH_LOAD_STOP_TIMEOUT (seconds from SIGTERM to SIGKILL, as systemd's
 # TimeoutStopSec), BENCH_LOAD_CONCURRENCY (the --max-concurrent of each pass, "default" for
 # renkeid's own; a number equal to the default is not run twice).
-# A defect (a slot without a row, a daemon that did not stop) is listed after the table and
-# makes the script exit 1, once every figure is written.
+# A defect (a slot without a row, a chain job that did not run exactly once, a daemon that did not
+# stop) is listed after the table and makes the script exit 1, once every figure is written.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -25,6 +27,7 @@ if [ "${BENCH_SMOKE:-0}" = 1 ]; then
   : "${BENCH_CONFIGURATION:=debug}" "${BENCH_JOBS:=20}" "${BENCH_RUNS:=5000}" "${BENCH_DISPATCH:=60}" "${BENCH_IDLE_SECONDS:=2}"
   : "${BENCH_LATENCY_SLOTS:=3}" "${BENCH_RERUNS:=2}" "${BENCH_PEER:=0}" "${BENCH_LINK_MIB:=8}" "${BENCH_ARRIVALS:=3}" "${BENCH_DATA_MIB:=8}"
   : "${BENCH_LOAD_START:=5}" "${BENCH_LOAD_MAX:=10}" "${BENCH_LOAD_WINDOW:=3}" "${BENCH_LOAD_WARMUP:=1}"
+  : "${BENCH_CHAIN:=5}" "${BENCH_TRIGGER_SAMPLES:=3}"
 fi
 configuration=${BENCH_CONFIGURATION:-release}
 jobs=${BENCH_JOBS:-1000}
@@ -45,6 +48,8 @@ loadWarmup=${BENCH_LOAD_WARMUP:-5}
 loadSettle=${BENCH_LOAD_SETTLE:-60}
 loadConcurrency=${BENCH_LOAD_CONCURRENCY:-default 8}
 loadStopTimeout=${BENCH_LOAD_STOP_TIMEOUT:-90}
+chain=${BENCH_CHAIN:-100}
+triggerSamples=${BENCH_TRIGGER_SAMPLES:-20}
 out=$repo/.build/bench
 results=results.json; [ "${BENCH_SMOKE:-0}" = 1 ] && results=smoke-results.json
 mkdir -p "$out"
@@ -80,6 +85,7 @@ chmod 755 "$work"
 
 figures=()  # "key": value
 rows=()     # figure, Renkei, comparison, goal, verdict (separated by \x1f)
+defects=()  # what Renkei did wrong, not a matter of speed
 figure() { figures+=("\"$1\": $2"); }
 row() { rows+=("$1"$'\x1f'"$2"$'\x1f'"$3"$'\x1f'"$4"$'\x1f'"$5"); }
 # verdict CONDITION (awk syntax): "met" or "MISSED".
@@ -282,6 +288,102 @@ row "  where it goes: executor alone; a run's store writes" "$(fmt "$(json "$exe
 stop_daemons
 
 # ---------------------------------------------------------------------------------------------
+# Chain hops: $chain jobs, each `after:` the one before; the first, with no schedule, started by
+# `renkeictl run` over the socket; every step /bin/true. A hop is one run's finished_at to the next
+# job's run started_at, read from the store once the chain ended: text with whole ms, coarse for
+# hops of a few ms (each within 1 ms either way) but the whole hop. Beside it, when renkeid logs
+# to the private journald, the same hops between its run-succeeded and run-started events, stamped
+# in µs by journald, which bracket less (sent after the end's commit; once the next row is queued,
+# before its work directory). Each job must have run exactly once, succeeded, with trigger
+# `after` (the first: `manual`), or it is a defect.
+mkdir -p "$work/chain-jobs"
+chmod 755 "$work/chain-jobs"
+printf 'steps:\n  - name: a\n    run: ["/bin/true"]\n' > "$work/chain-jobs/chain0.yaml"
+for i in $(seq 1 $((chain - 1))); do
+  printf 'after: [chain%d]\nsteps:\n  - name: a\n    run: ["/bin/true"]\n' $((i - 1)) > "$work/chain-jobs/chain$i.yaml"
+done
+start_daemon "$work/chain-jobs" "$work/chain-state" "$work/chain-daemon.log"
+"$bin/renkeictl" run chain0 --socket "$work/chain-state/control.sock" >/dev/null
+journalArgs=(); [ "$RENKEI_BENCH_JOURNAL" = none ] || journalArgs=(--journal "$RENKEI_BENCH_JOURNAL")
+chainFigures=$("$bin/renkei-bench" chain-figures --database "$work/chain-state/renkei.db" --jobs "$chain" "${journalArgs[@]}")
+stop_daemons
+chainDefects=()
+count=$(json "$chainFigures" jobs_not_run_once | cut -d. -f1); [ "$count" = 0 ] || chainDefects+=("$count of $chain jobs did not run exactly once")
+count=$(json "$chainFigures" runs_not_succeeded | cut -d. -f1); [ "$count" = 0 ] || chainDefects+=("$count of $chain jobs did not succeed")
+count=$(json "$chainFigures" runs_with_other_trigger | cut -d. -f1); [ "$count" = 0 ] || chainDefects+=("$count of $chain runs had another trigger than after (manual for the first)")
+hopP50=$(json "$chainFigures" hop_p50_ms)
+for key in hop_p50_ms hop_p99_ms hop_max_ms chain_seconds; do figure "chain_$key" "$(json "$chainFigures" "$key")"; done
+if [[ "$chainFigures" == *journal_hop_p50_ms* ]]; then
+  figure chain_journal_hop_p50_ms "$(json "$chainFigures" journal_hop_p50_ms)"; figure chain_journal_hop_p99_ms "$(json "$chainFigures" journal_hop_p99_ms)"
+  chainJournal="journal run-succeeded → run-started (µs, a narrower span) p50 $(fmt "$(json "$chainFigures" journal_hop_p50_ms)" 2) ms, p99 $(fmt "$(json "$chainFigures" journal_hop_p99_ms)" 2) ms"
+else
+  chainJournal="no journal events to compare (console sink)"
+fi
+chainVerdict=$(verdict "$hopP50 >= 0 && $hopP50 <= 5")
+if [ "${#chainDefects[@]}" -gt 0 ]; then
+  cp "$work/chain-daemon.log" "$out/chain-daemon.log"
+  for defect in "${chainDefects[@]}"; do defects+=("chain of $chain jobs: $defect (see renkei-bench's message above; daemon log: $out/chain-daemon.log)"); done
+  chainVerdict="DEFECT: $(IFS=';'; echo "${chainDefects[*]}" | sed 's/;/; /g')"
+fi
+row "chain of $chain jobs (after:), finished_at → next job's started_at, per hop (store, whole ms)" \
+  "p50 $(fmt "$hopP50" 0) ms, p99 $(fmt "$(json "$chainFigures" hop_p99_ms)" 0) ms, max $(fmt "$(json "$chainFigures" hop_max_ms)" 0) ms" \
+  "whole chain $(fmt "$(json "$chainFigures" chain_seconds)" 2) s; $chainJournal" "p50 ≤ 5 ms" "$chainVerdict"
+
+# ---------------------------------------------------------------------------------------------
+# Trigger latency: one job with `trigger:` (done_file mode) on a directory, its step the stamp
+# child; $triggerSamples data files one at a time, each followed 0.5 s later by its done file; from
+# the done file's creation (the clock read right before its open) to the child's exec. Each file
+# must start exactly one run (trigger `file`) that succeeds. Peer: systemd's own `.path` unit
+# (PathExistsGlob= on the done files) starting a oneshot service that runs the same child, the same
+# files created the same way, under a real systemd booted as PID 1 of private namespaces
+# (Benchmarks/systemd-path-peer.sh), when BENCH_PEER=1 and this machine lets it boot.
+mkdir -p "$work/trigger-jobs" "$work/trigger-inbox"
+chmod 755 "$work/trigger-jobs" "$work/trigger-inbox"
+printf 'trigger:
+  path: "%s"
+  file: "sample_*.csv"
+  date_from_name: "sample_{date:%%Y%%m%%d}.csv"
+  complete_when: done_file
+  done_file: "sample_{date:%%Y%%m%%d}.done"
+steps:
+  - name: stamp
+    run: ["%s", "trigger", "%s"]
+' "$work/trigger-inbox" "$bin/renkei-bench-stamp" "$work/trigger-stamps" > "$work/trigger-jobs/arrives.yaml"
+start_daemon "$work/trigger-jobs" "$work/trigger-state" "$work/trigger-daemon.log"
+triggerDefects=()
+trigger=$("$bin/renkei-bench" trigger-latency --directory "$work/trigger-inbox" --stamps "$work/trigger-stamps" --samples "$triggerSamples") \
+  || { trigger='{"p50_ms": -1, "p99_ms": -1, "max_ms": -1}'; triggerDefects+=("a done file did not start its run's step once (see renkei-bench's message above)"); }
+sleep 0.5
+stop_daemons
+fileRuns=$(sqlite3 "$work/trigger-state/renkei.db" "SELECT count(*) FROM run WHERE job = 'arrives' AND trigger = 'file' AND state = 'succeeded'")
+otherRuns=$(sqlite3 "$work/trigger-state/renkei.db" "SELECT count(*) FROM run WHERE job = 'arrives' AND NOT (trigger = 'file' AND state = 'succeeded')")
+[ "$fileRuns" = "$triggerSamples" ] && [ "$otherRuns" = 0 ] || \
+  triggerDefects+=("$triggerSamples files gave $fileRuns succeeded runs with trigger file and $otherRuns other runs")
+triggerP50=$(json "$trigger" p50_ms)
+figure trigger_p50_ms "$triggerP50"; figure trigger_p99_ms "$(json "$trigger" p99_ms)"; figure trigger_max_ms "$(json "$trigger" max_ms)"
+triggerPeerText="systemd .path unit: not measured (BENCH_PEER=0)"
+if [ "$peer" = 1 ]; then
+  if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; then pid1Text="systemd is PID 1 here, but"; else pid1Text="no systemd as PID 1 here ($(ps -p 1 -o comm= 2>/dev/null || echo unknown)), and"; fi
+  if pathPeer=$("$repo/Benchmarks/systemd-path-peer.sh" "$bin/renkei-bench" "$bin/renkei-bench-stamp" "$triggerSamples" 2>"$work/path-peer.err"); then
+    figure trigger_systemd_path_p50_ms "$(json "$pathPeer" p50_ms)"; figure trigger_systemd_path_p99_ms "$(json "$pathPeer" p99_ms)"
+    figure trigger_systemd_path_max_ms "$(json "$pathPeer" max_ms)"
+    triggerPeerText="systemd $(json "$pathPeer" systemd_version | cut -d. -f1) .path unit (private PID 1): p50 $(fmt "$(json "$pathPeer" p50_ms)" 2) ms, p99 $(fmt "$(json "$pathPeer" p99_ms)" 2) ms, max $(fmt "$(json "$pathPeer" max_ms)" 2) ms"
+  else
+    cat "$work/path-peer.err" >&2
+    triggerPeerText="systemd .path unit: not measured ($pid1Text the private systemd's .path unit could not be measured: $(tail -1 "$work/path-peer.err"))"
+  fi
+fi
+triggerVerdict=$(verdict "$triggerP50 >= 0 && $triggerP50 <= 20")
+if [ "${#triggerDefects[@]}" -gt 0 ]; then
+  cp "$work/trigger-daemon.log" "$out/trigger-daemon.log"
+  for defect in "${triggerDefects[@]}"; do defects+=("trigger latency: $defect (daemon log: $out/trigger-daemon.log)"); done
+  triggerVerdict="DEFECT: $(IFS=';'; echo "${triggerDefects[*]}" | sed 's/;/; /g')"
+fi
+row "trigger: done file created → step's exec ($triggerSamples files)" \
+  "p50 $(fmt "$triggerP50" 2) ms, p99 $(fmt "$(json "$trigger" p99_ms)" 2) ms, max $(fmt "$(json "$trigger" max_ms)" 2) ms" \
+  "$triggerPeerText" "p50 ≤ 20 ms" "$triggerVerdict"
+
+# ---------------------------------------------------------------------------------------------
 # Schedule latency: $jobs jobs, each at its own second from T0; the step is the stamp child,
 # which writes the wall clock at its start. $slots slots are measured; then the floor: a loop
 # that sleeps to each second and spawns the same child; then APScheduler 3.x holding $jobs jobs
@@ -333,7 +435,6 @@ row "schedule latency, slot → exec ($(json "$latency" samples | cut -d. -f1) s
 # up to $loadMax; then overload: 4× the N of the peak. One pass per --max-concurrent in
 # $loadConcurrency. The floor is the posix_spawn loop of the dispatch scenario, measured again here.
 sleep_until() { local wait; wait=$(awk "BEGIN { print $1 - $(date +%s.%N) }"); awk "BEGIN { exit !($wait > 0) }" && sleep "$wait"; return 0; }
-defects=()
 loadSteps=()
 # load_step N MAX_CONCURRENT: sets $step (the figures of renkei-bench load-figures, with the
 # daemon's CPU over the window and how long it took to stop) and $stepDefects (what Renkei did
@@ -463,15 +564,15 @@ for r in "${rows[@]}"; do
   printf '| %s | %s | %s | %s | %s |\n' "${a//|/\\|}" "${b//|/\\|}" "${c//|/\\|}" "${d//|/\\|}" "${e//|/\\|}"
 done
 {
-  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s, "link_mib": %s, "arrivals": %s, "data_mib": %s, "load_start": %s, "load_max": %s, "load_window_seconds": %s, "load_warmup_seconds": %s},\n' \
+  printf '{\n  "machine": "%s",\n  "journal": "%s",\n  "sizes": {"jobs": %s, "runs": %s, "dispatch": %s, "concurrency": %s, "idle_seconds": %s, "latency_slots": %s, "reruns": %s, "link_mib": %s, "arrivals": %s, "data_mib": %s, "load_start": %s, "load_max": %s, "load_window_seconds": %s, "load_warmup_seconds": %s, "chain": %s, "trigger_samples": %s},\n' \
     "$machine" "$sink" "$jobs" "$runs" "$dispatch" "$concurrency" "$idle" "$slots" "$reruns" "$linkMiB" "$arrivalSamples" "$dataMiB" \
-    "$loadStart" "$loadMax" "$loadWindow" "$loadWarmup"
+    "$loadStart" "$loadMax" "$loadWindow" "$loadWarmup" "$chain" "$triggerSamples"
   printf '  %s\n}\n' "$(IFS=,; echo "${figures[*]}" | sed 's/,"/,\n  "/g')"
 } > "$out/$results"
 if command -v python3 >/dev/null; then python3 -m json.tool "$out/$results" >/dev/null; fi
 echo
 echo "figures written to $out/$results"
-# Not figures: Renkei broke its promise that every slot of every job leaves a row.
+# Not figures: Renkei broke a promise (every slot of every job leaves a row; a chain runs each job once).
 if [ "${#defects[@]}" -gt 0 ]; then
   echo >&2
   echo "DEFECTS FOUND (not a matter of speed):" >&2

@@ -8,6 +8,6 @@ struct Bench: AsyncParsableCommand {
         commandName: "renkei-bench",
         abstract: "Measures Renkei for make bench; figures as JSON on standard output.",
         subcommands: [StartDaemon.self, Floor.self, ExecutorFloor.self, StoreWrites.self, Dispatch.self, LatencyFloor.self, LatencyFigures.self, RerunRoundTrip.self,
-                      ScheduledLoadFigures.self]
+                      ScheduledLoadFigures.self, ChainHops.self, TriggerLatency.self]
     )
 }
