@@ -224,14 +224,14 @@ rm -f "$work/data.csv" "$work/data.utf8.csv" "$work/data-body.csv" "$work/data-c
 # Start-up, then idle: $jobs job files and the store, until READY=1; then $idle s of nothing due.
 start_daemon "$work/jobs" "$work/state" "$work/daemon.log"
 figure startup_seconds "$ready"
-row "start-up to READY=1 ($jobs jobs, $runs runs)" "$(fmt "$ready" 3) s" "" "≤ 1 s" "$(verdict "$ready <= 1")"
+row "start-up to READY=1 ($jobs jobs, $runs runs)" "$(fmt "$ready" 3) s" "" "≤ 0.5 s" "$(verdict "$ready <= 0.5")"
 ticks0=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
 sleep "$idle"
 ticks1=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$daemon/status")
 cpu=$(awk "BEGIN { printf \"%.4f\", ($ticks1 - $ticks0) * 100 / $(getconf CLK_TCK) / $idle }")
 figure idle_rss_kib "$rss"; figure idle_cpu_percent "$cpu"
-row "idle RSS ($jobs jobs, ${idle} s)" "$(fmt "$(awk "BEGIN { print $rss / 1024 }")" 1) MiB" "" "≤ 30 MB" "$(verdict "$rss * 1024 <= 30000000")"
+row "idle RSS ($jobs jobs, ${idle} s)" "$(fmt "$(awk "BEGIN { print $rss / 1024 }")" 1) MiB" "" "≤ 25 MB" "$(verdict "$rss * 1024 <= 25000000")"
 row "idle CPU ($jobs jobs, ${idle} s)" "$(fmt "$cpu" 3) %" "" "≤ 0.1 %" "$(verdict "$cpu <= 0.1")"
 
 # ---------------------------------------------------------------------------------------------
