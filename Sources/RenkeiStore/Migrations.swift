@@ -152,6 +152,11 @@ enum Migrations {
                 t.column("until", .datetime)
             }
         }
+        migrator.registerMigration("v9: purged runs") { db in
+            // When retention cleared a run's output tails and deleted its work directory; the
+            // row, its steps' states and byte counts, its files and the audit stay.
+            try db.alter(table: "run") { t in t.add(column: "purged_at", .datetime) }
+        }
         return migrator
     }
 }

@@ -33,6 +33,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case triggerFileTaken = "trigger-file-taken"
     case jobHeld = "job-held"
     case jobReleased = "job-released"
+    case runsPurged = "runs-purged"
 
     public var messageID: String {
         switch self {
@@ -67,6 +68,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .jobHeld: "8eb3431c4058438d952372477e6ddd13"
         case .jobReleased: "5fb9e139619e4822b75dcd5ff78c51d0"
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
+        case .runsPurged: "ac891449fb7e42d3a555955301c6d594"
         }
     }
 

@@ -49,6 +49,9 @@ public struct Job: Sendable, Equatable {
     public var definitionHash: String
     /// Where the file wrote what is checked after parsing (`after:` names, `trigger.path`).
     public var positions: JobFilePositions
+    /// How long a finished run's output tails and work directory are kept (`retention:`); nil
+    /// means the daemon-wide default (`renkeid --retention`).
+    public var retention: JobDuration? = nil
 
     public init(
         name: JobName, description: String? = nil, schedule: String? = nil, parsedSchedule: Schedule? = nil,

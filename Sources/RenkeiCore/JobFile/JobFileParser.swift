@@ -91,8 +91,9 @@ public struct JobFileParser {
             report(root, "'steps:' is missing: a job needs at least one step, such as\n  steps:\n    - name: export\n      run: [\"/usr/local/bin/export\"]")
             steps = []
         }
+        let retention = fields["retention"].flatMap { readRetention($0) }
         guard let jobName, problems.isEmpty else { return nil }
-        return Job(
+        var job = Job(
             name: jobName, description: description, schedule: schedule, parsedSchedule: parsedSchedule,
             after: after, afterWait: afterWait, trigger: trigger?.trigger, timezone: timezone,
             closedDays: closedDays, closedDayCalendar: closedDayCalendar, onClosedDay: onClosedDay, catchUp: catchUp, catchUpWindow: catchUpWindow,
@@ -101,11 +102,14 @@ public struct JobFileParser {
             definitionHash: SHA256.hash(data: bytes).map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined(),
             positions: JobFilePositions(after: afterPositions, triggerPath: trigger?.pathPosition)
         )
+        job.retention = retention
+        return job
     }
 
     static let jobKeys = [
         "description", "schedule", "after", "after_wait", "trigger", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
         "overlap", "timeout", "kill_grace", "log_output", "retry", "deadline", "environment", "steps",
+        "retention",
     ]
     static let stepKeys = ["name", "run", "receive", "deliver", "check", "convert", "shell", "timeout"]
     /// What a step does: exactly one of these keys.
