@@ -42,6 +42,7 @@ struct Show: ParsableCommand {
         }
         let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job
         print(RunDetailText.render(detail, lines: lines, logOutput: current?.logOutput, currentDefinition: current?.definitionHash))
+        if let purged = try store.purgedAt(runID: runID) { print("output and work directory purged on \(RunSummary.localTime(purged)) (retention)") }
     }
 }
 
