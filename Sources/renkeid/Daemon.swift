@@ -31,6 +31,8 @@ struct Daemon: Service {
     let inbox: Inbox
     /// The loop's exit status, for `renkeid` to return once every service has stopped.
     let exitStatus: ExitStatus
+    /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at 03:00.
+    var retention: JobDuration = Purge.defaultRetention
 
     final class ExitStatus: Sendable {
         private let value = Mutex<Int32>(0)
@@ -40,7 +42,9 @@ struct Daemon: Service {
 
     func run() async {
         var loop = Loop(daemon: self)
+        let purging = Task { await purgeDaily() }
         await loop.run()
+        purging.cancel()
     }
 
     /// The loop's state: only the loop's task touches it.

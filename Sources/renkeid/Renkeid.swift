@@ -51,9 +51,15 @@ struct Renkeid: AsyncParsableCommand {
     @Flag(help: "Refuse run, rerun and cancel requests that give no --reason.")
     var requireReason = false
 
+    @Option(help: ArgumentHelp("Keep finished runs' output tails and work directories this long, for jobs whose file names no retention: (days, or a duration such as 90d).", valueName: "DAYS"))
+    var retention = "90d"
+
     func validate() throws {
         guard maxConcurrent >= 1 && maxConcurrent <= 1000 else { throw ValidationError("--max-concurrent must be 1 to 1000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+        guard let retention = Self.retention(retention), retention > .zero else {
+            throw ValidationError("--retention must be a number of days or a positive duration such as 90d")
+        }
     }
 
     func run() async throws {
@@ -78,7 +84,8 @@ struct Renkeid: AsyncParsableCommand {
         let runner = Runner(state: stateDirectory, store: store, sink: (toJournal ? OutputDestination.journal(logger: logger) : .console).sink,
                             cancelledMeans: .interrupted, onFile: { run, step, file in events.file(file, step: step, of: run) })
         let daemon = Daemon(locations: locations, store: store, runner: runner, notifier: SystemdNotifier(), logger: logger, events: events,
-                            shutdownGrace: .seconds(shutdownGrace), maxConcurrent: maxConcurrent, inbox: inbox, exitStatus: Daemon.ExitStatus())
+                            shutdownGrace: .seconds(shutdownGrace), maxConcurrent: maxConcurrent, inbox: inbox, exitStatus: Daemon.ExitStatus(),
+                            retention: Self.retention(retention) ?? Purge.defaultRetention)
         let desk = ControlDesk(store: store, runner: runner, logger: logger, locations: locations, inbox: inbox, requireReason: requireReason)
         let server: ControlServer
         do {
