@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import RenkeiCore
 @testable import RenkeiRuntime
@@ -115,5 +116,23 @@ import Testing
             return
         }
         #expect(zero.problems.first?.message.contains("'retention' is 0s") == true)
+    }
+    @Test func aVersion8StoreGainsPurgedAtWithItsRunsUnpurged() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.state, withIntermediateDirectories: true)
+        let path = scratch.state + "/renkei.db"
+        let old = try DatabasePool(path: path)
+        try Migrations.migrator.migrate(old, upTo: "v8: holds")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at, started_at, finished_at)
+                VALUES ('juki', 1795987800, 'Asia/Tokyo', 'schedule', 1, 'succeeded', 'h', '{}', '{}', '2020-11-30 21:30:00.000', '2020-11-30 21:30:00.000', '2020-11-30 21:31:00.000')
+                """)
+        }
+        try old.close()
+        let store = try RunStore.openForWriting(at: path)
+        #expect(try store.purgedAt(runID: 1) == nil)
+        #expect(try store.purgeableRuns(defaultCutoff: Date(), cutoffs: [:]).map(\.id) == [1])
+        #expect(try store.purgeableRuns(defaultCutoff: Date(), cutoffs: ["juki": .distantPast]).isEmpty)
     }
 }
