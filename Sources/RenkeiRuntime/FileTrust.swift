@@ -60,6 +60,19 @@ public struct FileTrust: Sendable {
         return nil
     }
 
+    /// Nil when the state directory at `path` is closed to others (or does not exist yet), else
+    /// why it is refused and the command that fixes it. It holds run records, output tails and
+    /// delivered files, which carry residents' personal data; the group is the operators'.
+    public static func stateDirectoryProblem(_ path: String) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return nil }
+        let open = status.st_mode & (S_IROTH | S_IXOTH)
+        guard open != 0 else { return nil }
+        let what = open == S_IROTH | S_IXOTH ? "read and enter" : (open & S_IROTH != 0 ? "list" : "enter")
+        let mode = String(status.st_mode & 0o7777, radix: 8)
+        return "refusing the state directory \(path): every user can \(what) it (mode 0\(mode)), and it holds run records and output with residents' personal data (fix: chmod o-rwx \(path))"
+    }
+
     static func userName(_ uid: uid_t) -> String? {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)

@@ -124,7 +124,7 @@ public struct Runner: Sendable {
                 job: job.name, runID: runID, attempt: request.attempt, trigger: request.trigger,
                 logicalTime: request.logicalTime, workDirectory: workDirectory, rerunOf: request.rerunOf,
                 triggerFile: request.triggerFile
-            ), inherited: inherited)
+            ), inherited: inherited, credentials: SystemdCredentials.reader(environment: inherited))
         } catch {
             let outcome = RunOutcome(state: .failed, errorClass: .storage, message: "cannot prepare the run: \(error)")
             return try await recordEnd(of: runID, outcome)
@@ -232,9 +232,9 @@ public struct Runner: Sendable {
                          progress: inout Progress) async throws -> StepTermination {
         let runID = run.id!
         progress = .stepStarting(step.name)
-        let arguments: [String]
+        let commandLine: RunEnvironment.CommandLine
         do {
-            arguments = try RunEnvironment.arguments(of: step, in: environment)
+            commandLine = try RunEnvironment.commandLine(of: step, in: environment, credentials: SystemdCredentials.reader(environment: inherited))
         } catch {
             let termination = StepTermination.spawnFailed("cannot expand the command: \(error)")
             progress = .stepEnded(step.name, termination)
@@ -258,8 +258,10 @@ public struct Runner: Sendable {
                 return termination
             }
         }
-        let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? arguments
-        try await store.stepStarted(runID: runID, position: position, command: command, at: Date())
+        let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? commandLine.arguments
+        // The record gets the argv with each secret `(redacted)`; only the process gets the values.
+        let shownCommand = link.map { [linkHelper, "link-step", $0.requestPath] } ?? commandLine.shown
+        try await store.stepStarted(runID: runID, position: position, command: shownCommand, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout

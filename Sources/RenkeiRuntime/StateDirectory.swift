@@ -22,19 +22,29 @@ public struct StateDirectory: Sendable {
     public func workDirectory(for job: JobName, runID: Int64) -> String { root + "/work/\(job.rawValue)/\(runID)" }
 
     /// Creates the directories Renkei writes to, readable by the owner and its group only: run
-    /// records and output tails may hold residents' personal data.
+    /// records and output tails may hold residents' personal data. A state directory that
+    /// already exists open to others is refused rather than used or silently changed: whoever
+    /// made it so may rely on it, and what it held may already have been read.
     public func prepare() throws {
+        if let problem = FileTrust.stateDirectoryProblem(root) { throw StateError.openToOthers(problem) }
         for directory in [root, locks, root + "/work"] {
             try Self.makeDirectory(directory)
         }
     }
 
+    /// What the state directory and every directory in it are created with, whatever the umask.
+    public static let directoryMode: mode_t = 0o750
+
     static func makeDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: directoryMode])
         } catch {
             throw StateError.cannotCreate(path, (error as NSError).localizedDescription)
         }
+        // The umask may have taken group bits the attributes asked for.
+        _ = chmod(path, directoryMode)
     }
 
     /// Opens the run store for writing. Runs left unfinished by a process that is gone are marked
@@ -61,10 +71,13 @@ public struct StateDirectory: Sendable {
 
 public enum StateError: Error, CustomStringConvertible {
     case cannotCreate(String, String)
+    /// The state directory exists and others can read or enter it (`FileTrust` says how to fix it).
+    case openToOthers(String)
 
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason): "cannot create \(path): \(reason)"
+        case .openToOthers(let problem): problem
         }
     }
 }

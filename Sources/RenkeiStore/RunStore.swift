@@ -35,6 +35,33 @@ public final class RunStore: Sendable {
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
 
+    /// What the store and its `-wal`/`-shm` files are created with.
+    public static let fileMode: mode_t = 0o640
+
+    /// Creates `path` with `fileMode` (or, with `create: false`, only tightens it if it exists),
+    /// hands it to `group` where this process may, and takes every permission from others.
+    static func makePrivate(_ path: String, group: String?, create: Bool = true) throws {
+        let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), fileMode)
+        guard descriptor >= 0 else {
+            if !create && errno == ENOENT { return }
+            // Read-only or not ours: SQLite's own open says what is wrong, in its words.
+            return
+        }
+        defer { Glibc.close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return }
+        if status.st_size == 0 && status.st_mode & 0o777 != fileMode {
+            _ = fchmod(descriptor, fileMode)   // just created: the umask may have taken group read
+        } else if status.st_mode & 0o007 != 0 {
+            guard fchmod(descriptor, status.st_mode & 0o770) == 0 else {
+                throw OpenError.cannotOpen(path, "others can read it and it cannot be made private (\(String(cString: strerror(errno)))): fix: chmod o-rwx \(path)")
+            }
+        }
+        if let group, let entry = getgrnam(group), status.st_gid != entry.pointee.gr_gid {
+            _ = fchown(descriptor, uid_t.max, entry.pointee.gr_gid)   // allowed to root and to the group's members
+        }
+    }
+
     public enum OpenError: Error, CustomStringConvertible {
         case noDatabase(String)
         case cannotOpen(String, String)
@@ -64,7 +91,13 @@ public final class RunStore: Sendable {
     /// every unfinished run whose owning process no longer exists, and hands each step process
     /// such a run left behind to `stopLeftover` (they must not go on writing to a target system
     /// while an operator reruns the link).
-    public static func openForWriting(at path: String, now: Date = Date(), stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
+    ///
+    /// The file is private whatever the umask: created 0640 (group `group` when it exists), and
+    /// an older store others could read is closed to them. SQLite gives the `-wal` and `-shm`
+    /// files the database file's mode, so they follow.
+    public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei",
+                                      stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
+        try makePrivate(path, group: group)
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
@@ -104,6 +137,8 @@ public final class RunStore: Sendable {
             try? pool.close()
             throw error
         }
+        // Files an older Renkei or a wider umask left readable by others.
+        for suffix in ["-wal", "-shm"] { try? makePrivate(path + suffix, group: group, create: false) }
         let recorder = Recorder(pool: pool, opened: opened)
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)

@@ -56,3 +56,34 @@ import Testing
         #expect(try RunEnvironment.arguments(of: step, in: ["X": "1; reboot"]) == ["/bin/sh", "-c", "echo ${X}; rm ${Y}"])
     }
 }
+
+@Suite struct SecretRedactionTests {
+    let environment = ["DB_PASSWORD": "s3cr3t", "pin_token": "42", "DIR": "/srv/in", "COPY": "x-s3cr3t-y"]
+
+    func step(_ arguments: [String]) -> Step { Step(name: "s", command: .argv(arguments)) }
+
+    @Test func theShownArgvHidesEachSecretWhereItWasExpandedWhateverItsLength() throws {
+        let line = try RunEnvironment.commandLine(of: step(["/bin/echo", "pw=${DB_PASSWORD}", "${pin_token}", "${DIR}/42.csv", "${credential:db}"]),
+                                                  in: environment, credentials: { name in name == "db" ? .success("cred-value") : .failure(.init("no")) })
+        #expect(line.arguments == ["/bin/echo", "pw=s3cr3t", "42", "/srv/in/42.csv", "cred-value"])
+        // A two-letter secret is hidden where it was expanded, not in every "42" of a path.
+        #expect(line.shown == ["/bin/echo", "pw=(redacted)", "(redacted)", "/srv/in/42.csv", "(redacted)"])
+    }
+
+    @Test func aSecretWrittenOutOrCopiedIntoAnotherValueIsHiddenToo() throws {
+        let line = try RunEnvironment.commandLine(of: step(["/bin/echo", "-ps3cr3t", "${COPY}"]), in: environment)
+        #expect(line.shown == ["/bin/echo", "-p(redacted)", "x-(redacted)-y"])
+        let shell = try RunEnvironment.commandLine(of: Step(name: "s", command: .shell("mysql -ps3cr3t ${DB_PASSWORD}")), in: environment)
+        #expect(shell.arguments == ["/bin/sh", "-c", "mysql -ps3cr3t ${DB_PASSWORD}"])
+        #expect(shell.shown == ["/bin/sh", "-c", "mysql -p(redacted) ${DB_PASSWORD}"])
+        #expect(RunEnvironment.redactingSecrets(environment)["COPY"] == "x-(redacted)-y")
+    }
+
+    @Test func credentialsAreSyntaxCheckedAndNeverVariables() throws {
+        #expect(try VariableExpansion.references(in: "${credential:db.main} ${A}") == [.init(name: "A", offset: 22)])
+        #expect(throws: VariableExpansion.Problem.invalidName("credential:../x", offset: 0)) { try VariableExpansion.references(in: "${credential:../x}") }
+        #expect(throws: VariableExpansion.Problem.credentialUnavailable("db", reason: "credentials are only read for a step's 'run' and 'environment'", offset: 3)) {
+            try VariableExpansion.expand("pw=${credential:db}", from: [:])
+        }
+    }
+}

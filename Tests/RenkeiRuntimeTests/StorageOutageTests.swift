@@ -21,8 +21,8 @@ struct StorageOutageTests {
     @Test func aFullDiskIsAStateTheDaemonComesBackFrom() throws {
         let scratch = try Scratch()
         let control = Control(scratch: scratch)
-        mkdir(scratch.state, 0o755)
-        let mounted = try execute("/bin/mount", ["-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", scratch.state])
+        mkdir(scratch.state, 0o750)
+        let mounted = try execute("/bin/mount", ["-t", "tmpfs", "-o", "size=3m,mode=0750", "tmpfs", scratch.state])
         try #require(mounted.status == 0, "cannot mount a tmpfs at \(scratch.state) although root: \(mounted.stderr)")
         defer { _ = try? execute("/bin/umount", ["-l", scratch.state]) }
         scratch.writeJob("tick", "schedule: \"*:*:*\"\nsteps:\n  - name: a\n    run: [\"/bin/true\"]\n")
