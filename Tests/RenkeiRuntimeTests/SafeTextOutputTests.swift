@@ -180,4 +180,32 @@ import Testing
         #expect(rows.map(\.result) == ["refused: the reason is 5120 bytes; at most 4096 are accepted"])
         #expect(try control.ctl(["audit", "--verify"]).status == 0)
     }
+
+    /// An operator's run is never retried, so its journal lines say "attempt 1" and why nothing
+    /// follows; the console log shows the step's control characters instead of obeying them.
+    @Test func aManualRunIsAttemptOneAndItsConsoleLinesAreSafe() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("failing", """
+            retry: { limit: 2, delay: 1m }
+            steps:
+              - name: export
+                run: ["/bin/sh", "-c", 'printf "hello\\033[2J\\rforged\\n"; exit 3']
+            """)
+        let control = Control(scratch: scratch)
+        let daemon = try control.daemon()
+        defer { daemon.stop() }
+        let result = try control.ctl(["run", "failing", "--reason", "test", "--wait"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(eventually { daemon.log.contains("failed in step export") })
+        daemon.stop()
+        let log = daemon.log
+        let started = try #require(log.split(separator: "\n").first { $0.contains("failing run 1 started") })
+        #expect(started.contains("(manual, attempt 1, asked by "), "\(started)")
+        let failure = try #require(log.split(separator: "\n").first { $0.contains("failed in step export") })
+        #expect(failure.contains("(attempt 1, manual runs are not retried: see renkeictl show 1"), "\(failure)")
+        #expect(!failure.contains(" of 3") && !failure.contains("no retry left"))
+        #expect(log.contains("failing[export]: hello\\e[2J\\rforged"), "\(log)")
+        Self.expectNoControls(log, "the console log")
+        #expect(try allRuns(scratch).count == 1, "not retried")
+    }
 }
