@@ -54,7 +54,7 @@ import Testing
         let listed = problems(Array("steps:\n  - name: a\n    run: [\"/bin/\u{0}true\"]\n".utf8))
         #expect(listed.count == 1)
         #expect(listed.first?.line == 3)
-        #expect(listed.first?.column == 16)
-        #expect(listed.first?.description.hasPrefix("Jobs/junk.yaml:3:16: error: the file holds a NUL byte") == true, "\(listed)")
+        #expect(listed.first?.column == 17)
+        #expect(listed.first?.description.hasPrefix("Jobs/junk.yaml:3:17: error: the file holds a NUL byte") == true, "\(listed)")
     }
 }

@@ -12,6 +12,8 @@ import Testing
     /// DEL and the C1 CSI U+009B.
     static let hostile = "ok\u{1B}[2J\rforged 1 root accepted\nline2\u{0}nul\u{7F}del\u{9B}31m"
     static let shown = "ok\\e[2J\\rforged 1 root accepted\\nline2\\0nul\\x7fdel\\u{9b}31m"
+    /// The store keeps text columns up to a NUL (SQLite text); what is shown of them.
+    static let shownStored = "ok\\e[2J\\rforged 1 root accepted\\nline2"
 
     static let base: Int64 = 1_795_000_000 - 1_795_000_000 % 86_400
 
@@ -72,22 +74,24 @@ import Testing
         let show = try Self.ctl(scratch, ["show", String(rerun)])
         #expect(show.status == 0, "\(show.stderr)")
         Self.expectNoControls(show.stdout, "show")
-        #expect(show.stdout.contains("  reason        " + Self.shown + "\n"), "\(show.stdout)")
-        #expect(show.stdout.contains("       | " + Self.shown + "\n"), "the output tail's line, one line: \(show.stdout)")
+        #expect(show.stdout.contains("  reason        " + Self.shownStored + "\n"), "\(show.stdout)")
+        // The output tail is split into its lines at LF; each is shown with its controls visible.
+        #expect(show.stdout.contains("       | ok\\e[2J\\rforged 1 root accepted\n       | line2\\0nul\\x7fdel\\u{9b}31m\n"), "\(show.stdout)")
+        #expect(show.stdout.contains("     $ /bin/echo '" + Self.shown + "'\n"), "\(show.stdout)")
         #expect(!show.stdout.contains("\nforged"), "a CR or LF in the reason starts no line of its own")
         let showFailed = try Self.ctl(scratch, ["show", String(failed)])
         Self.expectNoControls(showFailed.stdout, "show of the failure")
-        #expect(showFailed.stdout.contains("[exit] step deliver: " + Self.shown))
+        #expect(showFailed.stdout.contains("[exit] step deliver: " + Self.shownStored + "\n"))
 
         let audit = try Self.ctl(scratch, ["audit"])
         #expect(audit.status == 0, "\(audit.stderr)")
         Self.expectNoControls(audit.stdout, "audit")
         #expect(audit.stdout.split(separator: "\n").count == 2, "a header and one row: \(audit.stdout)")
-        #expect(audit.stdout.hasSuffix(Self.shown + "\n"))
+        #expect(audit.stdout.hasSuffix(Self.shownStored + "\n"))
         // JSON stays JSON: the reason comes back exactly as stored.
         let auditJSON = try Self.ctl(scratch, ["audit", "--json"])
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(auditJSON.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.first?["reason"] as? String == Self.hostile)
+        #expect(rows.first?["reason"] as? String == String(Self.hostile.prefix { $0 != "\u{0}" }))
 
         let history = try Self.ctl(scratch, ["history"])
         #expect(history.status == 0)
@@ -114,7 +118,7 @@ import Testing
             #expect(csv.status == 0, "\(csv.stderr)")
             let rows = ReportTests.parseCSV(csv.stdout)
             let header = try #require(rows.first)
-            let reasonColumn = try #require(header.firstIndex(of: "reason"))
+            let reasonColumn = try #require(header.firstIndex(of: "Reason"))
             let resolved = try #require(rows.first { $0.first == "resolved" })
             #expect(resolved[reasonColumn] == cell, "\(reason.debugDescription) → \(resolved[reasonColumn].debugDescription)")
             #expect(rows.allSatisfy { row in row.allSatisfy { $0.first.map { !"=+-@".contains($0) } ?? true } }, "no cell starts a formula")
@@ -123,9 +127,9 @@ import Testing
         let scratch = try Scratch()
         _ = try await Self.fill(scratch)
         let rows = ReportTests.parseCSV(try Self.report(scratch, ["--format", "csv", "--lang", "en"]).stdout)
-        let reasonColumn = try #require(rows.first?.firstIndex(of: "reason"))
-        #expect(rows.first { $0.first == "resolved" }?[reasonColumn] == Self.hostile.replacingOccurrences(of: "\r", with: ""),
-                "the reader drops CRs; the rest comes back exactly")
+        let reasonColumn = try #require(rows.first?.firstIndex(of: "Reason"))
+        #expect(rows.first { $0.first == "resolved" }?[reasonColumn] == String(Self.hostile.prefix { $0 != "\u{0}" }),
+                "quoted, CR and all, exactly as stored (the store keeps text up to a NUL)")
     }
 
     @Test func aRealisticTextReportFitsEightyColumns() async throws {
