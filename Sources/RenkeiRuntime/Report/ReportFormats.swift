@@ -29,7 +29,7 @@ public enum ReportFormats {
         out.append(paint(l.unresolvedTitle, report.unresolved.isEmpty ? "1" : "1;31"))
         if report.unresolved.isEmpty { out.append("  " + l.none) }
         out += incidents(report.unresolved, elsewhere: report.resolved, resolvedElsewhere: true, l) { failure, indent in
-            ["  " + indent + fit(SafeText.visible(failure.error), columns - 2 - indent.count), "  " + indent + paint(SafeText.visible(failure.rerunCommand ?? ""), "36")]
+            ["  " + indent + String(SafeText.visible(failure.error).prefix(76 - indent.count)), "  " + indent + paint(SafeText.visible(failure.rerunCommand ?? ""), "36")]
         }
         out.append("")
         out.append(paint(l.resolvedTitle, "1"))
