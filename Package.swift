@@ -77,7 +77,7 @@ let package = Package(
         ),
         // libsystemd's sd_notify and sd_journal_sendv (libsystemd-dev).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "RenkeiSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "RenkeiSystemd", dependencies: ["RenkeiCore", "CSystemd", .product(name: "Logging", package: "swift-log")]),
         // The control socket's protocol, shared by renkeid and renkeictl.
         .target(name: "RenkeiControl"),
         .executableTarget(

@@ -35,6 +35,7 @@ public struct OutputDestination: Sendable {
     }
 
     public static let console = OutputDestination(sink: { run, step, _, line in
-        FileHandle.standardError.write(Data("\(run.job)[\(step)]: ".utf8) + Data(line) + Data("\n".utf8))
+        // A step's ESC sequences and CRs are shown, not obeyed, on the operator's terminal.
+        FileHandle.standardError.write(Data("\(run.job)[\(step)]: \(SafeText.visible(String(decoding: line, as: UTF8.self)))\n".utf8))
     }, flush: {})
 }

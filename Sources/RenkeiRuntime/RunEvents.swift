@@ -41,9 +41,16 @@ public struct RunEvents: Sendable {
         String(time.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
     }
 
-    /// `attempt 1 of 3` (retries allowed + 1).
+    /// `attempt 1 of 3` (retries allowed + 1); `attempt 1` for a run that is never retried
+    /// (an operator's `run` or `rerun`: the operator is there to decide what comes next).
     static func attempts(_ run: RunRecord, _ job: Job?) -> String {
-        "attempt \(run.attempt) of \((job?.retry?.limit ?? 0) + 1)"
+        isRetried(run) ? "attempt \(run.attempt) of \((job?.retry?.limit ?? 0) + 1)" : "attempt \(run.attempt)"
+    }
+
+    /// Whether a failure of `run` can be retried automatically: the scheduler retries scheduled,
+    /// caught-up and retried runs only.
+    static func isRetried(_ run: RunRecord) -> Bool {
+        run.trigger == .schedule || run.trigger == .catchUp || run.trigger == .retry
     }
 
     /// Sent once the run's row is committed, as it begins: its state is `running` from here on,
@@ -75,7 +82,8 @@ public struct RunEvents: Sendable {
             if let retryAt {
                 next = "retry at \(String(retryAt.iso8601.dropFirst(11).prefix(8)))"
             } else {
-                next = "no retry left: see renkeictl show \(run.id!), fix the cause, then renkeictl rerun \(run.id!)"
+                let why = Self.isRetried(run) ? "no retry left" : "\(run.trigger.rawValue) runs are not retried"
+                next = "\(why): see renkeictl show \(run.id!), fix the cause, then renkeictl rerun \(run.id!)"
             }
             fields[EventField.state] = run.state.rawValue
             logger.event(kind, .error, "\(base) \(verb)\(place): \(error) (\(Self.attempts(run, job)), \(next))", fields)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RenkeiCore
 
 /// A swift-log handler writing each message as a structured journal entry: `MESSAGE`, `PRIORITY`,
 /// `SYSLOG_IDENTIFIER`, `CODE_FILE`/`CODE_LINE`/`CODE_FUNC`, and every metadata item as a field
@@ -60,9 +61,11 @@ public struct ConsoleLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let fields = Self.shown.compactMap { key in merged[key].map { "\(key)=\($0)" } }.joined(separator: " ")
-        let line = "\(Date().formatted(Self.timestamp)) \(identifier)[\(getpid())] \(event.level.rawValue): \(event.message)" + (fields.isEmpty ? "" : "  [\(fields)]")
-        FileHandle.standardError.write(Data((line.replacingOccurrences(of: "\n", with: "\\n") + "\n").utf8))
+        // Messages carry reasons and step errors: their control characters are shown, so one
+        // event stays one line and cannot drive the terminal.
+        let fields = Self.shown.compactMap { key in merged[key].map { "\(key)=\(SafeText.visible("\($0)"))" } }.joined(separator: " ")
+        let line = "\(Date().formatted(Self.timestamp)) \(identifier)[\(getpid())] \(event.level.rawValue): \(SafeText.visible(event.message.description))" + (fields.isEmpty ? "" : "  [\(fields)]")
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
 

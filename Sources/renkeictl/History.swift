@@ -76,10 +76,12 @@ func openForReading(_ locations: Locations) throws -> RunStore {
     }
 }
 
-/// Left-aligned columns two spaces apart; the last column is not padded.
+/// Left-aligned columns two spaces apart; the last column is not padded. Cells are shown with
+/// their control characters visible (`SafeText`), so a reason cannot move the cursor.
 enum Table {
     static func render(_ rows: [[String]]) -> String {
         guard let columns = rows.first?.count else { return "" }
+        let rows = rows.map { $0.map(SafeText.visible) }
         var widths = [Int](repeating: 0, count: columns)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RenkeiControl
+import RenkeiCore
 
 struct Hold: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,10 @@ struct Hold: ParsableCommand {
     @Option(help: ArgumentHelp("Why (required); shown with every slot it skips and kept in the audit log.", valueName: "TEXT"))
     var reason: String
 
+    func validate() throws {
+        if let problem = SafeText.reasonProblem(reason) { throw ValidationError("--reason: \(problem)") }
+    }
+
     func run() throws {
         print(try askDaemon(location.locations, ControlRequest(operation: .hold, job: job, reason: reason, until: until)).message)
     }
@@ -45,6 +50,10 @@ struct Release: ParsableCommand {
 
     @Option(help: ArgumentHelp("Why; kept in the audit log.", valueName: "TEXT"))
     var reason: String?
+
+    func validate() throws {
+        if let problem = SafeText.reasonProblem(reason) { throw ValidationError("--reason: \(problem)") }
+    }
 
     func run() throws {
         print(try askDaemon(location.locations, ControlRequest(operation: .release, job: job, reason: reason)).message)

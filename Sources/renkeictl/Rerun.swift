@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RenkeiControl
+import RenkeiCore
 import RenkeiRuntime
 
 struct Rerun: AsyncParsableCommand {
@@ -79,6 +80,7 @@ struct Rerun: AsyncParsableCommand {
     var local = false
 
     func validate() throws {
+        if let problem = SafeText.reasonProblem(reason) { throw ValidationError("--reason: \(problem)") }
         if failed {
             guard runID == nil else { throw ValidationError("give either RUN or --failed, not both") }
         } else {

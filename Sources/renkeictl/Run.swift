@@ -44,6 +44,10 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Follow the run until it ends; exit 0 if it succeeded, 1 if not.")
     var wait = false
 
+    func validate() throws {
+        if let problem = SafeText.reasonProblem(reason) { throw ValidationError("--reason: \(problem)") }
+    }
+
     func run() async throws {
         let locations = location.locations
         guard local else {

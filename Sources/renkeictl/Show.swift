@@ -56,32 +56,32 @@ enum RunDetailText {
         field("logical time", "\(run.logical.iso8601) (\(run.logical.date), \(run.logicalZone))")
         var trigger = "\(run.trigger.rawValue), attempt \(run.attempt)"
         if let user = run.requestedByUser { trigger += ", asked by \(user)" }
-        field("trigger", trigger)
-        if let reason = run.reason { field("reason", reason) }
+        field("trigger", SafeText.visible(trigger))
+        if let reason = run.reason { field("reason", SafeText.visible(reason)) }
         if let rerunOf = run.rerunOf { field("rerun of", "run \(rerunOf)") }
         if let retryOf = run.retryOf { field("retry of", "run \(retryOf)") }
         field("queued", RunSummary.localTime(run.queuedAt))
         field("started", RunSummary.localTime(run.startedAt))
         field("finished", RunSummary.localTime(run.finishedAt) + (RunSummary.duration(run).map { " (took \($0))" } ?? ""))
         if let errorClass = run.errorClass {
-            field("error", "[\(errorClass.rawValue)] \(run.errorMessage ?? "")")
+            field("error", "[\(errorClass.rawValue)] \(SafeText.visible(run.errorMessage ?? ""))")
         }
-        if run.state == .waiting, let message = run.errorMessage { field("waiting", message) }
+        if run.state == .waiting, let message = run.errorMessage { field("waiting", SafeText.visible(message)) }
         // What the run was asked to do beyond its job: the file that started it, the step an
         // operator did by hand, a forced rerun, where a rerun began.
         let parameters = (try? JSONDecoder().decode([String: String].self, from: Data(run.parameters.utf8))) ?? [:]
-        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) { field(name.replacingOccurrences(of: "_", with: " "), value) }
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) { field(SafeText.visible(name.replacingOccurrences(of: "_", with: " ")), SafeText.visible(value)) }
         if let resolvedBy = run.resolvedBy { field("resolved by", "run \(resolvedBy) at \(RunSummary.localTime(run.resolvedAt))") }
         var definition = "sha256 \(run.definitionHash.prefix(16))…"
         if let currentDefinition, currentDefinition != run.definitionHash { definition += " (the job file has changed since this run)" }
         field("definition", definition)
-        if let work = run.workDirectory { field("work dir", work) }
+        if let work = run.workDirectory { field("work dir", SafeText.visible(work)) }
         if logOutput == false { field("output", "kept out of the journal (log_output: false); only the tails below hold it") }
 
         text.append("")
         text.append("steps:")
         for step in detail.steps {
-            var line = "  \(step.position + 1). \(step.name)  \(step.state.rawValue)"
+            var line = "  \(step.position + 1). \(SafeText.visible(step.name))  \(step.state.rawValue)"
             if let status = step.exitStatus { line += "  exit \(status)" }
             if let signal = step.signal { line += "  \(SignalName.describe(signal))" }
             if let started = step.startedAt, let finished = step.finishedAt {
@@ -89,9 +89,9 @@ enum RunDetailText {
             }
             text.append(line)
             if let arguments = JSONOutput.decodeArguments(step.command), step.state != .pending, step.state != .notRun {
-                text.append("     $ " + arguments.map(shellQuoted).joined(separator: " "))
+                text.append("     $ " + SafeText.visible(arguments.map(shellQuoted).joined(separator: " ")))
             }
-            if let message = step.message { text.append("     \(message)") }
+            if let message = step.message { text.append("     \(SafeText.visible(message))") }
             for file in detail.files where file.position == step.position {
                 text.append("     " + fileLine(file))
             }
@@ -101,7 +101,7 @@ enum RunDetailText {
                 let shown = trimmed.suffix(lines)
                 let kept = total > Int64(tail.count) ? ", last \(tail.count) kept" : ""
                 text.append("     \(name) (\(total) bytes\(kept); last \(shown.count) lines):")
-                for outputLine in shown { text.append("       | \(outputLine)") }
+                for outputLine in shown { text.append("       | \(SafeText.visible(String(outputLine)))") }
             }
         }
         if run.state.isFailure && run.resolvedBy == nil {
@@ -119,13 +119,13 @@ enum RunDetailText {
         let word = file.outcome.rawValue.replacingOccurrences(of: "_", with: " ")
         var line: String
         switch file.direction {
-        case .received: line = "\(word) \(file.source ?? "?") → \(file.path)"
-        case .delivered: line = "\(word) \(file.path) (from \(file.source ?? "?"))"
-        case .checked: line = "\(word) \(file.path)"
-        case .converted: line = "\(word) \(file.source ?? "?") → \(file.path)"
+        case .received: line = "\(word) \(SafeText.visible(file.source ?? "?")) → \(SafeText.visible(file.path))"
+        case .delivered: line = "\(word) \(SafeText.visible(file.path)) (from \(SafeText.visible(file.source ?? "?")))"
+        case .checked: line = "\(word) \(SafeText.visible(file.path))"
+        case .converted: line = "\(word) \(SafeText.visible(file.source ?? "?")) → \(SafeText.visible(file.path))"
         }
         line += "  \(size)  \(hash)"
-        if let note = file.note { line += "\n       \(note)" }
+        if let note = file.note { line += "\n       \(SafeText.visible(note))" }
         return line
     }
 

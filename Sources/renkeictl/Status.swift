@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RenkeiControl
+import RenkeiCore
 import RenkeiRuntime
 
 struct Status: ParsableCommand {
@@ -73,6 +74,10 @@ struct Cancel: ParsableCommand {
 
     @Option(help: ArgumentHelp("Why; kept in the audit log.", valueName: "TEXT"))
     var reason: String?
+
+    func validate() throws {
+        if let problem = SafeText.reasonProblem(reason) { throw ValidationError("--reason: \(problem)") }
+    }
 
     func run() throws {
         print(try askDaemon(location.locations, ControlRequest(operation: .cancel, run: runID, reason: reason)).message)

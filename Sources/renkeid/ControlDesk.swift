@@ -44,6 +44,10 @@ struct ControlDesk: Sendable {
 
     /// A request from a caller the socket let in (root, renkeid's user, an operator).
     func answer(_ request: ControlRequest, caller: Caller, raw: String) async -> ControlResponse {
+        if let problem = SafeText.reasonProblem(request.reason) {
+            await audit(caller, raw, nil, "refused: \(problem)", nil)
+            return .error(2, problem)
+        }
         if request.isMutating && requireReason && (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             await audit(caller, raw, nil, "refused: no reason given", nil)
             return .error(2, "this renkeid requires --reason on every run, rerun and cancel (a ticket number, say)")

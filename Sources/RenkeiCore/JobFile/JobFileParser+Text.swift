@@ -17,6 +17,14 @@ extension JobFileParser {
         loop: while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
+                // YAML forbids NUL; Yams would report it at no position. Say where it is.
+                if scalar == "\0" {
+                    problems.append(JobFileProblem(
+                        file: file, line: line, column: column,
+                        message: "the file holds a NUL byte (at offset \(byteOffset)): a job file is text; remove it (was the file saved as UTF-16?)"
+                    ))
+                    return nil
+                }
                 scalars.append(scalar)
                 byteOffset += UTF8.width(scalar)
                 if scalar == "\n" {

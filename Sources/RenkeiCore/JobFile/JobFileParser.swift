@@ -15,6 +15,8 @@ public struct JobFileParser {
     var readCompanionFile: CompanionFileReader = { _ in .failure(CompanionFileError("files named by a job are not read here")) }
     /// Problems found so far; parsing goes on after each one to report them all in one pass.
     var problems: [JobFileProblem] = []
+    /// At most this many problems are listed for one file.
+    public static let maximumProblems = 100
 
     /// Parses `bytes`, read from `file`, as the job named by the file name.
     public static func parse(file: String, name: String, bytes: [UInt8],
@@ -25,9 +27,16 @@ public struct JobFileParser {
         let job = parser.parseJob(name: name, bytes: bytes)
         if let job, parser.problems.isEmpty { return .success(job) }
         // In file order, as a compiler lists them, whatever order the keys were checked in.
-        let ordered = parser.problems.enumerated().sorted { a, b in
+        var ordered = parser.problems.enumerated().sorted { a, b in
             (a.element.line, a.element.column, a.offset) < (b.element.line, b.element.column, b.offset)
         }.map(\.element)
+        // A file of garbage must not bury the terminal (or the journal) in errors: the first
+        // hundred say what is wrong, the rest are counted.
+        if ordered.count > maximumProblems {
+            let omitted = ordered.count - maximumProblems
+            ordered.removeLast(omitted)
+            ordered.append(.omitted(omitted, in: file))
+        }
         return .failure(JobFileFailure(problems: ordered))
     }
 

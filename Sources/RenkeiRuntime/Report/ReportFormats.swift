@@ -4,11 +4,15 @@ import RenkeiCore
 /// The report as text (80 columns, colour only on a terminal), CSV (one row per failure, then the
 /// reconciliation table) and JSON.
 public enum ReportFormats {
+    /// The text report's width: no line is wider.
+    public static let columns = 80
+
     public static func text(_ report: FailureReport, _ l: ReportLabels, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
         var out: [String] = []
         out.append(paint(l.title, "1"))
-        out.append("\(l.period): \(l.short(report.since)) – \(l.short(report.until)) (\(report.timezone))   \(l.generated): \(l.short(report.generatedAt))")
+        out.append("\(l.period): \(l.short(report.since)) – \(l.short(report.until)) (\(report.timezone))")
+        out.append("\(l.generated): \(l.short(report.generatedAt))")
         let verdict = l.verdict(report)
         out.append(report.totals.counts.unresolved > 0 ? paint(verdict, "1;31") : paint(verdict, "32"))
         out.append("")
@@ -25,19 +29,57 @@ public enum ReportFormats {
         out.append(paint(l.unresolvedTitle, report.unresolved.isEmpty ? "1" : "1;31"))
         if report.unresolved.isEmpty { out.append("  " + l.none) }
         out += incidents(report.unresolved, elsewhere: report.resolved, resolvedElsewhere: true, l) { failure, indent in
-            ["  " + indent + String(failure.error.prefix(76 - indent.count)), "  " + indent + paint(failure.rerunCommand ?? "", "36")]
+            ["  " + indent + String(SafeText.visible(failure.error).prefix(76 - indent.count)), "  " + indent + paint(SafeText.visible(failure.rerunCommand ?? ""), "36")]
         }
         out.append("")
         out.append(paint(l.resolvedTitle, "1"))
         if report.resolved.isEmpty { out.append("  " + l.none) }
         out += incidents(report.resolved, elsewhere: report.unresolved, resolvedElsewhere: false, l) { failure, indent in
-            let who = failure.requestedBy ?? "-"
+            let who = SafeText.visible(failure.requestedBy ?? "-")
             return ["  " + indent + "→ \(l.resolvedBy) \(failure.resolvedBy ?? 0) (\(l.resolution(failure.resolution)), \(who), \(l.duration(failure.openSeconds)))"
-                    + (failure.reason.map { " — \($0)" } ?? "")]
+                    + (failure.reason.map { " — \(SafeText.visible($0))" } ?? "")]
         }
         out.append("")
         out += reconciliation(report.reconciliation, l, paint)
-        return out.joined(separator: "\n") + "\n"
+        return out.flatMap { wrapped($0, columns) }.joined(separator: "\n") + "\n"
+    }
+
+    /// `line` as it is when it fits in `columns`; else cut at spaces (or anywhere, when a word is
+    /// longer than a line) into lines indented two more than it is, each painted as it was.
+    static func wrapped(_ line: String, _ columns: Int) -> [String] {
+        var paint: (prefix: String, suffix: String) = ("", "")
+        var plain = line
+        if let start = line.firstIndex(of: "\u{1B}"), let end = line[start...].firstIndex(of: "m") {
+            paint = (String(line[start...end]), "\u{1B}[0m")
+            plain = line.replacingOccurrences(of: String(line[start...end]), with: "").replacingOccurrences(of: paint.suffix, with: "")
+            // Text before the paint (the indent) stays outside it.
+        }
+        guard width(plain) > columns else { return [line] }
+        let indent = String(plain.prefix { $0 == " " })
+        let continuation = indent + "  "
+        var lines: [String] = []
+        var current = indent
+        var body = Substring(plain.dropFirst(indent.count))
+        while !body.isEmpty {
+            let room = columns - width(current)
+            var taken = ""
+            for character in body {
+                if width(taken + String(character)) > room { break }
+                taken.append(character)
+            }
+            if taken.count < body.count, let space = taken.lastIndex(of: " "), space > taken.startIndex {
+                taken = String(taken[..<space])
+            }
+            if taken.isEmpty { taken = String(body.first!) }
+            lines.append(current + taken)
+            body = body.dropFirst(taken.count).drop { $0 == " " }
+            current = continuation
+        }
+        guard !paint.prefix.isEmpty else { return lines }
+        return lines.map { piece in
+            let lead = String(piece.prefix { $0 == " " })
+            return lead + paint.prefix + piece.dropFirst(lead.count) + paint.suffix
+        }
     }
 
     /// The failures of one list, each incident's downstream failures indented under its root
@@ -86,7 +128,7 @@ public enum ReportFormats {
             let painted = row.status.needsAction ? paint(status, "1;31") : row.status == .reconciled ? paint(status, "32") : status
             out.append("    " + painted + pad(l.delivered, 10)
                        + numbers(row.filesDelivered, row.bytesDelivered, row.recordsDelivered))
-            if row.status.needsAction { out.append("      " + fit(l.reason(row), 74)) }
+            if row.status.needsAction { out.append("      " + fit(SafeText.visible(l.reason(row)), 74)) }
         }
         return out
     }
@@ -146,7 +188,7 @@ public enum ReportFormats {
         }
         let columns = rows.map(\.count).max() ?? 0
         rows = rows.map { $0 + Array(repeating: "", count: columns - $0.count) }
-        let text = rows.map { $0.map(quote).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+        let text = rows.map { $0.map { quote(SafeText.csvCell($0)) }.joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
         // A byte-order mark so Excel in Japan reads UTF-8 instead of Shift_JIS.
         return (l.japanese ? Data([0xEF, 0xBB, 0xBF]) : Data()) + Data(text.utf8)
     }
