@@ -9,19 +9,9 @@ extension RunStore {
     /// when (shown by `history` and `show` while it waits). Its steps are `pending`. Fsynced: the
     /// wait must survive a power cut, or the slot would be lost.
     public func recordWaiting(_ new: NewRun, message: String, owner: ProcessIdentity, at now: Date) async throws -> RunRecord {
-        try await write(.powerCut) { db in
-            var run = RunRecord(
-                id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
-                logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .waiting,
-                definitionHash: new.job.definitionHash, environment: "{}", parameters: JSON.encode(new.parameters),
-                queuedAt: now, errorMessage: message, owner: owner.description
-            )
-            try run.insertRow(db)
-            for (position, step) in new.job.steps.enumerated() {
-                try StepRecord(runId: run.id!, position: position, name: step.name, state: .pending, command: step.command.arguments).insertRow(db)
-            }
-            return run
-        }
+        var waiting = new
+        waiting.waitingFor = message
+        return try await enqueue(waiting, owner: owner, at: now)
     }
 
     /// Every run waiting for its upstreams, oldest slot first.
