@@ -40,25 +40,31 @@ public final class RunStore: Sendable {
 
     /// Creates `path` with `fileMode` (or, with `create: false`, only tightens it if it exists),
     /// hands it to `group` where this process may, and takes every permission from others.
+    ///
+    /// An existing file is changed by its path, never opened: closing any descriptor of a file
+    /// drops every POSIX lock this process holds on it, and SQLite's locks on `-shm` are what tell
+    /// another process the shared memory is in use (without them, a reader truncates it under
+    /// renkeid's map and renkeid dies of SIGBUS).
     static func makePrivate(_ path: String, group: String?, create: Bool = true) throws {
-        let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), fileMode)
-        guard descriptor >= 0 else {
-            if !create && errno == ENOENT { return }
+        var status = stat()
+        if lstat(path, &status) != 0 {
+            guard create, errno == ENOENT else { return }
+            let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, fileMode)
             // Read-only or not ours: SQLite's own open says what is wrong, in its words.
+            guard descriptor >= 0 else { return }
+            _ = fchmod(descriptor, fileMode)   // the umask may have taken group read
+            if let group, let entry = getgrnam(group) { _ = fchown(descriptor, uid_t.max, entry.pointee.gr_gid) }
+            Glibc.close(descriptor)
             return
         }
-        defer { Glibc.close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return }
-        if status.st_size == 0 && status.st_mode & 0o777 != fileMode {
-            _ = fchmod(descriptor, fileMode)   // just created: the umask may have taken group read
-        } else if status.st_mode & 0o007 != 0 {
-            guard fchmod(descriptor, status.st_mode & 0o770) == 0 else {
+        guard status.st_mode & S_IFMT == S_IFREG else { return }   // a symlink or worse: SQLite refuses it
+        if status.st_mode & 0o007 != 0 {
+            guard chmod(path, status.st_mode & 0o770) == 0 else {
                 throw OpenError.cannotOpen(path, "others can read it and it cannot be made private (\(String(cString: strerror(errno)))): fix: chmod o-rwx \(path)")
             }
         }
         if let group, let entry = getgrnam(group), status.st_gid != entry.pointee.gr_gid {
-            _ = fchown(descriptor, uid_t.max, entry.pointee.gr_gid)   // allowed to root and to the group's members
+            _ = lchown(path, uid_t.max, entry.pointee.gr_gid)   // allowed to root and to the group's members
         }
     }
 
@@ -98,6 +104,9 @@ public final class RunStore: Sendable {
     public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei",
                                       stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
         try makePrivate(path, group: group)
+        // Files an older Renkei or a wider umask left readable by others (new ones take the
+        // database file's mode from SQLite).
+        for suffix in ["-wal", "-shm"] { try makePrivate(path + suffix, group: group, create: false) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
@@ -137,8 +146,6 @@ public final class RunStore: Sendable {
             try? pool.close()
             throw error
         }
-        // Files an older Renkei or a wider umask left readable by others.
-        for suffix in ["-wal", "-shm"] { try? makePrivate(path + suffix, group: group, create: false) }
         let recorder = Recorder(pool: pool, opened: opened)
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)
