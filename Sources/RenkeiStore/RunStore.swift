@@ -38,29 +38,20 @@ public final class RunStore: Sendable {
     /// What the store and its `-wal`/`-shm` files are created with.
     public static let fileMode: mode_t = 0o640
 
-    /// Creates `path` with `fileMode` (or, with `create: false`, only tightens it if it exists),
-    /// hands it to `group` where this process may, and takes every permission from others.
+    /// Takes every permission from others on `path` if it exists, and hands it to `group` where
+    /// this process may.
     ///
-    /// An existing file is changed by its path, never opened: closing any descriptor of a file
-    /// drops every POSIX lock this process holds on it, and SQLite's locks on `-shm` are what tell
+    /// The file is changed by its path, never opened: closing any descriptor of a file drops
+    /// every POSIX lock this process holds on it, and SQLite's locks on `-shm` are what tell
     /// another process the shared memory is in use (without them, a reader truncates it under
-    /// renkeid's map and renkeid dies of SIGBUS).
-    static func makePrivate(_ path: String, group: String?, create: Bool = true) throws {
+    /// renkeid's map and renkeid dies of SIGBUS). Nor is the store created beforehand: an empty
+    /// file is a rollback-journal database to a reader, whose locks then hold off the writer.
+    static func makePrivate(_ path: String, group: String?) throws {
         var status = stat()
-        if lstat(path, &status) != 0 {
-            guard create, errno == ENOENT else { return }
-            let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, fileMode)
-            // Read-only or not ours: SQLite's own open says what is wrong, in its words.
-            guard descriptor >= 0 else { return }
-            _ = fchmod(descriptor, fileMode)   // the umask may have taken group read
-            if let group, let entry = getgrnam(group) { _ = fchown(descriptor, uid_t.max, entry.pointee.gr_gid) }
-            Glibc.close(descriptor)
-            return
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else { return }   // a symlink or worse: SQLite refuses it
-        if status.st_mode & 0o007 != 0 {
-            guard chmod(path, status.st_mode & 0o770) == 0 else {
-                throw OpenError.cannotOpen(path, "others can read it and it cannot be made private (\(String(cString: strerror(errno)))): fix: chmod o-rwx \(path)")
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
+        if status.st_mode & 0o777 & ~fileMode != 0 {
+            guard chmod(path, status.st_mode & 0o777 & fileMode) == 0 else {
+                throw OpenError.cannotOpen(path, "others can read it and it cannot be made private (\(String(cString: strerror(errno)))): fix: chmod 0640 \(path)")
             }
         }
         if let group, let entry = getgrnam(group), status.st_gid != entry.pointee.gr_gid {
@@ -98,15 +89,11 @@ public final class RunStore: Sendable {
     /// such a run left behind to `stopLeftover` (they must not go on writing to a target system
     /// while an operator reruns the link).
     ///
-    /// The file is private whatever the umask: created 0640 (group `group` when it exists), and
-    /// an older store others could read is closed to them. SQLite gives the `-wal` and `-shm`
-    /// files the database file's mode, so they follow.
+    /// The file is private whatever the umask: 0640 (group `group` when it exists), and an older
+    /// store others could read is closed to them. SQLite gives later `-wal` and `-shm` files the
+    /// database file's mode, so they follow.
     public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei",
                                       stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
-        try makePrivate(path, group: group)
-        // Files an older Renkei or a wider umask left readable by others (new ones take the
-        // database file's mode from SQLite).
-        for suffix in ["-wal", "-shm"] { try makePrivate(path + suffix, group: group, create: false) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
@@ -118,6 +105,9 @@ public final class RunStore: Sendable {
             // pool keeps that one writer connection, so setting FULL on it here lasts.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator.migrate(pool)
+            // SQLite created them with the umask's mode (and a -wal/-shm takes the database's):
+            // 0640 whatever the umask, and an older store others could read is closed to them.
+            for suffix in ["", "-wal", "-shm"] { try makePrivate(path + suffix, group: group) }
             opened = pool.writeWithoutTransaction { db in OpenedFile.of(db, path: path) }
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
