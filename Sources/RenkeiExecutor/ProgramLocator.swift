@@ -3,10 +3,10 @@ import RenkeiCore
 
 /// Finds the file a step's `arguments[0]` names, so that "cannot start" can say exactly which path
 /// was tried and why, before anything is spawned.
-enum ProgramLocator {
+public enum ProgramLocator {
     /// An absolute path, a path relative to `programDirectory` (it holds a `/`), or a name looked
     /// up in the run's `PATH`.
-    static func locate(_ program: String, programDirectory: String, path: String?) -> Result<String, SpawnFailure> {
+    public static func locate(_ program: String, programDirectory: String, path: String?) -> Result<String, SpawnFailure> {
         if program.hasPrefix("/") { return check(program) }
         if program.contains("/") {
             return check(URL(fileURLWithPath: programDirectory).appendingPathComponent(program).standardizedFileURL.path)
@@ -34,7 +34,7 @@ enum ProgramLocator {
     }
 }
 
-struct SpawnFailure: Error {
-    let message: String
+public struct SpawnFailure: Error {
+    public let message: String
     init(_ message: String) { self.message = message }
 }

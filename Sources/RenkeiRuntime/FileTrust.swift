@@ -30,6 +30,17 @@ public struct FileTrust: Sendable {
         return nil
     }
 
+    /// Nil when nothing from `/` down to `path`, nor on the way to any symlink's target, could be
+    /// changed by a user Renkei does not trust; else the refusal of `subject`, naming the
+    /// component and the command that fixes it (see `PathRules.configuration`).
+    public func pathProblem(_ path: String, refusing subject: String, consequence: String) -> String? {
+        let hazard = PathWalk(path).firstHazard(.configuration(trustedOwner: UInt32(trustedOwner)), trustedOwnerName: Self.userName(trustedOwner) ?? "root")
+        return hazard?.message(refusing: subject, consequence: consequence)
+    }
+
+    /// What whoever could change a job file's path could do.
+    public static let jobFileConsequence = "whoever can write there could put another job file in its place and make Renkei run any command"
+
     /// What a look at a trigger directory found: nothing wrong, something to mention, or a reason
     /// to refuse the job.
     public enum TriggerDirectoryFinding: Sendable, Equatable {
@@ -47,6 +58,7 @@ public struct FileTrust: Sendable {
         guard stat(path, &status) == 0 else {
             let reason = String(cString: strerror(errno))
             if errno == ENOENT || errno == ENOTDIR {
+                if let problem = Self.triggerPathProblem(path) { return .problem(problem) }
                 return .note("trigger directory \(path) does not exist yet: no file can start the job until it does")
             }
             return .note("trigger directory \(path) cannot be looked at as \(Self.userName(geteuid()) ?? "uid \(geteuid())") (\(reason)): not checked")
@@ -57,7 +69,16 @@ public struct FileTrust: Sendable {
         if status.st_mode & S_IWOTH != 0 && status.st_mode & S_ISVTX == 0 {
             return .problem("refusing trigger directory \(path): every user can write in it, so anyone could drop a file there and start this job with data of their making (fix: chmod o-w \(path), or chmod +t \(path) so no one can replace or remove a file another user wrote)")
         }
-        return nil
+        return Self.triggerPathProblem(path).map { .problem($0) }
+    }
+
+    /// The directories above a trigger directory, and on the way to any symlink's target, must
+    /// not be writable by every user (unless sticky): whoever could would put a directory of
+    /// their own in its place. Their owners are not checked: the path is the sending system's.
+    static func triggerPathProblem(_ path: String) -> String? {
+        let hazard = PathWalk(path).firstHazard(.othersMayNotWrite)
+        return hazard?.message(refusing: "trigger directory \(path)",
+                               consequence: "anyone could put a directory of their own there and start this job with data of their making")
     }
 
     /// Nil when the state directory at `path` is closed to others (or does not exist yet), else

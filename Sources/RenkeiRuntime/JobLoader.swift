@@ -30,7 +30,9 @@ public enum JobLoader {
             catalog.problems.append(JobFileProblem(file: directory, line: 0, column: 0, message: "no jobs directory here: give one with --jobs or RENKEI_JOBS"))
             return catalog
         }
-        if let problem = trust.problem(with: directory, isDirectory: true) {
+        if let problem = trust.problem(with: directory, isDirectory: true)
+            ?? trust.pathProblem(directory, refusing: "the jobs directory \(directory)",
+                                 consequence: "whoever can write there could add or replace job files and make Renkei run any command") {
             catalog.problems.append(JobFileProblem(file: directory, line: 0, column: 0, message: problem))
             return catalog
         }
@@ -81,7 +83,9 @@ public enum JobLoader {
         var status = stat()
         guard stat(path, &status) == 0 else { return failure("cannot read: \(String(cString: strerror(errno)))") }
         guard status.st_mode & S_IFMT == S_IFREG else { return failure("not a regular file") }
-        if let problem = trust.problem(with: path) { return failure(problem) }
+        if let problem = trust.problem(with: path) ?? trust.pathProblem(path, refusing: path, consequence: FileTrust.jobFileConsequence) {
+            return failure(problem)
+        }
         let bytes: [UInt8]
         switch readBytes(path) {
         case .success(let read): bytes = read
@@ -91,16 +95,22 @@ public enum JobLoader {
         let directory = (path as NSString).deletingLastPathComponent
         let base = directory.isEmpty ? "." : directory
         return JobFileParser.parse(file: path, name: name, bytes: bytes, readClosedDayFile: { closedDayFile in
-            readClosedDayFile(closedDayFile, relativeTo: base)
+            readClosedDayFile(closedDayFile, relativeTo: base, trust: trust)
         }, readCompanionFile: { name in
-            readCompanionFile(name, relativeTo: base)
+            readCompanionFile(name, relativeTo: base, trust: trust)
         }).map { LoadedJob(job: $0, file: path) }
     }
 
     /// A file of extra closed dates named in `closed_days`; a relative path is taken from the job
     /// file's directory.
-    static func readClosedDayFile(_ name: String, relativeTo directory: String) -> Result<Set<JapaneseHolidays.Day>, ClosedDayFileError> {
+    /// It decides which days the job runs, so its path is held as strictly as a job file's.
+    static func readClosedDayFile(_ name: String, relativeTo directory: String, trust: FileTrust = FileTrust()) -> Result<Set<JapaneseHolidays.Day>, ClosedDayFileError> {
         let path = name.hasPrefix("/") ? name : directory + "/" + name
+        if FileManager.default.fileExists(atPath: path),
+           let problem = trust.pathProblem(path, refusing: "the closed-day file \(path)",
+                                           consequence: "whoever can write there could change the days this job runs") {
+            return .failure(.refused(path, problem))
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot read it" : "no such file"
             return .failure(.unreadable(path, reason))
@@ -112,8 +122,14 @@ public enum JobLoader {
     }
 
     /// A file a job names beside it (a substitution table), as UTF-8 text.
-    static func readCompanionFile(_ name: String, relativeTo directory: String) -> Result<(path: String, text: String), CompanionFileError> {
+    /// It changes the data the job delivers, so its path is held as strictly as a job file's.
+    static func readCompanionFile(_ name: String, relativeTo directory: String, trust: FileTrust = FileTrust()) -> Result<(path: String, text: String), CompanionFileError> {
         let path = name.hasPrefix("/") ? name : directory + "/" + name
+        if FileManager.default.fileExists(atPath: path),
+           let problem = trust.pathProblem(path, refusing: "the substitution table \(path)",
+                                           consequence: "whoever can write there could change what this job writes into the data it delivers") {
+            return .failure(CompanionFileError(problem, refused: true))
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(CompanionFileError(FileManager.default.fileExists(atPath: path) ? "\(path): cannot read it" : "\(path): no such file"))
         }

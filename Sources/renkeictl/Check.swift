@@ -12,6 +12,13 @@ struct Check: ParsableCommand {
             valid job; prints each problem as FILE:LINE:COL: error: MESSAGE on standard error and \
             exits 2 if there is any.
 
+            Like sshd's StrictModes, a job file, the jobs directory, closed-day files and \
+            substitution tables are refused when anything on their path up to / (symlinks \
+            followed) is writable by group or others (sticky directories excepted) or owned by \
+            anyone but root or Renkei's user; a trigger directory when a directory above it is \
+            writable by others. A step's program that others could replace is only a warning \
+            (a line starting 'warning:'); the exit status stays 0.
+
             Chains are checked across the jobs: every job named in 'after:' must exist, not be \
             the job itself, and not lead back to it; a job whose chain cannot run is not loaded, \
             nor is any job waiting for it. With FILEs, an upstream that is not among them is looked \
@@ -53,6 +60,9 @@ struct Check: ParsableCommand {
         }
         for note in catalog.notes {
             FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+        }
+        for warning in catalog.jobs.flatMap({ ProgramTrust.warnings($0) }) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         for problem in catalog.problems {
             FileHandle.standardError.write(Data("\(problem)\n".utf8))

@@ -197,6 +197,9 @@ extension JobFileParser {
     /// The substitution table named by `convert.substitutions`: `U+20BB7<TAB>吉` per line.
     private mutating func readSubstitutions(_ name: String, at node: Node) -> [UInt32: String] {
         switch readCompanionFile(name) {
+        case .failure(let error) where error.refused:
+            report(node, error.reason)
+            return [:]
         case .failure(let error):
             report(node, "cannot read the substitution table '\(name)': \(error.reason)")
             return [:]

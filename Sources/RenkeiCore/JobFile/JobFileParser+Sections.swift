@@ -212,6 +212,8 @@ extension JobFileParser {
                 calendar.extraDates.formUnion(dates)
             case .failure(.unreadable(let path, let reason)):
                 report(element, "closed_days '\(value)' is not a known calendar (jp-municipal) and cannot be read as a file of dates (\(path): \(reason))")
+            case .failure(.refused(_, let refusal)):
+                report(element, refusal)
             case .failure(.invalid(let path, let problem)):
                 problems.append(JobFileProblem(file: path, line: problem.line, column: problem.column, message: problem.message))
             }

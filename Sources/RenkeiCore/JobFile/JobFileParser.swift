@@ -133,7 +133,12 @@ public typealias CompanionFileReader = (String) -> Result<(path: String, text: S
 /// Why a file a job names cannot be read, in the operator's words.
 public struct CompanionFileError: Error, Sendable {
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// The file is there but refused: someone Renkei does not trust could change it (`reason` says who and the fix).
+    public let refused: Bool
+    public init(_ reason: String, refused: Bool = false) {
+        self.reason = reason
+        self.refused = refused
+    }
 }
 
 /// Reads a file of closed dates for `closed_days` (dependency of the parser, which does no I/O).
@@ -144,6 +149,9 @@ public enum ClosedDayFileError: Error {
     case unreadable(String, String)
     /// A line of the file is not a date.
     case invalid(String, ClosedDays.FileProblem)
+    /// The file is there but refused (path, the refusal with its fix): someone Renkei does not
+    /// trust could change it.
+    case refused(String, String)
 }
 
 /// All problems of one job file.
