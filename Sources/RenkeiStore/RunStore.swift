@@ -34,6 +34,8 @@ public final class RunStore: Sendable {
     let recorder: Recorder?
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
+    /// How audit rows are hashed, and who hears of each (the journal).
+    let auditSeal: AuditSeal
 
     /// What the store and its `-wal`/`-shm` files are created with.
     public static let fileMode: mode_t = 0o640
@@ -82,7 +84,8 @@ public final class RunStore: Sendable {
         }
     }
 
-    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = []) {
+    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = [], auditSeal: AuditSeal = AuditSeal()) {
+        self.auditSeal = auditSeal
         self.path = path
         self.pool = pool
         self.recorder = recorder
@@ -101,7 +104,7 @@ public final class RunStore: Sendable {
     /// The file is private whatever the umask: created 0640 (group `group` when it exists), and
     /// an older store others could read is closed to them. SQLite gives the `-wal` and `-shm`
     /// files the database file's mode, so they follow.
-    public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei",
+    public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei", auditSeal: AuditSeal = AuditSeal(),
                                       stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
         try makePrivate(path, group: group)
         // Files an older Renkei or a wider umask left readable by others (new ones take the
@@ -150,7 +153,7 @@ public final class RunStore: Sendable {
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)
         }
-        return RunStore(path: path, pool: pool, recorder: recorder, interruptedAtOpen: interrupted)
+        return RunStore(path: path, pool: pool, recorder: recorder, interruptedAtOpen: interrupted, auditSeal: auditSeal)
     }
 
     /// What a write must survive.
