@@ -29,7 +29,8 @@ public enum ReportQuery {
             lastSuccess: last([.succeeded]),
             lastFailure: last([.failed, .timedOut, .interrupted]),
             files: try store.reportFiles(scope),
-            dependencies: dependencies
+            dependencies: dependencies,
+            auditHead: try store.auditHead()
         )
     }
 }

@@ -48,10 +48,12 @@ public struct StateDirectory: Sendable {
     }
 
     /// Opens the run store for writing. Runs left unfinished by a process that is gone are marked
-    /// `interrupted` on the way, and the step processes they left running are stopped.
-    public func openStoreForWriting(now: Date = Date()) throws -> RunStore {
+    /// `interrupted` on the way, and the step processes they left running are stopped. Audit rows
+    /// are keyed with `auditKey` when there is one, and each is announced by `auditEvents`.
+    public func openStoreForWriting(now: Date = Date(), auditKey: [UInt8]? = nil, auditEvents: AuditEvents? = nil) throws -> RunStore {
         try prepare()
-        let store = try RunStore.openForWriting(at: database, now: now) { leftover in
+        let seal = auditEvents?.seal(key: auditKey, store: database) ?? AuditSeal(key: auditKey)
+        let store = try RunStore.openForWriting(at: database, now: now, auditSeal: seal) { leftover in
             StepExecutor.stopAbandoned(processGroup: leftover.pid, grace: JobDuration(seconds: 5))
         }
         // Whatever else is left of those runs (a process spawned just before the crash, before its

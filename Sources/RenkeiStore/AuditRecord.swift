@@ -22,6 +22,9 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var runId: Int64?
     public var previousHash: String
     public var hash: String
+    /// Whether `hash` is a plain SHA-256 or an HMAC under the audit key. Nil only when read
+    /// from a store renkeid has not migrated yet: every row then is plain.
+    public var sealing: AuditSealing?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -29,6 +32,28 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     var hashedFields: [String] {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded())
         return [String(millis), String(uid), user, String(pid), request, reason ?? "", result, runId.map(String.init) ?? ""]
+    }
+
+    /// The row as `AuditVerification` checks it.
+    public var link: AuditLink {
+        AuditLink(id: id ?? 0, previousHash: previousHash, hash: hash, fields: hashedFields, sealing: sealing ?? .plain)
+    }
+
+    public var head: AuditHead { AuditHead(seq: id ?? 0, hash: hash) }
+}
+
+/// How a writing store seals its audit rows: the key (when renkeid was given one) and who hears
+/// of each row once it is committed (the journal, through `AuditEvents`).
+public struct AuditSeal: Sendable {
+    /// HMAC-SHA256 key; nil for a plain SHA-256 chain.
+    public var key: [UInt8]?
+    /// Called with each audit row after its transaction committed, never before: a head the
+    /// journal holds is a row the table held.
+    public var appended: @Sendable (AuditRecord) -> Void
+
+    public init(key: [UInt8]? = nil, appended: @escaping @Sendable (AuditRecord) -> Void = { _ in }) {
+        self.key = key
+        self.appended = appended
     }
 }
 
@@ -62,17 +87,20 @@ extension RunStore {
     /// Appends a row to the audit chain and returns it.
     @discardableResult
     public func appendAudit(_ entry: AuditEntry, runID: Int64?, at now: Date = Date()) async throws -> AuditRecord {
-        try await write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, db) }
+        let key = auditSeal.key
+        let row = try await write(.powerCut) { db in try Self.append(entry, runID: runID, at: now, key: key, db) }
+        auditSeal.appended(row)
+        return row
     }
 
     /// Chains `entry` after the last row, in the caller's transaction.
-    static func append(_ entry: AuditEntry, runID: Int64?, at now: Date, _ db: Database) throws -> AuditRecord {
+    static func append(_ entry: AuditEntry, runID: Int64?, at now: Date, key: [UInt8]?, _ db: Database) throws -> AuditRecord {
         let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? AuditChain.genesis
         // Stored times keep milliseconds; hash what is stored.
         let stored = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded() / 1000)
         var row = AuditRecord(id: nil, at: stored, uid: entry.uid, user: entry.user, pid: entry.pid, request: entry.request, reason: entry.reason,
-                              result: entry.result, runId: runID, previousHash: previous, hash: "")
-        row.hash = AuditChain.hash(previous: previous, fields: row.hashedFields)
+                              result: entry.result, runId: runID, previousHash: previous, hash: "", sealing: key == nil ? .plain : .keyed)
+        row.hash = AuditChain.hash(previous: previous, fields: row.hashedFields, key: key)
         try row.insert(db)
         return row
     }
@@ -86,8 +114,20 @@ extension RunStore {
         }
     }
 
-    /// Walks the whole chain; nil when intact, else the first row that does not fit.
-    public func verifyAudit() throws -> AuditChainBreak? {
+    /// How many rows were ever written to the audit table: SQLite's AUTOINCREMENT counter
+    /// (`sqlite_sequence`), which deleting rows does not lower. 0 before the first.
+    public func auditRowsWritten() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit'") ?? 0 }
+    }
+
+    /// The newest audit row's id and hash; nil before the first.
+    public func auditHead() throws -> AuditHead? {
+        try pool.read { db in try AuditRecord.order(Column("id").desc).fetchOne(db)?.head }
+    }
+
+    /// Walks the whole chain (keyed rows with `key`, unchecked without); nil when intact, else
+    /// the first row that does not fit. `renkeictl audit --verify` checks more: `AuditVerification`.
+    public func verifyAudit(key: [UInt8]? = nil) throws -> AuditChainBreak? {
         let rows = try audit()
         var previous = AuditChain.genesis
         var expectedID: Int64 = 1
@@ -98,7 +138,8 @@ extension RunStore {
             if row.previousHash != previous {
                 return AuditChainBreak(rowID: row.id!, reason: "its previous hash does not match row \(row.id! - 1): a row before it was changed or removed")
             }
-            if AuditChain.hash(previous: previous, fields: row.hashedFields) != row.hash {
+            let keyed = row.sealing == .keyed
+            if !keyed || key != nil, AuditChain.hash(previous: previous, fields: row.hashedFields, key: keyed ? key : nil) != row.hash {
                 return AuditChainBreak(rowID: row.id!, reason: "its contents do not match its hash: the row was edited")
             }
             previous = row.hash

@@ -157,6 +157,11 @@ enum Migrations {
             // row, its steps' states and byte counts, its files and the audit stay.
             try db.alter(table: "run") { t in t.add(column: "purged_at", .datetime) }
         }
+        migrator.registerMigration("v10: audit sealing") { db in
+            // How each audit row's hash was made: `sha256`, or `hmac-sha256` under the audit key.
+            // Rows written before this were all plain SHA-256.
+            try db.alter(table: "audit") { t in t.add(column: "sealing", .text).notNull().defaults(to: "sha256") }
+        }
         return migrator
     }
 }

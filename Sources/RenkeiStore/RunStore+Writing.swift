@@ -64,7 +64,8 @@ extension RunStore {
     /// "queued". Without one it is not fsynced on its own: a step's process waits for
     /// `stepStarted`'s fsync, a run that cannot start for `finish`'s.
     public func enqueue(_ new: NewRun, owner: ProcessIdentity, at now: Date, audit: AuditEntry? = nil) async throws -> RunRecord {
-        try await write(audit == nil && new.waitingFor == nil ? .processCrash : .powerCut) { db in
+        let key = auditSeal.key
+        let (run, auditRow) = try await write(audit == nil && new.waitingFor == nil ? .processCrash : .powerCut) { db in
             var run = RunRecord(
                 id: nil, job: new.job.name.rawValue, logicalTime: new.logicalTime.epochSeconds,
                 logicalZone: new.logicalTime.zoneIdentifier, trigger: new.trigger, attempt: new.attempt, state: .queued,
@@ -78,9 +79,11 @@ extension RunStore {
                 let state = new.stepStates?[position] ?? .pending
                 try StepRecord(runId: run.id!, position: position, name: step.name, state: state, command: step.command.arguments).insertRow(db)
             }
-            if let audit { _ = try Self.append(audit, runID: run.id, at: now, db) }
-            return run
+            let auditRow = try audit.map { try Self.append($0, runID: run.id, at: now, key: key, db) }
+            return (run, auditRow)
         }
+        if let auditRow { auditSeal.appended(auditRow) }
+        return run
     }
 
     /// Moves a queued run to `running` with the environment and work directory it runs with.

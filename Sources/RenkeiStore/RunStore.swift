@@ -34,6 +34,8 @@ public final class RunStore: Sendable {
     let recorder: Recorder?
     /// Runs this open found abandoned by a dead process and marked `interrupted`.
     public let interruptedAtOpen: [InterruptedRun]
+    /// How audit rows are hashed, and who hears of each (the journal).
+    let auditSeal: AuditSeal
 
     /// What the store and its `-wal`/`-shm` files are created with.
     public static let fileMode: mode_t = 0o640
@@ -73,7 +75,8 @@ public final class RunStore: Sendable {
         }
     }
 
-    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = []) {
+    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = [], auditSeal: AuditSeal = AuditSeal()) {
+        self.auditSeal = auditSeal
         self.path = path
         self.pool = pool
         self.recorder = recorder
@@ -92,7 +95,7 @@ public final class RunStore: Sendable {
     /// The file is private whatever the umask: 0640 (group `group` when it exists), and an older
     /// store others could read is closed to them. SQLite gives later `-wal` and `-shm` files the
     /// database file's mode, so they follow.
-    public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei",
+    public static func openForWriting(at path: String, now: Date = Date(), group: String? = "renkei", auditSeal: AuditSeal = AuditSeal(),
                                       stopLeftover: (ProcessIdentity) -> Void = { _ in }) throws -> RunStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
@@ -140,7 +143,7 @@ public final class RunStore: Sendable {
         for run in interrupted {
             run.leftoverProcesses.forEach(stopLeftover)
         }
-        return RunStore(path: path, pool: pool, recorder: recorder, interruptedAtOpen: interrupted)
+        return RunStore(path: path, pool: pool, recorder: recorder, interruptedAtOpen: interrupted, auditSeal: auditSeal)
     }
 
     /// What a write must survive.

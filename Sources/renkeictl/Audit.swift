@@ -9,13 +9,18 @@ struct Audit: ParsableCommand {
         commandName: "audit",
         abstract: "List who asked renkeid for what, or check that the audit log was not altered.",
         discussion: """
-            Reads the store directly (works with renkeid stopped). Each row's SHA-256 covers the row \
-            and the previous row's hash; --verify walks the chain and exits 1 naming the first row \
-            that does not fit.
+            Reads the store directly (works with renkeid stopped). Each row's SHA-256 (or HMAC-SHA256 \
+            under the audit key) covers the row and the previous row's hash, and each row's id and \
+            hash (the head) went to the journal as it was written. --verify checks the chain, that \
+            no id is missing up to the number of rows SQLite counted (sqlite_sequence), and that \
+            the table agrees with every head the journal holds: rows edited, deleted (also the \
+            newest ones), a wiped table, a recomputed chain and a forged row are named, exit 1. \
+            What cannot be checked (no journal access, no key) is said on stderr. See docs/audit.md.
 
             Examples:
               renkeictl audit --since 2026-11-01
-              renkeictl audit --verify
+              sudo renkeictl audit --verify
+              sudo renkeictl audit --verify --key-file /etc/renkei/audit.key
             """
     )
 
@@ -27,18 +32,31 @@ struct Audit: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Flag(help: "Check the hash chain.")
+    @Flag(help: "Check the hash chain, the row count and the heads in the journal.")
     var verify = false
 
-    func run() throws {
-        let store = try openForReading(location.locations)
-        if verify {
-            if let broken = try store.verifyAudit() {
-                throw Failure(.runDidNotSucceed, "the audit log was altered: \(broken)")
-            }
-            print("audit log intact: \(try store.audit().count) rows, hash chain verified")
-            return
+    @Option(help: ArgumentHelp("With --verify: read the journal files in DIR (journalctl -D), not the machine's journal.", valueName: "DIR"))
+    var journalDirectory: String?
+
+    @Flag(help: "With --verify: do not read the journal (the chain and the row count only).")
+    var noJournal = false
+
+    @Option(help: ArgumentHelp("With --verify: the audit key (default: the renkei-audit-key credential, else $RENKEI_AUDIT_KEY_FILE).", valueName: "FILE"))
+    var keyFile: String?
+
+    @Option(help: ArgumentHelp("With --verify and a key: the first row written with the key (rows before it predate it).", valueName: "ID"))
+    var keyedFrom: Int64 = 1
+
+    func validate() throws {
+        if !verify && (journalDirectory != nil || noJournal || keyFile != nil) {
+            throw ValidationError("--journal-directory, --no-journal and --key-file go with --verify")
         }
+        if journalDirectory != nil && noJournal { throw ValidationError("--journal-directory and --no-journal do not go together") }
+    }
+
+    func run() throws {
+        if verify { return try verifyLog() }
+        let store = try openForReading(location.locations)
         var sinceDate: Date?
         if let since {
             do {
@@ -63,5 +81,30 @@ struct Audit: ParsableCommand {
                           row.runId.map(String.init) ?? "-", row.reason ?? ""])
         }
         print(Table.render(table))
+    }
+
+    /// The journal is read before the table: a row written in between is then newer than the
+    /// journal's head (and named as such), never taken for a deleted one.
+    func verifyLog() throws {
+        let key: [UInt8]?
+        do {
+            key = try keyFile.map { try AuditKey.read($0, how: "--key-file") } ?? AuditKey.load(environment: ProcessInfo.processInfo.environment)
+        } catch { throw Failure(.usage, "\(error)") }
+        let database = StateDirectory(location.locations.state).database
+        let journal = noJournal ? JournalHeads.unreadable("--no-journal was given") : AuditJournal.heads(store: database, directory: journalDirectory)
+        let store = try openForReading(location.locations)
+        let findings = AuditVerification.verify(try store.audit().map(\.link), sequence: try store.auditRowsWritten(), journal: journal, key: key, keyedFrom: keyedFrom)
+        for note in findings.notes {
+            FileHandle.standardError.write(Data("renkeictl: note: \(note)\n".utf8))
+        }
+        guard findings.isIntact else {
+            print("the audit log of \(database) was altered:")
+            for finding in findings.altered { print("  - \(finding)") }
+            throw Failure(.runDidNotSucceed, "the audit log was altered (\(findings.altered.count) finding(s) above): copy \(database) and keep the journal (journalctl --verify) before anything writes to them, then find who had write access")
+        }
+        print("audit log intact: \(findings.rows) rows, hash chain verified")
+        if findings.sealedHeads > 0, let head = findings.head {
+            print("  head: row \(head.seq), hash \(head.hash.prefix(16))…; the journal's \(findings.sealedHeads) head(s) for this store match the table")
+        }
     }
 }

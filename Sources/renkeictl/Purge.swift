@@ -47,7 +47,7 @@ struct Purge: AsyncParsableCommand {
             return
         }
         let store: RunStore
-        do { store = try state.openStoreForWriting() } catch {
+        do { store = try state.openStoreForAuditedWriting() } catch {
             throw Failure(.runDidNotSucceed, "\(error)")
         }
         defer { store.close() }

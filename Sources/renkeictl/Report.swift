@@ -130,11 +130,17 @@ struct Report: ParsableCommand {
         guard Journal.isAvailable else { return }
         LoggingSystem.bootstrap { _ in JournalLogHandler(identifier: "renkeictl") }
         let c = report.totals.counts
-        let fields = [
+        var fields = [
             "RENKEI_REPORT_SINCE": report.since, "RENKEI_REPORT_UNTIL": report.until, "RENKEI_REPORT_RUNS": "\(c.runs)",
             "RENKEI_REPORT_FAILED": "\(c.failed)", "RENKEI_REPORT_INCIDENTS": "\(report.totals.incidents)", "RENKEI_REPORT_UNRESOLVED": "\(c.unresolved)", "RENKEI_REPORT_MISSED": "\(c.missed)",
             "RENKEI_REPORT_DEADLINE_BREACHES": "\(c.deadlineBreaches)",
         ]
+        // The head the report saw: one more copy of it in the journal for audit --verify.
+        if let head = report.auditHead {
+            fields[EventField.auditSeq] = String(head.seq)
+            fields[EventField.auditHash] = head.hash
+            fields[EventField.auditStore] = StateDirectory(location.locations.state).database
+        }
         Logger(label: "renkeictl").event(.reportWritten, c.unresolved > 0 ? .warning : .notice,
                                          "failure report \(report.since.prefix(10)): \(c.runs) runs, \(c.failed) failures, \(c.unresolved) unresolved, \(c.missed) missed", fields)
     }

@@ -97,7 +97,7 @@ enum LocalRun {
     static func perform(_ request: RunRequest, locations: Locations, audited: ControlRequest, printOutput: Bool) async throws {
         let state = StateDirectory(locations.state)
         let store: RunStore
-        do { store = try state.openStoreForWriting() } catch {
+        do { store = try state.openStoreForAuditedWriting() } catch {
             throw Failure(.runDidNotSucceed, "\(error)")
         }
         // The run's events and output go to the journal too, as the daemon's do.
@@ -151,7 +151,7 @@ enum LocalRun {
 
     /// Refusals are audited too.
     static func auditRefusal(_ audited: ControlRequest, locations: Locations, reason: String?, _ result: String) async {
-        guard let store = try? StateDirectory(locations.state).openStoreForWriting() else { return }
+        guard let store = try? StateDirectory(locations.state).openStoreForAuditedWriting() else { return }
         _ = try? await store.appendAudit(auditEntry(audited, reason: reason, result), runID: nil)
     }
 

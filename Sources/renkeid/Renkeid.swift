@@ -73,7 +73,8 @@ struct Renkeid: AsyncParsableCommand {
         do {
             try stateDirectory.prepare()
             lock = try DaemonLock(state: stateDirectory)
-            store = try stateDirectory.openStoreForWriting()
+            store = try stateDirectory.openStoreForWriting(auditKey: try AuditKey.load(environment: ProcessInfo.processInfo.environment),
+                                                           auditEvents: AuditEvents(logger: logger))
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

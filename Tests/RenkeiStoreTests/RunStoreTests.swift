@@ -24,7 +24,7 @@ import Testing
         #expect(mode == "wal")
         #expect(synchronous == 2)  // FULL
         let migrations = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: runs and steps", "v2: deadline breaches", "v3: audit", "v4: report index", "v5: files", "v6: waiting runs", "v7: trigger files", "v8: holds", "v9: purged runs"])
+        #expect(migrations == ["v1: runs and steps", "v2: deadline breaches", "v3: audit", "v4: report index", "v5: files", "v6: waiting runs", "v7: trigger files", "v8: holds", "v9: purged runs", "v10: audit sealing"])
     }
 
     @Test func aRunPassesThroughItsStatesAndCannotEndTwice() async throws {
@@ -86,8 +86,53 @@ import Testing
         #expect(try store.deadlineBreaches(job: "juki").map(\.kind) == ["finish_by"])
     }
 
+    @Test func aStoreFromBeforeAuditSealingKeepsItsPlainChainAndGoesOnWithAKeyedOne() async throws {
+        let (path, cleanup) = try scratchDatabase()
+        defer { cleanup() }
+        // Two plain rows as v9 wrote them, without the `sealing` column.
+        let old = try DatabasePool(path: path)
+        try Migrations.migrator.migrate(old, upTo: "v9: purged runs")
+        let plain = try RunStore.openForWriting(at: path + ".plain")
+        defer { try? FileManager.default.removeItem(atPath: path + ".plain") }
+        for user in ["tanaka", "sato"] {
+            _ = try await plain.appendAudit(AuditEntry(uid: 1000, user: user, pid: 42, request: #"{"operation":"hold"}"#, reason: "ticket", result: "accepted"), runID: nil)
+        }
+        for row in try plain.audit() {
+            try await old.write { db in
+                try db.execute(sql: "INSERT INTO audit (id, at, uid, user, pid, request, reason, result, run_id, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                               arguments: [row.id, row.at, row.uid, row.user, row.pid, row.request, row.reason, row.result, row.previousHash, row.hash])
+            }
+        }
+        try old.close()
+        #expect(try RunStore.openForReading(at: path).audit().map(\.sealing) == [nil, nil], "read before renkeid migrated it")
+
+        let key = Array(repeating: UInt8(7), count: 32)
+        let heard = Heard()
+        let store = try RunStore.openForWriting(at: path, auditSeal: AuditSeal(key: key) { heard.add($0) })
+        let third = try await store.appendAudit(AuditEntry(uid: 0, user: "root", pid: 1, request: #"{"operation":"release"}"#, reason: nil, result: "accepted"), runID: nil)
+        #expect(heard.rows == [third], "the row is announced once, after its commit")
+        let rows = try store.audit()
+        #expect(rows.map(\.sealing) == [.plain, .plain, .keyed])
+        #expect(try store.auditRowsWritten() == 3)
+        #expect(try store.auditHead() == AuditHead(seq: 3, hash: third.hash))
+        #expect(try store.verifyAudit(key: key) == nil)
+        let findings = AuditVerification.verify(rows.map(\.link), sequence: 3, journal: .unreadable("test"), key: key, keyedFrom: 3)
+        #expect(findings.altered.isEmpty, "\(findings.altered)")
+        let strict = AuditVerification.verify(rows.map(\.link), sequence: 3, journal: .unreadable("test"), key: key)
+        #expect(strict.altered == ["audit row 1 is not keyed (plain SHA-256) though the key is in use from row 1: the chain was recomputed without the key from here, or a renkeictl without the key wrote the row (give it RENKEI_AUDIT_KEY_FILE); if the key was turned on later, say where with --keyed-from"])
+    }
+
     @Test func readingAMissingStoreSaysWhatToCheck() {
         #expect(throws: RunStore.OpenError.self) { try RunStore.openForReading(at: "/nonexistent/renkei.db") }
         #expect("\(RunStore.OpenError.noDatabase("/x/renkei.db"))".contains("check --state or RENKEI_STATE"))
     }
+}
+
+/// Audit rows a store announced.
+private final class Heard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var heard: [AuditRecord] = []
+
+    func add(_ row: AuditRecord) { lock.withLock { heard.append(row) } }
+    var rows: [AuditRecord] { lock.withLock { heard } }
 }

@@ -34,6 +34,7 @@ public enum EventKind: String, Sendable, CaseIterable {
     case jobHeld = "job-held"
     case jobReleased = "job-released"
     case runsPurged = "runs-purged"
+    case auditAppended = "audit-appended"
 
     public var messageID: String {
         switch self {
@@ -69,6 +70,7 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .jobReleased: "5fb9e139619e4822b75dcd5ff78c51d0"
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
         case .runsPurged: "ac891449fb7e42d3a555955301c6d594"
+        case .auditAppended: "f8cb6ddb2db541a490bc02a815fb6d6b"
         }
     }
 
@@ -101,4 +103,12 @@ public enum EventField {
     public static let bytes = "RENKEI_BYTES"
     public static let fileOutcome = "RENKEI_FILE_OUTCOME"
     public static let messageID = "MESSAGE_ID"
+    /// The newest audit row's id and hash (`audit-appended`, the report): the journal's copy of
+    /// the head `renkeictl audit --verify` compares the table with.
+    public static let auditSeq = "RENKEI_AUDIT_SEQ"
+    public static let auditHash = "RENKEI_AUDIT_HASH"
+    /// The store the audit row is in (its database file): one machine may keep several.
+    public static let auditStore = "RENKEI_AUDIT_STORE"
+    /// `sha256` or `hmac-sha256`.
+    public static let auditSealing = "RENKEI_AUDIT_SEALING"
 }

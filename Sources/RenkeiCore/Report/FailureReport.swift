@@ -56,10 +56,14 @@ public struct ReportInput: Sendable {
     /// The chains between the jobs (`after:`), to group a failed upstream with the downstream
     /// failures it caused; none when the job files could not be read.
     public var dependencies: Dependencies
+    /// The audit chain's newest row when the report was made: the report is a second copy of it.
+    public var auditHead: AuditHead?
 
     public init(since: Int64, until: Int64, generatedAt: Int64, zone: String, counts: [String: [RunState: Int]], failures: [RunFacts],
                 resolvers: [Int64: RunFacts], breaches: [String: Int], days: [(date: String, runs: Int, failures: Int)],
-                lastSuccess: [String: Int64], lastFailure: [String: Int64], files: [LinkDateFiles] = [], dependencies: Dependencies = Dependencies([])) {
+                lastSuccess: [String: Int64], lastFailure: [String: Int64], files: [LinkDateFiles] = [], dependencies: Dependencies = Dependencies([]),
+                auditHead: AuditHead? = nil) {
+        self.auditHead = auditHead
         self.since = since
         self.until = until
         self.generatedAt = generatedAt
@@ -172,10 +176,13 @@ public struct FailureReport: Sendable, Equatable, Codable {
     public var days: [Day]
     /// Per job and logical date: what was received, what was delivered, and whether they agree.
     public var reconciliation: [Reconciliation]
+    /// The audit chain's head (row id and hash) as the report was made; `renkeictl audit --verify`
+    /// compares the table with it through the report's journal event.
+    public var auditHead: AuditHead?
 
     enum CodingKeys: String, CodingKey {
         case totals, jobs, unresolved, resolved, days, since, until, timezone, reconciliation
-        case schemaVersion = "schema_version", generatedAt = "generated_at"
+        case schemaVersion = "schema_version", generatedAt = "generated_at", auditHead = "audit_head"
     }
 
     /// Builds the report; failures are grouped per job and logical time.
@@ -264,7 +271,8 @@ public struct FailureReport: Sendable, Equatable, Codable {
             },
             unresolved: grouped(unresolved, input.dependencies), resolved: grouped(resolved, input.dependencies),
             days: input.days.map { Day(date: $0.date, runs: $0.runs, failures: $0.failures) },
-            reconciliation: reconciliation(input.files)
+            reconciliation: reconciliation(input.files),
+            auditHead: input.auditHead
         )
     }
 

@@ -13,6 +13,7 @@ public enum ReportFormats {
         out.append(paint(l.title, "1"))
         out.append("\(l.period): \(l.short(report.since)) – \(l.short(report.until)) (\(report.timezone))")
         out.append("\(l.generated): \(l.short(report.generatedAt))")
+        out.append("\(l.auditHead): \(l.head(report.auditHead))")
         let verdict = l.verdict(report)
         out.append(report.totals.counts.unresolved > 0 ? paint(verdict, "1;31") : paint(verdict, "32"))
         out.append("")

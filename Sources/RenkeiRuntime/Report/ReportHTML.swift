@@ -63,6 +63,7 @@ public enum ReportHTML {
             }
             h += "</table>\n"
         }
+        h += "<footer><p class=\"meta\">\(e(l.auditHead)): \(e(l.head(report.auditHead)))</p></footer>\n"
         return h + "</body></html>\n"
     }
 

@@ -11,6 +11,13 @@ public struct ReportLabels: Sendable {
     var title: String { pick("Data-link failure report", "連携処理 障害状況報告") }
     var period: String { pick("Period", "対象期間") }
     var generated: String { pick("Generated", "作成日時") }
+    var auditHead: String { pick("Audit log head", "監査ログの最新行") }
+
+    /// "row 42, hash 3fa9…" — what `renkeictl audit --verify` compares the table with.
+    func head(_ head: AuditHead?) -> String {
+        guard let head else { return pick("no audit rows", "監査ログの記録なし") }
+        return pick("row \(head.seq), hash \(head.hash)", "\(head.seq) 行目、ハッシュ \(head.hash)")
+    }
     var summary: String { pick("Summary", "集計") }
     var runs: String { pick("Runs", "実行回数") }
     var succeeded: String { pick("Succeeded", "正常終了") }
