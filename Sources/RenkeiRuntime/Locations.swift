@@ -12,6 +12,8 @@ public struct Locations: Sendable, Equatable {
     public var jobs: String
     public var state: String
     public var socket: String
+    /// How long `renkeictl` waits for renkeid's answer on `socket`, in seconds.
+    public var answerSeconds: Int = 30
 
     public static func resolve(
         jobs: String? = nil, state: String? = nil, socket: String? = nil,

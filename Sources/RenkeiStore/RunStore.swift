@@ -36,6 +36,9 @@ public final class RunStore: Sendable {
     public let interruptedAtOpen: [InterruptedRun]
     /// How audit rows are hashed, and who hears of each (the journal).
     let auditSeal: AuditSeal
+    /// For a store read in a way that may not show everything (opened `immutable` beside a `-wal`
+    /// it could not read): what the reader should know. Nil otherwise.
+    public let readingNote: String?
 
     /// What the store and its `-wal`/`-shm` files are created with.
     public static let fileMode: mode_t = 0o640
@@ -64,6 +67,8 @@ public final class RunStore: Sendable {
     public enum OpenError: Error, CustomStringConvertible {
         case noDatabase(String)
         case cannotOpen(String, String)
+        /// This user may not read the store: the path, and what stopped them (`ReadAccess`).
+        case permissionDenied(String, String)
 
         public var description: String {
             switch self {
@@ -71,13 +76,17 @@ public final class RunStore: Sendable {
                 return "no run store at \(path): nothing has run with this state directory yet (check --state or RENKEI_STATE)"
             case .cannotOpen(let path, let reason):
                 return "cannot open the run store \(path): \(reason)"
+            case .permissionDenied(let path, let reason):
+                return "permission denied reading the run store \(path): \(reason)"
             }
         }
     }
 
-    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = [], auditSeal: AuditSeal = AuditSeal()) {
+    private init(path: String, pool: DatabasePool, recorder: Recorder?, interruptedAtOpen: [InterruptedRun] = [], auditSeal: AuditSeal = AuditSeal(),
+                 readingNote: String? = nil) {
         self.auditSeal = auditSeal
         self.path = path
+        self.readingNote = readingNote
         self.pool = pool
         self.recorder = recorder
         self.interruptedAtOpen = interruptedAtOpen
@@ -198,16 +207,48 @@ public final class RunStore: Sendable {
     }
 
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.
+    ///
+    /// A store this user may not reach is `OpenError.permissionDenied`, not "no run store": the
+    /// file is there, the operator is not in the group that may read it. A store in a directory
+    /// this process cannot write (a read-only mount, the state directory of a stopped renkeid
+    /// read by an operator of its group) cannot have
+    /// its `-shm` made, which SQLite's WAL reader needs: it is then opened `immutable`, and
+    /// `readingNote` says what such a view may lack.
+    ///
+    /// Nothing here opens the database or its `-wal`/`-shm` with a descriptor of its own (`stat`
+    /// and `access` only): closing one would drop the POSIX locks of this process's connections.
     public static func openForReading(at path: String) throws -> RunStore {
-        guard FileManager.default.fileExists(atPath: path) else { throw OpenError.noDatabase(path) }
+        if let problem = ReadAccess.problem(reading: path) { throw problem }
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
+            // SQLite opens lazily: a missing `-shm` shows at the first read, so read once here.
+            try pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
             return RunStore(path: path, pool: pool, recorder: nil)
+        } catch let error as DatabaseError where [.SQLITE_CANTOPEN, .SQLITE_READONLY].contains(error.resultCode) && ReadAccess.cannotMakeSharedMemory(for: path) {
+            // CANTOPEN on a read-only mount; READONLY (CANTINIT) in a directory this user may read,
+            // not write: an operator reading renkeid's 0750 state directory while renkeid is stopped.
+            return try openImmutable(at: path)
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path, error.message ?? "\(error)")
+        }
+    }
+
+    /// The store opened as a file nobody changes (SQLite's `immutable=1`): no `-shm`, no locks,
+    /// and the `-wal` not read.
+    private static func openImmutable(at path: String) throws -> RunStore {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.maximumReaderCount = 1
+        let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: ReadAccess.uriPathCharacters) ?? path) + "?immutable=1"
+        do {
+            let pool = try DatabasePool(path: uri, configuration: configuration)
+            try pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return RunStore(path: path, pool: pool, recorder: nil, readingNote: ReadAccess.immutableNote(for: path))
+        } catch let error as DatabaseError {
+            throw OpenError.cannotOpen(path, "its directory cannot be written, so SQLite cannot make \((path as NSString).lastPathComponent)-shm, and reading it as an unchanging file failed too: \(error.message ?? "\(error)")")
         }
     }
 

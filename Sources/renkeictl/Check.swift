@@ -49,7 +49,7 @@ struct Check: ParsableCommand {
             if let schedule { starts.append("\"\(job.schedule!)\" (\(schedule.effectiveZone.identifier))") }
             if !job.after.isEmpty { starts.append("after " + job.after.map(\.rawValue).joined(separator: ", ")) }
             if let trigger = job.trigger { starts.append("on \(trigger.file) in \(trigger.path)") }
-            print("ok  \(name)  \(starts.isEmpty ? "manual only" : starts.joined(separator: ", ")), \(steps)" + (job.description.map { " — \($0)" } ?? ""))
+            print(SafeText.visible("ok  \(name)  \(starts.isEmpty ? "manual only" : starts.joined(separator: ", ")), \(steps)" + (job.description.map { " — \($0)" } ?? "")))
             guard let schedule else { continue }
             let runs = schedule.slots(after: now, count: 60).filter { $0.runAt != nil }.prefix(3)
             let times = runs.map { slot in
@@ -59,13 +59,13 @@ struct Check: ParsableCommand {
             print("    next: " + (times.isEmpty ? "never" : times.joined(separator: ", ")))
         }
         for note in catalog.notes {
-            FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            FileHandle.standardError.write(Data("note: \(SafeText.visibleLines("\(note)"))\n".utf8))
         }
         for warning in catalog.jobs.flatMap({ ProgramTrust.warnings($0) }) {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         for problem in catalog.problems {
-            FileHandle.standardError.write(Data("\(problem)\n".utf8))
+            FileHandle.standardError.write(Data("\(SafeText.visibleLines("\(problem)"))\n".utf8))
         }
         if !catalog.problems.isEmpty {
             let files = Set(catalog.problems.map(\.file)).count

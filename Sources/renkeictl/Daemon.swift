@@ -1,4 +1,5 @@
 import Foundation
+import RenkeiCore
 import RenkeiControl
 import RenkeiRuntime
 
@@ -7,11 +8,9 @@ import RenkeiRuntime
 func askDaemon(_ locations: Locations, _ request: ControlRequest) throws -> ControlResponse {
     let response: ControlResponse
     do {
-        response = try ControlClient(socketPath: locations.socket).send(request)
-    } catch .notRunning(let path, let reason) {
-        throw Failure(.daemonUnreachable, ControlClient.Failure.notRunning(path, reason).description)
-    } catch .permissionDenied(let path) {
-        throw Failure(.permissionDenied, ControlClient.Failure.permissionDenied(path).description)
+        response = try ControlClient(socketPath: locations.socket).send(request, timeout: locations.answerSeconds)
+    } catch .permissionDenied(let path, let group) {
+        throw Failure(.permissionDenied, ControlClient.Failure.permissionDenied(path, group: group).description)
     } catch {
         throw Failure(.daemonUnreachable, "\(error)")
     }
@@ -29,14 +28,14 @@ func waitForRun(_ locations: Locations, _ id: Int64) throws -> Bool {
         let progress = try askDaemon(locations, ControlRequest(operation: .runState, run: id)).progress
         guard let progress else { throw Failure(.runDidNotSucceed, "renkeid sent no progress for run \(id)") }
         for step in progress.steps where seen[step.name] != step.state {
-            if step.state != "pending" { print("  \(step.name): \(step.state)") }
+            if step.state != "pending" { print(SafeText.visible("  \(step.name): \(step.state)")) }
             seen[step.name] = step.state
         }
         // The daemon cannot write its store: the row cannot change until it can, so waiting on
         // would never end. Say what is known and how to follow it.
         if let storage = progress.storage {
-            FileHandle.standardError.write(Data("renkeid: \(storage)\n".utf8))
-            print("run \(id) \(progress.state)" + (progress.message.map { ": \($0)" } ?? "") + " (not on record yet)")
+            FileHandle.standardError.write(Data("renkeid: \(SafeText.visible(storage))\n".utf8))
+            print(SafeText.visible("run \(id) \(progress.state)" + (progress.message.map { ": \($0)" } ?? "") + " (not on record yet)"))
             print("  follow it: renkeictl status; renkeictl show \(id) once the store can be written")
             return progress.state == "succeeded"
         }
@@ -47,7 +46,7 @@ func waitForRun(_ locations: Locations, _ id: Int64) throws -> Bool {
             print("run \(id) succeeded")
             return true
         default:
-            print("run \(id) \(progress.state)" + (progress.message.map { ": \($0)" } ?? ""))
+            print(SafeText.visible("run \(id) \(progress.state)" + (progress.message.map { ": \($0)" } ?? "")))
             print("  details: renkeictl show \(id)")
             return false
         }

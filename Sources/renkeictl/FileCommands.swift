@@ -57,7 +57,7 @@ struct CheckFile: ParsableCommand {
             recordLength: recordLength, count: count, sum: sum,
             characters: try characters.map { try choice($0, "characters", LinkStep.CharacterRepertoire.self) })
         if check.format == .fixed && recordLength == nil { throw ValidationError("--format fixed needs --record-length") }
-        try LinkStepOutcome.finish(LinkStepProcess.check(check) { print($0) })
+        try LinkStepOutcome.finish(LinkStepProcess.check(check) { print(SafeText.visible($0)) })
     }
 }
 
@@ -100,7 +100,7 @@ struct ConvertFile: ParsableCommand {
             from: try choice(from, "from", LinkStep.Encoding.self), toEncoding: try choice(toEncoding, "to-encoding", LinkStep.Encoding.self),
             newline: try choice(newline, "newline", LinkStep.NewlineConversion.self), unmappable: try choice(unmappable, "unmappable", LinkStep.Unmappable.self),
             substitutions: table)
-        try LinkStepOutcome.finish(LinkStepProcess.convert(convert) { print($0) })
+        try LinkStepOutcome.finish(LinkStepProcess.convert(convert) { print(SafeText.visible($0)) })
     }
 }
 

@@ -57,7 +57,7 @@ struct Graph: ParsableCommand {
         let jobsDirectory = location.locations.jobs
         let catalog = JobLoader.load(directory: jobsDirectory)
         if catalog.jobs.isEmpty {
-            for problem in catalog.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+            for problem in catalog.problems { FileHandle.standardError.write(Data("\(SafeText.visibleLines("\(problem)"))\n".utf8)) }
             throw Failure(.usage, catalog.problems.isEmpty ? "no job files (*.yaml) in \(jobsDirectory)" : "no job loaded from \(jobsDirectory)")
         }
         let notLoaded = Set(catalog.problems.map(\.file)).count
@@ -74,7 +74,9 @@ struct Graph: ParsableCommand {
         }
         let state = StateDirectory(location.locations.state)
         var runs: [String: RunRecord] = [:]
-        if FileManager.default.fileExists(atPath: state.database) {
+        // No store yet: every job "not run". One this user may not reach is exit 4, not that.
+        var status = stat()
+        if stat(state.database, &status) == 0 || errno != ENOENT {
             let store = try openForReading(location.locations)
             runs = try store.newestRuns(ranges) { $0.logical.date == day }
         }
@@ -250,7 +252,7 @@ struct ChainChart {
             guard let run = node.run else { return Self.trimmed(head + state) }
             let start = head + state + Self.pad("run \(run.id!)", runWidth)
             let room = Self.width - ReportFormats.width(start)
-            return Self.trimmed(start + Self.fit(detail(node), max(room, 12)))
+            return Self.trimmed(start + Self.fit(SafeText.visible(detail(node)), max(room, 12)))
         }
         for entry in tree { out.append(line(entry.prefix, entry.name, seeAbove: entry.seeAbove)) }
         if !unchained.isEmpty {

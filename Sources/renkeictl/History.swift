@@ -67,13 +67,18 @@ struct History: ParsableCommand {
     }
 }
 
-/// Opens the store at `locations.state` to read, turning a missing store into an operator's message.
+/// Opens the store at `locations.state` to read, turning a missing store (5) or one this user may
+/// not read (4) into an operator's message; what a partial view may lack goes to stderr.
 func openForReading(_ locations: Locations) throws -> RunStore {
+    let store: RunStore
     do {
-        return try StateDirectory(locations.state).openStoreForReading()
+        store = try StateDirectory(locations.state).openStoreForReading()
     } catch let error as RunStore.OpenError {
+        if case .permissionDenied = error { throw Failure(.permissionDenied, "\(error)") }
         throw Failure(.noSuchJobOrRun, "\(error)")
     }
+    if let note = store.readingNote { FileHandle.standardError.write(Data("renkeictl: note: \(SafeText.visible(note))\n".utf8)) }
+    return store
 }
 
 /// Left-aligned columns two spaces apart; the last column is not padded. Cells are shown with

@@ -32,7 +32,7 @@ struct Hold: ParsableCommand {
     }
 
     func run() throws {
-        print(try askDaemon(location.locations, ControlRequest(operation: .hold, job: job, reason: reason, until: until)).message)
+        print(SafeText.visibleLines(try askDaemon(location.locations, ControlRequest(operation: .hold, job: job, reason: reason, until: until)).message))
     }
 }
 
@@ -56,6 +56,6 @@ struct Release: ParsableCommand {
     }
 
     func run() throws {
-        print(try askDaemon(location.locations, ControlRequest(operation: .release, job: job, reason: reason)).message)
+        print(SafeText.visibleLines(try askDaemon(location.locations, ControlRequest(operation: .release, job: job, reason: reason)).message))
     }
 }

@@ -77,10 +77,10 @@ struct Purge: AsyncParsableCommand {
             print("  \(job): \(runs.count) run(s): \(ids)")
         }
         for directory in outcome.directories {
-            print("  \(dryRun ? "would delete" : "deleted") \(directory)")
+            print("  \(dryRun ? "would delete" : "deleted") \(SafeText.visible(directory))")
         }
         for refused in outcome.refused {
-            print("  left alone: \(refused.path): \(refused.reason)")
+            print(SafeText.visible("  left alone: \(refused.path): \(refused.reason)"))
         }
         for job in outcome.skippedJobs {
             print("  kept all runs of \(job): its job file has problems, so its retention cannot be read")

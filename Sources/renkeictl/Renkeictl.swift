@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RenkeiCore
 import RenkeiRuntime
 
 @main
@@ -32,7 +33,7 @@ struct Renkeictl: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as Failure {
-            FileHandle.standardError.write(Data("renkeictl: \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data("renkeictl: \(SafeText.visibleLines(failure.message))\n".utf8))
             Foundation.exit(failure.status.rawValue)
         } catch {
             let code = exitCode(for: error)
@@ -78,5 +79,16 @@ struct LocationOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("renkeid's control socket (default: $RENKEI_SOCKET, ./.renkei/control.sock in a checkout, else /run/renkei/control.sock).", valueName: "PATH"))
     var socket: String?
 
-    var locations: Locations { Locations.resolve(jobs: jobs, state: state, socket: socket) }
+    @Option(name: .long, help: ArgumentHelp("How long to wait for renkeid's answer, in seconds (commands that ask renkeid; default 30).", valueName: "SECONDS"))
+    var timeout: Int?
+
+    func validate() throws {
+        if let timeout, timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
+    var locations: Locations {
+        var locations = Locations.resolve(jobs: jobs, state: state, socket: socket)
+        if let timeout { locations.answerSeconds = timeout }
+        return locations
+    }
 }

@@ -133,11 +133,11 @@ struct Rerun: AsyncParsableCommand {
                 }
                 print(Table.render(rows))
             }
-            print(response.message)
+            print(SafeText.visibleLines(response.message))
             return
         }
         let response = try askDaemon(locations, ControlRequest(operation: .rerun, run: runID, reason: reason, mode: mode, step: only, force: force))
-        print(response.message)
+        print(SafeText.visibleLines(response.message))
         if wait, let id = response.runs?.first?.id {
             if !(try waitForRun(locations, id)) { throw ExitCode(ExitStatus.runDidNotSucceed.rawValue) }
         }

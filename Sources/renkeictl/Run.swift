@@ -52,7 +52,7 @@ struct Run: AsyncParsableCommand {
         let locations = location.locations
         guard local else {
             let response = try askDaemon(locations, ControlRequest(operation: .run, job: job, logicalTime: logicalTime, reason: reason))
-            print(response.message)
+            print(SafeText.visibleLines(response.message))
             if wait, let id = response.runs?.first?.id, !(try waitForRun(locations, id)) {
                 throw ExitCode(ExitStatus.runDidNotSucceed.rawValue)
             }

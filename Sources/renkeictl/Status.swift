@@ -22,13 +22,16 @@ struct Status: ParsableCommand {
             print(try JSONOutput.encode(response.daemon))
             return
         }
-        print(response.message)
+        print(SafeText.visibleLines(response.message))
         guard let daemon = response.daemon else { return }
-        if let storage = daemon.storage { print("  storage: \(storage)") }
-        for run in daemon.running { print("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
-        for held in daemon.held ?? [] { print("  held: \(held)") }
-        for run in daemon.waiting ?? [] { print("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
-        for next in daemon.next.prefix(5) { print("  next: \(next)") }
+        // Every line may carry text from a job file, the store or an operator (a hold's reason).
+        var lines: [String] = []
+        if let storage = daemon.storage { lines.append("  storage: \(storage)") }
+        for run in daemon.running { lines.append("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
+        for held in daemon.held ?? [] { lines.append("  held: \(held)") }
+        for run in daemon.waiting ?? [] { lines.append("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
+        for next in daemon.next.prefix(5) { lines.append("  next: \(next)") }
+        for line in lines { print(SafeText.visible(line)) }
     }
 }
 
@@ -80,6 +83,6 @@ struct Cancel: ParsableCommand {
     }
 
     func run() throws {
-        print(try askDaemon(location.locations, ControlRequest(operation: .cancel, run: runID, reason: reason)).message)
+        print(SafeText.visibleLines(try askDaemon(location.locations, ControlRequest(operation: .cancel, run: runID, reason: reason)).message))
     }
 }

@@ -73,9 +73,9 @@ struct StepCommand: ParsableCommand {
             throw Failure(.usage, "cannot prepare the step: \(error)")
         }
         print("\(job) step \(step) for \(logical.date), work directory \(workDirectory) (by hand: nothing is recorded)")
-        let result = LinkStepProcess.perform(request) { print($0) }
+        let result = LinkStepProcess.perform(request) { print(SafeText.visible($0)) }
         for file in result.files {
-            print("\(file.outcome.rawValue): \(file.path)  \(file.bytes) bytes  sha256 \(file.sha256)" + (file.note.map { "  (\($0))" } ?? ""))
+            print(SafeText.visible("\(file.outcome.rawValue): \(file.path)  \(file.bytes) bytes  sha256 \(file.sha256)" + (file.note.map { "  (\($0))" } ?? "")))
         }
         if let failure = result.failure {
             throw Failure(.runDidNotSucceed, "[\(failure.errorClass.rawValue)] \(failure.message)")

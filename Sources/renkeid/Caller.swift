@@ -83,11 +83,14 @@ struct Authorization: Sendable {
     let groupID: gid_t?
     /// The user renkeid runs as.
     let daemonUID: uid_t
+    /// Its name, looked up once at start (for messages).
+    let daemonUser: String
 
     init(operatorsGroup: String) {
         self.operatorsGroup = operatorsGroup
         groupID = UserDatabase.groupID(named: operatorsGroup)
         daemonUID = geteuid()
+        daemonUser = UserDatabase.userName(of: daemonUID) ?? "uid \(daemonUID)"
     }
 
     /// Membership is the calling process's groups as the kernel reports them — the groups that

@@ -25,7 +25,7 @@ struct ControlCall: Sendable {
     /// Why a connection carries no request the daemon may serve.
     enum Refusal: Sendable, Equatable {
         /// Not root, not renkeid's user, not in the operators' group: answered at once, nothing read.
-        case notAllowed(operatorsGroup: String)
+        case notAllowed(operatorsGroup: String, daemonUser: String)
         /// No newline within the deadline after connecting, or before the client closed its end.
         case incomplete(bytes: Int, Incompleteness)
         /// A line longer than `ControlProtocol.maximumRequestBytes`.
@@ -74,8 +74,8 @@ struct ControlCall: Sendable {
         /// The answer, for the person at `user`'s terminal.
         func message(to user: String) -> String {
             switch self {
-            case .notAllowed(let group):
-                "permission denied: \(user) is not root, the renkei user or a member of the operators' group '\(group)'; ask an administrator to add you (usermod -aG \(group) \(user)), then log in again"
+            case .notAllowed(let group, let daemonUser):
+                "permission denied: \(user) is not root, renkeid's user (\(daemonUser)) or a member of the operators' group '\(group)'; ask an administrator to add you (usermod -aG \(group) \(user)), then log in again"
             case .incomplete(_, .deadline(let deadline)):
                 "no whole request within \(deadline.wholeSeconds) s of connecting: renkeid reads one JSON line, sent at once, as renkeictl sends it"
             case .incomplete(_, .closed):

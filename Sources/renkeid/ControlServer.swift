@@ -335,7 +335,7 @@ private struct SocketLoop {
         nextID += 1
         connections[id] = Connection(socket: socket, peer: peer, phase: .reading(deadline: .now + limits.requestDeadline))
         if standing == .outsider {
-            call(id, .refused(.notAllowed(operatorsGroup: authorization.operatorsGroup)), sent: ControlCall.notRead)
+            call(id, .refused(.notAllowed(operatorsGroup: authorization.operatorsGroup, daemonUser: authorization.daemonUser)), sent: ControlCall.notRead)
         }
     }
 

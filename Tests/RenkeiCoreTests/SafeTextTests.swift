@@ -13,6 +13,12 @@ import Testing
         }
     }
 
+    @Test func aMessageOfSeveralLinesKeepsItsLineBreaksOnly() {
+        #expect(SafeText.visibleLines("nothing was changed:\nb: \u{1B}[2J\rforged\n") == "nothing was changed:\nb: \\e[2J\\rforged\n")
+        #expect(SafeText.visibleLines("plain") == "plain")
+        #expect(SafeText.visibleLines("a\r\nb") == "a\\r\nb")
+    }
+
     @Test func csvCellsThatASpreadsheetWouldEvaluateGetAQuote() {
         for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] { #expect(SafeText.csvCell(cell) == "'" + cell) }
         for cell in ["", "1", "ticket 7", "a=b", " =1", "'=1"] { #expect(SafeText.csvCell(cell) == cell) }

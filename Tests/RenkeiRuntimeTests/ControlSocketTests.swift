@@ -24,7 +24,7 @@ import Testing
         let answer = try #require(answers.first)
         #expect(answer.seconds < 8, "refused at connect, not at the 10 s deadline: \(answer)")
         #expect(answer.exitStatus == 4)
-        #expect(answer.message.hasPrefix("permission denied: \(outsider) is not root, the renkei user or a member of the operators' group '\(users.group)'"))
+        #expect(answer.message.hasPrefix("permission denied: \(outsider) is not root, renkeid's user (root) or a member of the operators' group '\(users.group)'"))
         #expect(answer.message.contains("usermod -aG \(users.group) \(outsider)"))
 
         // renkeictl, which sends its request at once, still reads the refusal (not "unreachable").

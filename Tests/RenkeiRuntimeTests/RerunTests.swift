@@ -157,7 +157,7 @@ private let linkJob = """
         chmod(control.socket, 0o666)
         let refused = try control.ctl(["run", "link"], as: outsider)
         #expect(refused.status == 4, "\(refused.stderr)")
-        #expect(refused.stderr.contains("permission denied: \(outsider) is not root, the renkei user or a member of the operators' group '\(group)'"))
+        #expect(refused.stderr.contains("permission denied: \(outsider) is not root, renkeid's user (root) or a member of the operators' group '\(group)'"))
         let readOnly = try control.ctl(["status"], as: outsider)
         #expect(readOnly.status == 4)
         chmod(control.socket, 0o660)

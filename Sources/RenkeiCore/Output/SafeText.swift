@@ -27,6 +27,15 @@ public enum SafeText {
         return String(out)
     }
 
+    /// A message of several lines (one of renkeid's answers, a problem with its context) shown
+    /// as `visible` shows each line: its line breaks kept, every other control character written
+    /// visibly (a CR, an ESC, a lone line feed's neighbours).
+    public static func visibleLines(_ text: String) -> String {
+        // By scalars: as Characters, "\r\n" is one, and a split on "\n" would not see it.
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { visible(String(String.UnicodeScalarView($0))) }.joined(separator: "\n")
+    }
+
     /// A CSV cell a spreadsheet will not read as a formula: one starting with `=`, `+`, `-`, `@`,
     /// TAB or CR gets a leading `'` (OWASP's advice for CSV injection).
     public static func csvCell(_ cell: String) -> String {
