@@ -73,7 +73,9 @@ import Testing
     @Test func aFileStillOpenForWritingAtTheLimitIsLateAndTheMessageSaysWhoHasIt() async throws {
         let scratch = Scratch()
         let path = scratch.source + "/IDO.csv"
-        let writer = try Child("exec 3>>'\(path)'; printf 'half\\n' >&3; exec sleep 60")
+        // The writer outlives any stall of a loaded machine's test threads (it is killed below):
+        // this test once waited 70 s for a thread, the writer had ended and the file was taken.
+        let writer = try Child("exec 3>>'\(path)'; printf 'half\\n' >&3; exec sleep 600")
         while status(path)?.st_size != 5 { try await Task.sleep(for: .milliseconds(20)) }
         let performed = await perform(scratch.receiveRequest(.init(directory: scratch.source, pattern: "IDO.csv", stableForSeconds: 0.5,
                                                                    waitUntil: Now.wall + 2, waitUntilText: "07:00")))

@@ -200,10 +200,11 @@ private let linkJob = """
         #expect(edit.status == 0, "\(edit.stderr)")
         let broken = try control.ctl(["audit", "--verify"])
         #expect(broken.status == 1)
-        #expect(broken.stderr.contains("the audit log was altered: audit row 2: its contents do not match its hash"))
+        #expect(broken.stderr.contains("the audit log was altered"))
+        #expect(broken.stdout.contains("audit row 2: its contents do not match its hash"), "\(broken.stdout)")
         let deleted = try execute("/usr/bin/sqlite3", [scratch.state + "/renkei.db", "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 1;"])
         #expect(deleted.status == 0)
-        #expect(try control.ctl(["audit", "--verify"]).stderr.contains("audit row 1: missing"))
+        #expect(try control.ctl(["audit", "--verify"]).stdout.contains("audit row 1 is missing"))
     }
 
     @Test func badClientsLeaveTheDaemonAnswering() throws {

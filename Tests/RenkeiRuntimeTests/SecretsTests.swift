@@ -75,6 +75,28 @@ import Testing
         }
     }
 
+    /// renkeid's own journal entries (run events, failure lines, the stored command) never carry
+    /// a secret's value: read back from a real, private journald.
+    @Test(.enabled(if: JournalTests.canRunJournald, "needs root, unshare and systemd-journald"))
+    func aSecretNeverReachesTheJournal() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("load", """
+            schedule: "*:*:0/2"
+            environment: { DB_PASSWORD: \(Self.password) }
+            steps:
+              - name: load
+                run: ["/bin/sh", "-c", "[ \\"$1\\" = pw=\(Self.password) ] || exit 9; exit 3", "sh", "pw=${DB_PASSWORD}"]
+            """)
+        let entries = try JournalTests.journal(of: scratch, seconds: 5)
+        let failed = entries.filter { $0["MESSAGE_ID"] as? String == EventKind.runFailed.messageID && $0["RENKEI_JOB"] as? String == "load" }
+        #expect(!failed.isEmpty, "the job ran and failed under renkeid")
+        #expect(failed.allSatisfy { ($0["MESSAGE"] as? String)?.contains("exit status 3") == true }, "the step got the value in clear")
+        for entry in entries {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: entry), as: UTF8.self)
+            #expect(!text.contains(Self.password), "a journal entry shows the password: \(text)")
+        }
+    }
+
     @Test func aMissingCredentialFailsTheStepNamingItAndCredentialsDirectory() throws {
         let scratch = try Scratch()
         scratch.writeJob("load", Self.job)
