@@ -4,8 +4,9 @@ CTL = .build/debug/renkeictl
 PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd),
 # the sqlite3 shell (audit tampering), headless Chromium (the HTML report) and GNU time (the
-# peak memory of a check or convert of a big file).
-TEST_PACKAGES = systemd sqlite3 chromium time
+# peak memory of a check or convert of a big file), and PostgreSQL 15 for the PostgreSQL store
+# (Tests/Support/scratch-postgres.sh starts a private one per test, Unix socket only).
+TEST_PACKAGES = systemd sqlite3 chromium time postgresql-15
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -4,6 +4,7 @@
 // The layout is the architecture:
 //   RenkeiCore      pure model (jobs, durations, run states); no I/O, no clock
 //   RenkeiStore     the SQLite run store (GRDB)
+//   RenkeiPostgres  the PostgreSQL store for several nodes (PostgresNIO): schema, leader lease
 //   RenkeiExecutor  child processes for steps (swift-subprocess)
 //   RenkeiLink      what built-in steps do to files: receive, deliver (run in their own process);
 //                   and the trigger watcher renkeid runs, which judges arrivals as receive does
@@ -31,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // renkeid's services (its loop, the control socket, signals) and their graceful shutdown.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The PostgreSQL store (issue 19). Only RenkeiPostgres and `renkeictl store` use it, so
+        // renkeid and the SQLite store do not link SwiftNIO until a node runs on PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         .target(
@@ -75,6 +79,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The PostgreSQL store: schema migrations, the leader lease with its fencing epoch.
+        .target(
+            name: "RenkeiPostgres",
+            dependencies: [
+                "RenkeiCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // libsystemd's sd_notify and sd_journal_sendv (libsystemd-dev).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "RenkeiSystemd", dependencies: ["RenkeiCore", "CSystemd", .product(name: "Logging", package: "swift-log")]),
@@ -89,6 +102,8 @@ let package = Package(
                 "RenkeiRuntime",
                 "RenkeiSystemd",
                 "RenkeiControl",
+                // `renkeictl store migrate`: the PostgreSQL schema.
+                "RenkeiPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -131,6 +146,8 @@ let package = Package(
         .testTarget(name: "RenkeiStoreTests", dependencies: ["RenkeiStore", "RenkeiCore"]),
         .testTarget(name: "RenkeiExecutorTests", dependencies: ["RenkeiExecutor", "RenkeiCore"]),
         .testTarget(name: "RenkeiLinkTests", dependencies: ["RenkeiLink", "RenkeiCore", "RenkeiEncoding"]),
+        // Against a real PostgreSQL 15 started by the tests as a non-root user (Tests/Support/with-postgres.sh).
+        .testTarget(name: "RenkeiPostgresTests", dependencies: ["RenkeiPostgres", "RenkeiCore"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
             dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]

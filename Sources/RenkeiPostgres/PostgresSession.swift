@@ -1,0 +1,95 @@
+import Logging
+import PostgresNIO
+import RenkeiCore
+
+/// One connection to the store's database, with the session settings every Renkei connection
+/// has: its name in `pg_stat_activity`, and timeouts so a paused peer holding a lock cannot
+/// block a takeover for ever (memo §8.12).
+///
+/// One connection rather than PostgresNIO's pool: the lease and a migration must see a failed
+/// connection as a failure at once (the pool waits and retries behind the caller's back).
+public final class PostgresSession: Sendable {
+    public let address: PostgresAddress
+    let connection: PostgresConnection
+
+    private init(address: PostgresAddress, connection: PostgresConnection) {
+        self.address = address
+        self.connection = connection
+    }
+
+    /// Connects, or throws a `PostgresProblem` saying where and what to try.
+    public static func open(_ address: PostgresAddress, applicationName: String = "renkei",
+                            logger: Logger = Logger(label: "renkei.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresSession {
+        var configuration: PostgresConnection.Configuration
+        switch address.transport {
+        case .unixSocket:
+            configuration = .init(unixSocketPath: address.socketFile!, username: address.user, password: nil, database: address.database)
+        case .tcp(let host):
+            configuration = .init(host: host, port: address.port, username: address.user, password: nil, database: address.database,
+                                  tls: .require(try NIOSSL.NIOSSLContext(configuration: .makeClientConfiguration())))
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = [
+            ("application_name", applicationName),
+            ("idle_in_transaction_session_timeout", "10s"),
+            ("lock_timeout", "2s"),
+            ("statement_timeout", "10s"),
+        ]
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            return PostgresSession(address: address, connection: connection)
+        } catch {
+            throw PostgresProblem.from(error, address: address, doing: "connecting")
+        }
+    }
+
+    public func close() async {
+        try? await connection.close()
+    }
+
+    /// Opens a session for `body` and closes it afterwards, however `body` ends.
+    public static func with<Result>(_ address: PostgresAddress, applicationName: String,
+                                    _ body: (PostgresSession) async throws -> Result) async throws -> Result {
+        let session = try await open(address, applicationName: applicationName)
+        do {
+            let result = try await body(session)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// Runs SQL text that carries no values (schema statements, BEGIN/COMMIT).
+    public func execute(_ sql: String, doing: String) async throws {
+        try await run(PostgresQuery(unsafeSQL: sql), doing: doing)
+    }
+
+    /// Runs a query and returns its rows, all read.
+    @discardableResult
+    public func run(_ query: PostgresQuery, doing: String) async throws -> [PostgresRow] {
+        do {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: Self.quiet) { rows.append(row) }
+            return rows
+        } catch {
+            throw PostgresProblem.from(error, address: address, doing: doing)
+        }
+    }
+
+    /// `body` inside BEGIN … COMMIT; ROLLBACK when it throws.
+    public func transaction<Result>(doing: String, _ body: () async throws -> Result) async throws -> Result {
+        try await execute("BEGIN", doing: doing)
+        do {
+            let result = try await body()
+            try await execute("COMMIT", doing: doing)
+            return result
+        } catch {
+            try? await execute("ROLLBACK", doing: doing)
+            throw error
+        }
+    }
+
+    static let quiet = Logger(label: "renkei.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+}

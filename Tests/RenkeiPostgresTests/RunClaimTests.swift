@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import RenkeiCore
+@testable import RenkeiPostgres
+
+/// Claims of queued runs by several nodes at once, on a real PostgreSQL 15.
+@Suite(.serialized) struct RunClaimTests {
+    private func queue(_ postgres: ScratchPostgres, runs: Int) throws {
+        let insert = try postgres.psql("""
+            INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
+            SELECT 'juki-to-fukushi', 1764538200 + n * 60, 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
+            FROM generate_series(1, \(runs)) AS n
+            """)
+        #expect(insert.status == 0, "\(insert.stderr)")
+    }
+
+    /// A registered node and its session, closed however `body` ends.
+    private func withNode(_ postgres: ScratchPostgres, _ name: String, user: String,
+                          _ body: (NodeRegistration, PostgresSession) async throws -> Void) async throws {
+        try await postgres.withSession(user: user, name: "node \(name)") { session in
+            let node = NodeRegistration(name: name)
+            try await node.register(session, host: "localhost", pid: getpid())
+            try await body(node, session)
+        }
+    }
+
+    @Test func twoConcurrentClaimersTakeEachRunExactlyOnce() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        try queue(postgres, runs: 300)
+        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
+        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+
+        func drain(_ session: PostgresSession, _ node: NodeRegistration) async throws -> [RunClaim] {
+            var taken: [RunClaim] = []
+            while let claim = try await RunClaims.claimNext(session, node: node.incarnation) { taken.append(claim) }
+            return taken
+        }
+        async let byA = drain(sessionA, nodeA)
+        async let byB = drain(sessionB, nodeB)
+        let (claimsA, claimsB) = try await (byA, byB)
+
+        let all = claimsA + claimsB
+        #expect(all.count == 300)
+        #expect(Set(all.map(\.runID)).count == 300, "a run was claimed twice")
+        #expect(Set(all.map(\.claim)).count == 300, "a claim token was given twice")
+        #expect(!claimsA.isEmpty && !claimsB.isEmpty, "one claimer took everything: a \(claimsA.count), b \(claimsB.count)")
+
+        let owners = try postgres.psql("""
+            SELECT count(*) FILTER (WHERE state = 'running' AND owner_node = '\(nodeA.incarnation)'),
+                   count(*) FILTER (WHERE state = 'running' AND owner_node = '\(nodeB.incarnation)'),
+                   count(*) FILTER (WHERE state <> 'running' OR claim IS NULL)
+            FROM run
+            """)
+        #expect(owners.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(claimsA.count)|\(claimsB.count)|0")
+        }
+        }
+    }
+
+    @Test func aRunNotYetDueIsNotClaimedAndAnOldClaimWritesNothing() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        try queue(postgres, runs: 1)
+        #expect(try postgres.psql("UPDATE run SET not_before = now() + interval '1 hour'").status == 0)
+        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
+        #expect(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation) == nil)
+
+        #expect(try postgres.psql("UPDATE run SET not_before = now() - interval '1 second'").status == 0)
+        let first = try #require(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation))
+        // The reaper gives the run back (a was declared dead) and b claims it with a new token.
+        #expect(try postgres.psql("UPDATE run SET state = 'queued', owner_node = NULL WHERE id = \(first.runID)").status == 0)
+        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+        let second = try #require(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation))
+        #expect(second.runID == first.runID)
+        #expect(second.claim > first.claim)
+
+        // a wakes up and records its result under the old token: refused.
+        #expect(try await RunClaims.finish(sessionA, first, state: .succeeded, exitStatus: 0) == false)
+        #expect(try await RunClaims.finish(sessionB, second, state: .failed, exitStatus: 3) == true)
+        #expect(try await RunClaims.finish(sessionB, second, state: .succeeded, exitStatus: 0) == false)
+        let row = try postgres.psql("SELECT state, exit_status, owner_node = '\(nodeB.incarnation)' FROM run")
+        #expect(row.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "failed|3|t")
+        }
+        }
+    }
+
+    @Test func aNodeNameAliveTwiceIsRefused() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        try await withNode(postgres, "a", user: "renkei_a") { _, _ in
+            try await postgres.withSession(user: "renkei_b") { other in
+                do {
+                    try await NodeRegistration(name: "a").register(other, host: "other", pid: 1)
+                    Issue.record("a second alive 'a' was registered")
+                } catch let problem as PostgresProblem {
+                    #expect(problem.description.contains("node name 'a' is already alive"), "\(problem)")
+                }
+            }
+        }
+    }
+}
