@@ -66,17 +66,45 @@ public final class PostgresSession: Sendable {
         try await run(PostgresQuery(unsafeSQL: sql), doing: doing)
     }
 
-    /// Runs a query and returns its rows, all read.
+    /// Runs a query and returns its rows, all read. A connection the server has cut fails at
+    /// once; a server that does not answer within `answerTimeout` fails too, and the connection
+    /// is closed: a leader must learn that its renewal failed, not wait for it.
     @discardableResult
     public func run(_ query: PostgresQuery, doing: String) async throws -> [PostgresRow] {
+        if connection.isClosed {
+            throw PostgresProblem(kind: .connectionLost, address: address.description, sqlState: nil,
+                                  message: "\(doing) on \(address): the connection to PostgreSQL was lost (server restarted or stopped?)")
+        }
+        let connection = self.connection
         do {
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.query(query, logger: Self.quiet) { rows.append(row) }
-            return rows
+            return try await withThrowingTaskGroup(of: [PostgresRow]?.self) { group in
+                group.addTask {
+                    var rows: [PostgresRow] = []
+                    for try await row in try await connection.query(query, logger: Self.quiet) { rows.append(row) }
+                    return rows
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.answerTimeout)
+                    return nil
+                }
+                let first = try await group.next()!
+                if let rows = first {
+                    group.cancelAll()
+                    return rows
+                }
+                try? await connection.close()
+                group.cancelAll()
+                throw PostgresProblem(kind: .connectionLost, address: address.description, sqlState: nil,
+                                      message: "\(doing) on \(address): PostgreSQL did not answer within \(Self.answerTimeout); the connection was closed")
+            }
         } catch {
             throw PostgresProblem.from(error, address: address, doing: doing)
         }
     }
+
+    /// Longer than the server's own statement_timeout (10s), so a slow statement is the
+    /// server's error first; this one is for a server that cannot answer at all.
+    static let answerTimeout: Duration = .seconds(15)
 
     /// `body` inside BEGIN … COMMIT; ROLLBACK when it throws.
     public func transaction<Result>(doing: String, _ body: () async throws -> Result) async throws -> Result {
