@@ -33,6 +33,10 @@ struct Daemon: Service {
     let exitStatus: ExitStatus
     /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at 03:00.
     var retention: JobDuration = Purge.defaultRetention
+    /// `renkei.yaml`: read at start and on SIGHUP (a file that is not there configures nothing).
+    var configPath: String = SiteConfigurationFile.path()
+    /// When renkeid started, for `renkei_daemon_start_time_seconds`.
+    var startedAt = Date()
 
     final class ExitStatus: Sendable {
         private let value = Mutex<Int32>(0)
@@ -67,9 +71,15 @@ struct Daemon: Service {
         var done = false
         /// Watches the `trigger:` directories; arrivals come by mail.
         var triggers: TriggerWatcher?
+        /// The site configuration in force; a `renkei.yaml` that stops reading keeps it.
+        var site = SiteConfiguration.empty
+        /// Writes the metrics textfile off the loop; when it was last asked to.
+        let metrics: MetricsPublisher
+        var metricsAskedAt: ContinuousClock.Instant?
 
         init(daemon: Daemon) {
             self.daemon = daemon
+            metrics = MetricsPublisher(store: daemon.store, logger: daemon.logger)
             core = DaemonCore(scheduler: Scheduler(maxConcurrent: daemon.maxConcurrent))
         }
 
@@ -101,6 +111,7 @@ struct Daemon: Service {
         // MARK: - Start
 
         mutating func start() {
+            loadSiteConfiguration(initial: true)
             loadJobs(initial: true)
             restoreChains()
             for row in (try? daemon.store.holds()) ?? [] {
@@ -122,6 +133,7 @@ struct Daemon: Service {
             daemon.notifier.ready(status: lastStatus)
             logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
             daemon.inbox.send(.tick)
+            publishMetrics()
             StartupPages.release()
         }
 
@@ -130,7 +142,10 @@ struct Daemon: Service {
         mutating func take(_ mail: Mail) {
             switch mail {
             case .event(let event):
-                if case .tick = event { timer = nil }
+                if case .tick = event {
+                    timer = nil
+                    if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(60) { publishMetrics() }
+                }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
                 let effects = core.handle(event, now: Self.now())
                 let stopping = effects.filter { if case .stop(_, nil) = $0 { true } else { false } }.count
@@ -147,6 +162,7 @@ struct Daemon: Service {
             case .runFinished(let job, let finish):
                 runs[job] = nil
                 runFinished(job, finish)
+                publishMetrics()
             case .queued(let request, let row):
                 let id = RunID(row.id!)
                 requests[id] = (request, row)
@@ -266,6 +282,7 @@ struct Daemon: Service {
                 case .storageLost(let problem):
                     logger.critical("\(problem); no run starts until it can be written, running runs go on and are recorded once it can")
                     lastStatus = ""
+                    publishMetrics()
                 case .probeStore:
                     let store = daemon.store, inbox = daemon.inbox
                     Task {
@@ -280,6 +297,7 @@ struct Daemon: Service {
                     let seconds = (Self.now() - since).components.seconds
                     logger.notice("the run store \(daemon.store.path) can be written again after \(seconds)s; recording \(unrecorded) run end(s) and \(slots) slot(s) held meanwhile; runs start again")
                     lastStatus = ""
+                    publishMetrics()
                 case .exitForRestart(let problem):
                     logger.critical("\(problem); renkeid stops so that it is started again on the file at \(daemon.store.path)")
                     daemon.notifier.status("stopping: \(problem.summary)")
@@ -659,6 +677,7 @@ struct Daemon: Service {
 
         mutating func reload() {
             daemon.notifier.reloading()
+            loadSiteConfiguration(initial: false)
             let broken = loadJobs(initial: false)
             let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
             logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(daemon.locations.jobs): \(jobs.count) jobs\(problems)")
@@ -666,6 +685,34 @@ struct Daemon: Service {
             lastStatus = view.statusLine
             daemon.notifier.ready(status: lastStatus)
             perform(core.handle(.tick, now: Self.now()))
+            publishMetrics()
+        }
+
+        // MARK: - Site configuration and metrics
+
+        /// Reads `renkei.yaml`. A file with errors is logged, each error as FILE:LINE:COL, and
+        /// changes nothing: on a reload the settings in force stay; at start there are none.
+        mutating func loadSiteConfiguration(initial: Bool) {
+            let path = daemon.configPath
+            switch SiteConfigurationFile.load(path) {
+            case .success(let loaded):
+                if !initial && loaded != site { logger.notice("\(path): new site configuration in force") }
+                site = loaded
+            case .failure(let failure):
+                for problem in failure.problems { logger.error("\(problem)", metadata: ["RENKEI_FILE": "\(path)"]) }
+                let kept = initial ? "renkeid runs without it (no metrics file) until it is fixed" : "renkeid keeps the settings it had"
+                logger.event(.configInvalid, .error, "\(path) has \(failure.problems.count) error(s); \(kept) (renkeictl check, then systemctl reload renkeid)",
+                             ["RENKEI_FILE": path])
+            }
+        }
+
+        /// Asks for the metrics textfile to be written now with the store's figures, if renkei.yaml
+        /// names one: on every run end, on a reload and at least every minute.
+        mutating func publishMetrics() {
+            metricsAskedAt = ContinuousClock.now
+            guard let textfile = site.metrics?.textfile else { return }
+            metrics.publish(.init(textfile: textfile, jobs: jobs.keys.map(\.rawValue), daemonStart: daemon.startedAt.timeIntervalSince1970,
+                                  storeWritable: core.storage == .writable))
         }
     }
 }

@@ -34,6 +34,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case jobHeld = "job-held"
     case jobReleased = "job-released"
     case runsPurged = "runs-purged"
+    case configInvalid = "config-invalid"
+    case metricsNotWritten = "metrics-not-written"
 
     public var messageID: String {
         switch self {
@@ -69,6 +71,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .jobReleased: "5fb9e139619e4822b75dcd5ff78c51d0"
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
         case .runsPurged: "ac891449fb7e42d3a555955301c6d594"
+        case .configInvalid: "648af789b5a64e3e823c7fe06bd5534c"
+        case .metricsNotWritten: "d6726d10b88d4e00b2646ee4fa430ef3"
         }
     }
 
