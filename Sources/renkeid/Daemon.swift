@@ -144,7 +144,9 @@ struct Daemon: Service {
             case .event(let event):
                 if case .tick = event {
                     timer = nil
-                    if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(60) { publishMetrics() }
+                    // The timer wakes the loop at least every 60 s; a little slack keeps a tick that comes a
+                    // hair early from pushing the write to the next minute.
+                    if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(55) { publishMetrics() }
                 }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
                 let effects = core.handle(event, now: Self.now())
