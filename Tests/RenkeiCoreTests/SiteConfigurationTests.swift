@@ -28,7 +28,7 @@ private func problems(_ text: String) -> [String] {
 
     @Test func anUnknownSectionIsNamedWithTheAllowedOnesAtItsLineAndColumn() {
         #expect(problems("# site\nmetric:\n  textfile: /x.prom\n") == [
-            "/etc/renkei/renkei.yaml:2:1: error: unknown key 'metric' in renkei.yaml (did you mean 'metrics'?); allowed keys: metrics",
+            "/etc/renkei/renkei.yaml:2:1: error: unknown key 'metric' in renkei.yaml (did you mean 'metrics'?); allowed keys: metrics, notify",
         ])
     }
 

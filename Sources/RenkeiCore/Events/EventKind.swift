@@ -36,6 +36,8 @@ public enum EventKind: String, Sendable, CaseIterable {
     case runsPurged = "runs-purged"
     case configInvalid = "config-invalid"
     case metricsNotWritten = "metrics-not-written"
+    case notificationSent = "notification-sent"
+    case notificationFailed = "notification-failed"
 
     public var messageID: String {
         switch self {
@@ -73,6 +75,8 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .runsPurged: "ac891449fb7e42d3a555955301c6d594"
         case .configInvalid: "648af789b5a64e3e823c7fe06bd5534c"
         case .metricsNotWritten: "d6726d10b88d4e00b2646ee4fa430ef3"
+        case .notificationSent: "9a72670fbf6e4789b12b7566455a2622"
+        case .notificationFailed: "2cbe654ecdad4e7084de37a83ef81be1"
         }
     }
 

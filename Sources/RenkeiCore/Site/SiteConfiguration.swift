@@ -3,9 +3,12 @@
 public struct SiteConfiguration: Sendable, Equatable {
     /// Where renkeid publishes its figures for Prometheus; nil: it publishes none.
     public var metrics: MetricsSettings?
+    /// Who is told about failures, and how; nil: nobody.
+    public var notify: NotifySettings?
 
-    public init(metrics: MetricsSettings? = nil) {
+    public init(metrics: MetricsSettings? = nil, notify: NotifySettings? = nil) {
         self.metrics = metrics
+        self.notify = notify
     }
 
     /// No file: nothing configured.

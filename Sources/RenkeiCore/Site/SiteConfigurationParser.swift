@@ -4,8 +4,8 @@ import Yams
 /// `FILE:LINE:COL` like a job file's. It reads nodes with the job-file parser's readers, so that
 /// an unknown key is named with the allowed ones and every message reads the same.
 public enum SiteConfigurationParser {
-    /// The top-level sections. (`notify:` joins them when notifications come.)
-    static let sections = ["metrics"]
+    /// The top-level sections.
+    static let sections = ["metrics", "notify"]
     static let metricsKeys = ["textfile"]
 
     public static func parse(file: String, bytes: [UInt8]) -> Result<SiteConfiguration, JobFileFailure> {
@@ -37,6 +37,7 @@ public enum SiteConfigurationParser {
         let fields = reader.readMapping(mapping, allowed: sections, what: "renkei.yaml")
         var configuration = SiteConfiguration()
         if let node = fields["metrics"] { configuration.metrics = readMetrics(&reader, node) }
+        if let node = fields["notify"] { configuration.notify = readNotify(&reader, node) }
         return configuration
     }
 
