@@ -157,6 +157,24 @@ enum Migrations {
             // row, its steps' states and byte counts, its files and the audit stay.
             try db.alter(table: "run") { t in t.add(column: "purged_at", .datetime) }
         }
+        migrator.registerMigration("v10: notifications") { db in
+            // Every notification renkeid tried to send, one row per try: when, to whom, about
+            // which run (none for a storage notice or a reminder), and how it went.
+            try db.create(table: "notification") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer)
+                t.column("job", .text)
+                t.column("logical_date", .text)
+                t.column("event", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("recipients", .text).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("result", .text).notNull()
+                t.column("message", .text)
+                t.column("attempt", .integer).notNull()
+            }
+            try db.create(index: "notification_run", on: "notification", columns: ["run_id"])
+        }
         return migrator
     }
 }

@@ -44,7 +44,8 @@ struct Check: ParsableCommand {
             switch SiteConfigurationFile.load(path) {
             case .success(let site):
                 if FileManager.default.fileExists(atPath: path) {
-                    print("ok  \(path)  site configuration" + (site.metrics.map { ", metrics to \($0.textfile)" } ?? ""))
+                    print("ok  \(path)  site configuration" + (site.metrics.map { ", metrics to \($0.textfile)" } ?? "")
+                          + (site.notify.map { notify in ", notify " + ([notify.mail.map { "mail to \($0.to.joined(separator: ", "))" }, notify.command.map { "command \($0[0])" }].compactMap { $0 }.joined(separator: " and ")) } ?? ""))
                 }
             case .failure(let failure):
                 siteProblems = failure.problems

@@ -27,6 +27,7 @@ struct Status: ParsableCommand {
         if let storage = daemon.storage { print("  storage: \(storage)") }
         for run in daemon.running { print("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
         for held in daemon.held ?? [] { print("  held: \(held)") }
+        if let notifications = daemon.notifications { print("  notifications: \(notifications)") }
         for run in daemon.waiting ?? [] { print("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
         for next in daemon.next.prefix(5) { print("  next: \(next)") }
     }
