@@ -179,7 +179,7 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         #expect(show.stdout.contains("failed by mail to joho-ops@city.example: sent"), "\(show.stdout)")
         #expect(show.stdout.contains("failed by command to \(pager): sent"), "\(show.stdout)")
         #expect(notifications(scratch, run: 3).map(\.event) == ["recovered", "recovered"])
-        #expect(daemon.log.contains("notice was sent by mail to joho-ops@city.example"), "\(daemon.log)")
+        #expect(daemon.log.contains("the failed notice about nenkin run 1 was sent by mail to joho-ops@city.example"), "\(daemon.log)")
     }
 
     @Test func aFailureThatARetryRecoversSendsNoMail() throws {
