@@ -6,7 +6,7 @@ PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # the sqlite3 shell (audit tampering), headless Chromium (the HTML report) and GNU time (the
 # peak memory of a check or convert of a big file), Prometheus' node_exporter and the Zabbix agent
 # (each started by its test on loopback, never as the package's service).
-TEST_PACKAGES = systemd sqlite3 chromium time prometheus-node-exporter zabbix-agent
+TEST_PACKAGES = systemd sqlite3 chromium time prometheus-node-exporter zabbix-agent exim4-daemon-light
 
 PREFIX ?= /usr/local
 DESTDIR ?=
