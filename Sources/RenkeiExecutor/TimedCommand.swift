@@ -40,10 +40,24 @@ public struct TimedCommand: Sendable {
             workingDirectory: FilePath("/"),
             platformOptions: options
         )
+        // The input is handed over as an unlinked file (0600), not written into a pipe: a program
+        // that exits without reading it (sendmail refusing at once) must not get renkeid killed by
+        // SIGPIPE, which renkeid cannot ignore without its steps inheriting that.
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory + "/renkei-notice-XXXXXX").utf8CString)
+        let memory = mkstemp(&template)
+        if memory >= 0 { unlink(String(cString: template)) }
+        guard memory >= 0 else { return "cannot hold the notice for \(program): \(String(cString: strerror(errno)))" }
+        var closeMemory = true
+        defer { if closeMemory { close(memory) } }
+        let written = input.withUnsafeBytes { bytes in bytes.isEmpty ? 0 : Foundation.write(memory, bytes.baseAddress, bytes.count) }
+        guard written == input.count, lseek(memory, 0, SEEK_SET) == 0 else { return "cannot hold the notice for \(program): \(String(cString: strerror(errno)))" }
         let seen = Seen()
         let limit = timeLimit
         do {
-            let result = try await Subprocess.run(configuration, input: .array(input), output: .sequence, error: .sequence) { execution in
+            closeMemory = false
+            let result = try await Subprocess.run(configuration, input: .fileDescriptor(FileDescriptor(rawValue: memory), closeAfterSpawningProcess: true),
+                                                  output: .sequence, error: .sequence) { execution in
                 let pid = execution.processIdentifier.value
                 await withTaskGroup(of: Void.self) { tasks in
                     tasks.addTask {

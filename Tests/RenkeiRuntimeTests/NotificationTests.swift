@@ -174,11 +174,12 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         #expect(recovered.subject.hasPrefix("[renkei] 回復 nenkin "), "\(recovered.subject)")
         #expect(recovered.body.contains("renkeictl show 3"), "\(recovered.body)")
 
+        #expect(eventually(seconds: 10) { notifications(scratch, run: 1).count == 2 }, "\(notifications(scratch, run: 1))")
         let show = try control.ctl(["show", "1"])
         #expect(show.stdout.contains("notifications:"), "\(show.stdout)")
         #expect(show.stdout.contains("failed by mail to joho-ops@city.example: sent"), "\(show.stdout)")
         #expect(show.stdout.contains("failed by command to \(pager): sent"), "\(show.stdout)")
-        #expect(notifications(scratch, run: 3).map(\.event) == ["recovered", "recovered"])
+        #expect(eventually(seconds: 10) { notifications(scratch, run: 3).map(\.event) == ["recovered", "recovered"] }, "\(notifications(scratch, run: 3))")
         #expect(daemon.log.contains("the failed notice about nenkin run 1 was sent by mail to joho-ops@city.example"), "\(daemon.log)")
     }
 
@@ -233,7 +234,8 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         #expect(reminder.subject.hasPrefix("[renkei] 1 failure(s) still unresolved on "), "\(reminder.subject)")
         #expect(reminder.body.contains("nenkin ") && reminder.body.contains("renkeictl rerun 1 --reason"), "\(reminder.body)")
         #expect(!reminder.body.contains("s3cret-pw-4411") && !reminder.body.contains("山田太郎"))
-        #expect(notifications(scratch, run: 1).map(\.event) == ["failed", "unresolved"])
+        // The row is written once sendmail has returned: a moment after the delivery.
+        #expect(eventually(seconds: 10) { notifications(scratch, run: 1).map(\.event) == ["failed", "unresolved"] }, "\(notifications(scratch, run: 1))")
     }
 
     /// sendmail missing, failing, then hanging: the run ends as it would without notifications,
