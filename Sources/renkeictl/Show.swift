@@ -37,7 +37,9 @@ struct Show: ParsableCommand {
             throw Failure(.noSuchJobOrRun, "no run \(runID) in \(store.path) (see 'renkeictl history')")
         }
         if json {
-            print(try JSONOutput.encode(RunJSON(detail)))
+            var object = RunJSON(detail)
+            object.notifications = try store.notifications(runID: runID).map(RunJSON.NotificationJSON.init)
+            print(try JSONOutput.encode(object))
             return
         }
         let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job

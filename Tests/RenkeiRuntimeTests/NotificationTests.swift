@@ -179,6 +179,11 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         #expect(show.stdout.contains("notifications:"), "\(show.stdout)")
         #expect(show.stdout.contains("failed by mail to joho-ops@city.example: sent"), "\(show.stdout)")
         #expect(show.stdout.contains("failed by command to \(pager): sent"), "\(show.stdout)")
+        let json = try control.ctl(["show", "1", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let told = try #require(object["notifications"] as? [[String: Any]])
+        #expect(told.map { $0["channel"] as? String } == ["mail", "command"] || told.map { $0["channel"] as? String } == ["command", "mail"], "\(told)")
+        #expect(told.allSatisfy { $0["result"] as? String == "ok" && $0["event"] as? String == "failed" })
         #expect(eventually(seconds: 10) { notifications(scratch, run: 3).map(\.event) == ["recovered", "recovered"] }, "\(notifications(scratch, run: 3))")
         #expect(daemon.log.contains("the failed notice about nenkin run 1 was sent by mail to joho-ops@city.example"), "\(daemon.log)")
     }
