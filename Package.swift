@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "RenkeiLinkTests", dependencies: ["RenkeiLink", "RenkeiCore", "RenkeiEncoding"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
-            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]
+            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd", .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

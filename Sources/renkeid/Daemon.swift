@@ -33,6 +33,10 @@ struct Daemon: Service {
     let exitStatus: ExitStatus
     /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at 03:00.
     var retention: JobDuration = Purge.defaultRetention
+    /// `renkei.yaml`: read at start and on SIGHUP (a file that is not there configures nothing).
+    var configPath: String = SiteConfigurationFile.path()
+    /// When renkeid started, for `renkei_daemon_start_time_seconds`.
+    var startedAt = Date()
 
     final class ExitStatus: Sendable {
         private let value = Mutex<Int32>(0)
@@ -67,9 +71,15 @@ struct Daemon: Service {
         var done = false
         /// Watches the `trigger:` directories; arrivals come by mail.
         var triggers: TriggerWatcher?
+        /// The site configuration in force; a `renkei.yaml` that stops reading keeps it.
+        var site = SiteConfiguration.empty
+        /// Writes the metrics textfile off the loop; when it was last asked to.
+        let metrics: MetricsPublisher
+        var metricsAskedAt: ContinuousClock.Instant?
 
         init(daemon: Daemon) {
             self.daemon = daemon
+            metrics = MetricsPublisher(store: daemon.store, logger: daemon.logger)
             core = DaemonCore(scheduler: Scheduler(maxConcurrent: daemon.maxConcurrent))
         }
 
@@ -101,7 +111,9 @@ struct Daemon: Service {
         // MARK: - Start
 
         mutating func start() {
+            loadSiteConfiguration(initial: true)
             loadJobs(initial: true)
+            configureNotifications()
             restoreChains()
             for row in (try? daemon.store.holds()) ?? [] {
                 guard let job = JobName(row.job) else { continue }
@@ -122,6 +134,7 @@ struct Daemon: Service {
             daemon.notifier.ready(status: lastStatus)
             logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
             daemon.inbox.send(.tick)
+            publishMetrics()
             StartupPages.release()
         }
 
@@ -130,7 +143,12 @@ struct Daemon: Service {
         mutating func take(_ mail: Mail) {
             switch mail {
             case .event(let event):
-                if case .tick = event { timer = nil }
+                if case .tick = event {
+                    timer = nil
+                    // The timer wakes the loop at least every 60 s; a little slack keeps a tick that comes a
+                    // hair early from pushing the write to the next minute.
+                    if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(55) { publishMetrics() }
+                }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
                 let effects = core.handle(event, now: Self.now())
                 let stopping = effects.filter { if case .stop(_, nil) = $0 { true } else { false } }.count
@@ -147,6 +165,7 @@ struct Daemon: Service {
             case .runFinished(let job, let finish):
                 runs[job] = nil
                 runFinished(job, finish)
+                publishMetrics()
             case .queued(let request, let row):
                 let id = RunID(row.id!)
                 requests[id] = (request, row)
@@ -192,7 +211,8 @@ struct Daemon: Service {
             let now = Self.now()
             switch finish {
             case .recorded(let record):
-                let effects = core.handle(.runEnded(job: job, .recorded(runID: RunID(record.id!), state: record.state)), now: now)
+                let facts = Self.facts(record, job: job)
+                let effects = core.handle(.runEnded(job: job, .recorded(runID: RunID(record.id!), state: record.state, facts: facts)), now: now)
                 var retryAt: LogicalTime?
                 for case .retryScheduled(let retry) in effects {
                     retryAt = LogicalTime(retry.dueAt, zoneIdentifier: view.zoneName(of: retry.job))
@@ -266,6 +286,7 @@ struct Daemon: Service {
                 case .storageLost(let problem):
                     logger.critical("\(problem); no run starts until it can be written, running runs go on and are recorded once it can")
                     lastStatus = ""
+                    publishMetrics()
                 case .probeStore:
                     let store = daemon.store, inbox = daemon.inbox
                     Task {
@@ -280,10 +301,18 @@ struct Daemon: Service {
                     let seconds = (Self.now() - since).components.seconds
                     logger.notice("the run store \(daemon.store.path) can be written again after \(seconds)s; recording \(unrecorded) run end(s) and \(slots) slot(s) held meanwhile; runs start again")
                     lastStatus = ""
+                    publishMetrics()
                 case .exitForRestart(let problem):
                     logger.critical("\(problem); renkeid stops so that it is started again on the file at \(daemon.store.path)")
                     daemon.notifier.status("stopping: \(problem.summary)")
                     daemon.exitStatus.set(1)
+                case .notify(let notice):
+                    sendNotice(notice)
+                case .notificationFailed(let notice, let message, let retryAt):
+                    let next = retryAt.map { "tried again at \(LogicalTime($0, zoneIdentifier: machineZone).iso8601) (attempt \(notice.attempt + 1))" }
+                        ?? "given up after \(notice.attempt) attempts (notify.retry)"
+                    logger.event(.notificationFailed, .error, "the \(notice.event) notice by \(notice.channel.name)\(Self.about(notice)) was not sent: \(message); \(next). Runs are not affected; renkeictl status shows it",
+                                 Self.noticeFields(notice))
                 case .stopped:
                     done = true
                 }
@@ -659,13 +688,125 @@ struct Daemon: Service {
 
         mutating func reload() {
             daemon.notifier.reloading()
+            loadSiteConfiguration(initial: false)
             let broken = loadJobs(initial: false)
+            configureNotifications()
             let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
             logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(daemon.locations.jobs): \(jobs.count) jobs\(problems)")
             watchTriggerDirectories()
             lastStatus = view.statusLine
             daemon.notifier.ready(status: lastStatus)
             perform(core.handle(.tick, now: Self.now()))
+            publishMetrics()
+        }
+
+        // MARK: - Notifications
+
+        /// What a notice may say about a run: its record's own fields, never output nor environment.
+        static func facts(_ record: RunRecord, job: JobName) -> NoticeRun? {
+            guard let id = record.id else { return nil }
+            let logical = record.logical
+            let end = record.finishedAt ?? Date()
+            return NoticeRun(job: job, run: RunID(id), logicalTime: logical.iso8601, logicalDate: logical.date, state: record.state,
+                            errorClass: record.errorClass, errorMessage: record.errorMessage, failedStep: record.failedStep,
+                            attempt: record.attempt, trigger: record.trigger,
+                            since: LogicalTime(Instant(end), zoneIdentifier: record.logicalZone).iso8601)
+        }
+
+        /// Tells the core who is told what: renkei.yaml's `notify:` and each job's own.
+        mutating func configureNotifications() {
+            var own: [JobName: JobNotify] = [:]
+            for (name, loaded) in jobs { own[name] = loaded.job.notify }
+            core.notifications.configure(site.notify, jobs: own, zones: zones, machineZone: machineZone, now: Self.now())
+        }
+
+        /// Sends the notice off the loop (a hanging sendmail is killed after notify.timeout),
+        /// records the try, and reports back `notificationEnded`.
+        func sendNotice(_ notice: Notice) {
+            let inbox = daemon.inbox, store = daemon.store, logger = daemon.logger
+            guard let settings = site.notify else {
+                logger.notice("the \(notice.event) notice\(Self.about(notice)) is dropped: renkei.yaml no longer has notify:")
+                inbox.send(.notificationEnded(notice, failure: nil))
+                return
+            }
+            let notifier = Notifier(settings: settings)
+            Task {
+                let failure = await notifier.send(notice)
+                let at = Date()
+                let rows = Self.notificationRows(notice, recipients: notifier.recipients(notice), at: at, failure: failure)
+                if failure == nil {
+                    logger.event(.notificationSent, .notice, "the \(notice.event) notice\(Self.about(notice)) was sent by \(notice.channel.name) to \(notifier.recipients(notice))",
+                                 Self.noticeFields(notice))
+                }
+                do {
+                    try await store.recordNotification(rows)
+                } catch {
+                    logger.error("the \(notice.event) notice\(Self.about(notice)) could not be recorded: \(error)")
+                }
+                inbox.send(.notificationEnded(notice, failure: failure))
+            }
+        }
+
+        static func notificationRows(_ notice: Notice, recipients: String, at: Date, failure: String?) -> [RunStore.NotificationRow] {
+            func row(_ run: RunID?, _ job: JobName?, _ date: String?) -> RunStore.NotificationRow {
+                RunStore.NotificationRow(runID: run?.rawValue, job: job?.rawValue, logicalDate: date, event: notice.event, channel: notice.channel.name,
+                                         recipients: recipients, at: at, result: failure == nil ? "ok" : "failed", message: failure, attempt: notice.attempt)
+            }
+            switch notice.subject {
+            case .run(_, let facts): return [row(facts.run, facts.job, facts.logicalDate)]
+            case .deadline(let facts): return [row(facts.run, facts.job, facts.logicalDate)]
+            case .storage: return [row(nil, nil, nil)]
+            case .reminder(let open): return open.map { row($0.run, $0.job, $0.logicalDate) }
+            }
+        }
+
+        /// " about juki-to-fukushi run 412" (or nothing).
+        static func about(_ notice: Notice) -> String {
+            switch notice.subject {
+            case .run(_, let facts): " about \(facts.job) run \(facts.run)"
+            case .deadline(let facts): " about \(facts.job) \(facts.logicalDate)"
+            case .storage: " about the run store"
+            case .reminder(let open): " listing \(open.count) unresolved failure(s)"
+            }
+        }
+
+        static func noticeFields(_ notice: Notice) -> [String: String] {
+            var fields = ["RENKEI_NOTIFY_EVENT": notice.event, "RENKEI_NOTIFY_CHANNEL": notice.channel.name, EventField.attempt: String(notice.attempt)]
+            switch notice.subject {
+            case .run(_, let facts):
+                fields[EventField.job] = facts.job.rawValue
+                fields[EventField.runID] = "\(facts.run)"
+            case .deadline(let facts): fields[EventField.job] = facts.job.rawValue
+            case .storage, .reminder: break
+            }
+            return fields
+        }
+
+        // MARK: - Site configuration and metrics
+
+        /// Reads `renkei.yaml`. A file with errors is logged, each error as FILE:LINE:COL, and
+        /// changes nothing: on a reload the settings in force stay; at start there are none.
+        mutating func loadSiteConfiguration(initial: Bool) {
+            let path = daemon.configPath
+            switch SiteConfigurationFile.load(path) {
+            case .success(let loaded):
+                if !initial && loaded != site { logger.notice("\(path): new site configuration in force") }
+                site = loaded
+            case .failure(let failure):
+                for problem in failure.problems { logger.error("\(problem)", metadata: ["RENKEI_FILE": "\(path)"]) }
+                let kept = initial ? "renkeid runs without it (no metrics file) until it is fixed" : "renkeid keeps the settings it had"
+                logger.event(.configInvalid, .error, "\(path) has \(failure.problems.count) error(s); \(kept) (renkeictl check, then systemctl reload renkeid)",
+                             ["RENKEI_FILE": path])
+            }
+        }
+
+        /// Asks for the metrics textfile to be written now with the store's figures, if renkei.yaml
+        /// names one: on every run end, on a reload and at least every minute.
+        mutating func publishMetrics() {
+            metricsAskedAt = ContinuousClock.now
+            guard let textfile = site.metrics?.textfile else { return }
+            metrics.publish(.init(textfile: textfile, jobs: jobs.keys.map(\.rawValue), daemonStart: daemon.startedAt.timeIntervalSince1970,
+                                  storeWritable: core.storage == .writable))
         }
     }
 }

@@ -19,7 +19,7 @@ struct Renkeid: AsyncParsableCommand {
         commandName: "renkeid",
         abstract: "The Renkei daemon: runs data-link jobs on their schedules and records every slot.",
         discussion: """
-            Signals: SIGHUP reloads the job files; SIGTERM or SIGINT stops dispatching and waits \
+            Signals: SIGHUP reloads the job files and renkei.yaml; SIGTERM or SIGINT stops dispatching and waits \
             --shutdown-grace for running runs (a second one stops them at once).
 
             Example:
@@ -32,6 +32,9 @@ struct Renkeid: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("State directory (default: $RENKEI_STATE, $STATE_DIRECTORY, ./.renkei in a checkout, else /var/lib/renkei).", valueName: "DIR"))
     var state: String?
+
+    @Option(help: ArgumentHelp("Site configuration file (default: $RENKEI_CONFIG, $CONFIGURATION_DIRECTORY/renkei.yaml, ./renkei.yaml in a checkout, else /etc/renkei/renkei.yaml); none there: defaults.", valueName: "FILE"))
+    var config: String?
 
     @Option(help: ArgumentHelp("Control socket path (default: $RENKEI_SOCKET, $RUNTIME_DIRECTORY/control.sock, …).", valueName: "PATH"))
     var socket: String?
@@ -86,7 +89,8 @@ struct Renkeid: AsyncParsableCommand {
                             cancelledMeans: .interrupted, onFile: { run, step, file in events.file(file, step: step, of: run) })
         let daemon = Daemon(locations: locations, store: store, runner: runner, notifier: SystemdNotifier(), logger: logger, events: events,
                             shutdownGrace: .seconds(shutdownGrace), maxConcurrent: maxConcurrent, inbox: inbox, exitStatus: Daemon.ExitStatus(),
-                            retention: Self.retention(retention) ?? Purge.defaultRetention)
+                            retention: Self.retention(retention) ?? Purge.defaultRetention,
+                            configPath: SiteConfigurationFile.path(config))
         let desk = ControlDesk(store: store, runner: runner, logger: logger, locations: locations, inbox: inbox, requireReason: requireReason)
         let server: ControlServer
         do {
