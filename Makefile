@@ -5,8 +5,9 @@ PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd),
 # the sqlite3 shell (audit tampering), headless Chromium (the HTML report) and GNU time (the
 # peak memory of a check or convert of a big file), Prometheus' node_exporter and the Zabbix agent
-# (each started by its test on loopback, never as the package's service).
-TEST_PACKAGES = systemd sqlite3 chromium time prometheus-node-exporter zabbix-agent exim4-daemon-light
+# (each started by its test on loopback, never as the package's service), promtool (from Debian's
+# prometheus: the metrics file and the shipped alert rules checked) and exim (the mail tests).
+TEST_PACKAGES = systemd sqlite3 chromium time prometheus-node-exporter prometheus zabbix-agent exim4-daemon-light
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -70,6 +70,25 @@ private func read(_ path: String) -> String { (try? String(contentsOfFile: path,
         #expect(status.st_mode & 0o777 == 0o644, "node_exporter, another user, reads it")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.root + "/node-exporter")
         #expect(leftovers == ["renkei.prom"], "no temporary file left behind")
+
+        // Prometheus' own linter: names, types, HELP, units and counters as its conventions want.
+        let lint = try execute("/bin/sh", ["-c", "promtool check metrics < '\(textfile)'"])
+        #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "promtool: \(lint.stdout)\(lint.stderr)")
+    }
+
+    /// The alert rules shipped in Units/prometheus load in Prometheus (promtool, from Debian's
+    /// prometheus package) and name only series renkeid writes.
+    @Test func theShippedAlertRulesLoadAndUseRenkeidsSeries() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let rules = repository.appendingPathComponent("Units/prometheus/renkei-alerts.yml").path
+        let check = try execute("/usr/bin/promtool", ["check", "rules", rules])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("SUCCESS"))
+        let text = try String(contentsOfFile: rules, encoding: .utf8)
+        let written = ["renkei_job_last_success_timestamp_seconds", "renkei_job_last_failure_timestamp_seconds", "renkei_job_unresolved_failures",
+                       "renkei_job_last_duration_seconds", "renkei_job_running", "renkei_runs_total", "renkei_daemon_start_time_seconds", "renkei_store_writable"]
+        let named = Set(text.matches(of: /renkei_[a-z_]+/).map { String($0.output) })
+        #expect(!named.isEmpty && named.isSubset(of: Set(written)), "unknown series in the rules: \(named.subtracting(written))")
     }
 
     @Test func aReaderNeverSeesHalfAFileWhileRunsEnd() throws {
