@@ -86,7 +86,8 @@ private func read(_ path: String) -> String { (try? String(contentsOfFile: path,
         #expect(check.stdout.contains("SUCCESS"))
         let text = try String(contentsOfFile: rules, encoding: .utf8)
         let written = ["renkei_job_last_success_timestamp_seconds", "renkei_job_last_failure_timestamp_seconds", "renkei_job_unresolved_failures",
-                       "renkei_job_last_duration_seconds", "renkei_job_running", "renkei_runs_total", "renkei_daemon_start_time_seconds", "renkei_store_writable"]
+                       "renkei_job_last_duration_seconds", "renkei_job_running", "renkei_runs_total", "renkei_daemon_start_time_seconds", "renkei_store_writable",
+                       "renkei_job"]   // the label
         let named = Set(text.matches(of: /renkei_[a-z_]+/).map { String($0.output) })
         #expect(!named.isEmpty && named.isSubset(of: Set(written)), "unknown series in the rules: \(named.subtracting(written))")
     }
