@@ -58,4 +58,15 @@ extension RunStore {
             }
         }
     }
+
+    /// Whether a notice about a failure of `job` for `logicalDate` went out (by any channel, for
+    /// any of that date's runs): the incident was told, so its end is told as `recovered`.
+    public func failureWasTold(job: String, logicalDate: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM notification WHERE job = ? AND logical_date = ? AND result = 'ok'
+                                                           AND event NOT IN ('recovered', 'unresolved'))
+                """, arguments: [job, logicalDate]) ?? false
+        }
+    }
 }

@@ -114,6 +114,7 @@ struct Daemon: Service {
             loadSiteConfiguration(initial: true)
             loadJobs(initial: true)
             configureNotifications()
+            readUnresolvedFailures()
             restoreChains()
             for row in (try? daemon.store.holds()) ?? [] {
                 guard let job = JobName(row.job) else { continue }
@@ -148,6 +149,7 @@ struct Daemon: Service {
                     // The timer wakes the loop at least every 60 s; a little slack keeps a tick that comes a
                     // hair early from pushing the write to the next minute.
                     if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(55) { publishMetrics() }
+                    if core.notifications.reminderDue(now: Self.now()) { readUnresolvedFailures() }
                 }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
                 let effects = core.handle(event, now: Self.now())
@@ -711,6 +713,24 @@ struct Daemon: Service {
                             errorClass: record.errorClass, errorMessage: record.errorMessage, failedStep: record.failedStep,
                             attempt: record.attempt, trigger: record.trigger,
                             since: LogicalTime(Instant(end), zoneIdentifier: record.logicalZone).iso8601)
+        }
+
+        /// Tells the core which failures the store holds unresolved, and which of them a notice
+        /// went out about: at start (a restart forgets no incident) and before each reminder (one
+        /// an operator resolved meanwhile is not listed). Without `notify:` there is nothing to read.
+        mutating func readUnresolvedFailures() {
+            guard site.notify != nil else { return }
+            do {
+                var failures: [(facts: NoticeRun, told: Bool)] = []
+                for record in try daemon.store.unresolvedFailures() {
+                    guard let name = JobName(record.job), jobs[name] != nil, let facts = Self.facts(record, job: name) else { continue }
+                    let told = try daemon.store.failureWasTold(job: name.rawValue, logicalDate: facts.logicalDate)
+                    failures.append((facts, told))
+                }
+                core.notifications.unresolvedInStore(failures)
+            } catch {
+                logger.warning("the unresolved failures could not be read for notifications (\(error)); reminders list what this renkeid saw")
+            }
         }
 
         /// Tells the core who is told what: renkei.yaml's `notify:` and each job's own.

@@ -30,6 +30,28 @@ private func configured(_ settings: NotifySettings = NotifySettings(mail: MailSe
         #expect(n.runEnded(facts(12, .failed, date: "2026-12-02")).count == 1, "another date is another incident")
     }
 
+    @Test func afterARestartTheStoresToldFailureIsRemindedAndRecoveredAndAnUntoldOneStaysUntold() {
+        var n = configured(NotifySettings(mail: MailSettings(to: ["ops@city.example"], from: "renkei@host"), unresolvedAt: [TimeOfDay("09:00")!]))
+        n.unresolvedInStore([(facts(10, .failed), true), (facts(20, .failed, date: "2026-12-02"), false)])
+        #expect(n.incidents.count == 2)
+        // The reminder at 09:00 (Asia/Tokyo) lists the told one (as for failures of this process).
+        let reminders = n.due(now: t0 + .seconds(86_400))
+        guard case .reminder(let open) = reminders.first?.subject else { Issue.record("no reminder: \(reminders)"); return }
+        #expect(open.map(\.run) == [RunID(rawValue: 10)])
+        // A success for the told date is `recovered`; for the untold one, nothing.
+        #expect(n.runEnded(facts(11, .succeeded)).map(\.event) == ["recovered"])
+        #expect(n.runEnded(facts(21, .succeeded, date: "2026-12-02")).isEmpty)
+    }
+
+    @Test func aFailureAnOperatorResolvedIsDroppedWhenTheStoreNoLongerHoldsIt() {
+        var n = configured()
+        _ = n.runEnded(facts(10, .failed))
+        _ = n.runEnded(facts(30, .failed, date: "2026-12-03", willRetry: true))
+        n.unresolvedInStore([])   // rerun --from-next resolved run 10; run 30 awaits its retry
+        #expect(n.incidents.keys.map(\.date) == ["2026-12-03"], "the retry's incident is this process's own")
+        #expect(n.runEnded(facts(11, .succeeded)).isEmpty, "nothing left to recover")
+    }
+
     @Test func aFailureThatARetryRecoversSendsNothing() {
         var n = configured()
         #expect(n.runEnded(facts(10, .failed, willRetry: true)).isEmpty)

@@ -188,6 +188,32 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         #expect(daemon.log.contains("the failed notice about nenkin run 1 was sent by mail to joho-ops@city.example"), "\(daemon.log)")
     }
 
+    /// renkeid restarted between a told failure and its fix: the store says the failure was told,
+    /// so the success after the restart is still mailed as `recovered`.
+    @Test func aRecoveryAfterARestartIsStillTold() throws {
+        let scratch = try Scratch()
+        let mail = try MailSink(scratch)
+        scratch.writeJob("nenkin", failingJob(scratch))
+        let config = try configure(scratch, """
+            notify:
+              mail: { to: [joho-ops@city.example], from: renkei@city.example, sendmail: \(mail.sendmail) }
+            """)
+        let control = Control(scratch: scratch)
+        let first = try control.daemon(["--config", config])
+        #expect(try control.ctl(["run", "nenkin", "--wait"]).status == 1)
+        #expect(eventually(seconds: 20) { notifications(scratch, run: 1).map(\.result) == ["ok"] }, "\(mail.raw)\n\(first.log)")
+        first.stop()
+
+        let second = try control.daemon(["--config", config])
+        defer { second.stop() }
+        FileManager.default.createFile(atPath: scratch.root + "/fixed", contents: nil)
+        let fixed = try control.ctl(["rerun", "1", "--wait", "--reason", "flag created"])
+        #expect(fixed.status == 0, "\(fixed.stdout)\(fixed.stderr)")
+        #expect(eventually(seconds: 20) { mail.messages.count == 2 }, "\(mail.raw)\n\(second.log)")
+        #expect(mail.messages.last?.subject.hasPrefix("[renkei] RECOVERED nenkin ") == true, "\(mail.messages.map(\.subject))")
+        #expect(notifications(scratch, run: 2).map(\.event) == ["recovered"])
+    }
+
     @Test func aFailureThatARetryRecoversSendsNoMail() throws {
         let scratch = try Scratch()
         let mail = try MailSink(scratch)

@@ -60,6 +60,35 @@ public struct Notifications: Sendable {
         ([nextReminder] + retries.values.map(\.at)).compactMap { $0 }.min()
     }
 
+    // MARK: - What the store knows
+
+    /// The failures the store holds unresolved, each with whether a notice about it went out
+    /// (the store's `notification` rows): on every start and before each reminder, so that a
+    /// restart forgets no incident and a failure an operator resolved otherwise than by a
+    /// successful run (`rerun --from-next`, another run's success) is not listed again.
+    /// Incidents of this process that the store no longer holds unresolved are dropped; those it
+    /// holds are added (a retry still to come is kept as it is).
+    public mutating func unresolvedInStore(_ failures: [(facts: NoticeRun, told: Bool)]) {
+        var open: [IncidentKey: Incident] = [:]
+        for (facts, told) in failures {
+            let key = IncidentKey(job: facts.job, date: facts.logicalDate)
+            if let known = incidents[key] {
+                open[key] = known
+            } else if open[key] == nil {
+                open[key] = Incident(facts: facts, told: told, final: true)
+            }
+        }
+        // An attempt a retry will follow is not a failure the store calls unresolved yet.
+        for (key, incident) in incidents where !incident.final && open[key] == nil { open[key] = incident }
+        incidents = open
+    }
+
+    /// A reminder is due at `now`: the moment to ask the store what is still unresolved.
+    public func reminderDue(now: Instant) -> Bool {
+        guard let at = nextReminder else { return false }
+        return at <= now
+    }
+
     // MARK: - What happened
 
     /// A run ended and its row is written.
