@@ -32,7 +32,7 @@ import Testing
         var status = stat()
         #expect(stat(scratch.state, &status) == 0 && status.st_mode & 0o777 == 0o750)
 
-        for command in [["history"], ["show", "1"], ["report"], ["audit"], ["graph"]] {
+        for command in [["history"], ["show", "1"], ["report"], ["audit"], ["graph"], ["purge", "--dry-run"]] {
             let refused = try control.ctl(command, as: outsider)
             #expect(refused.status == 4, "\(command): \(refused.stderr)")
             #expect(refused.stderr.contains("permission denied reading the run store \(scratch.state)/renkei.db: \(scratch.state) (mode 0750, owner root, group \(users.group)) cannot be entered by \(outsider)"), "\(command): \(refused.stderr)")
