@@ -238,6 +238,15 @@ private extension Array where Element == String {
         ])
     }
 
+    @Test func aBadNotifyRetryIsNamedAsNotifyRetry() {
+        let text = "notify:\n  command: [\"/bin/true\"]\n  retry: { limit: 500, backoff: 0.5 }\n"
+        guard case .failure(let failure) = site(text) else { Issue.record("accepted"); return }
+        #expect(failure.problems.map(\.description) == [
+            "/etc/renkei/renkei.yaml:3:19: error: 'notify.retry.limit' is 500: give the number of retries after the first failure, 0 to 100",
+            "/etc/renkei/renkei.yaml:3:33: error: 'notify.retry.backoff' is 0.5: each wait is the previous one times this, so give a number from 1 to 100",
+        ])
+    }
+
     @Test func notifyWithoutMailOrCommandIsAMistake() {
         guard case .failure(let failure) = site("notify:\n  on: [failed]\n") else { Issue.record("accepted"); return }
         #expect(failure.problems.first?.description.hasPrefix("/etc/renkei/renkei.yaml:2:3: error: 'notify' needs 'mail:' or 'command:'") == true)

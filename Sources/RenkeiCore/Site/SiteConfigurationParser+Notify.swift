@@ -24,7 +24,7 @@ extension SiteConfigurationParser {
         }
         if let node = fields["lang"], let lang = reader.readChoice(node, key: "notify.lang", as: NoticeLanguage.self) { settings.lang = lang }
         if let node = fields["timeout"], let timeout = reader.readDuration(node, key: "notify.timeout", zeroAllowed: false) { settings.timeout = timeout }
-        if let node = fields["retry"], let retry = reader.readRetry(node) { settings.retry = retry }
+        if let node = fields["retry"], let retry = reader.readRetry(node, key: "notify.retry") { settings.retry = retry }
         if settings.mail == nil && settings.command == nil && (fields["mail"] == nil && fields["command"] == nil) {
             reader.report(node, "'notify' needs 'mail:' or 'command:' (or both): where notices go, such as mail: { to: [joho-ops@city.example], from: renkei@host }")
         }
