@@ -329,6 +329,9 @@ private func failingJob(_ scratch: Scratch, extra: String = "") -> String {
         let control = Control(scratch: scratch)
         let daemon = try control.daemon(["--config", config])
         defer { daemon.stop() }
+        // The good file is read before it is broken (a loaded machine may start renkeid late).
+        #expect(eventually(seconds: 20) { daemon.log.contains("renkeid ready") }, "\(daemon.log)")
+        #expect(!daemon.log.contains("renkei.yaml has"), "\(daemon.log)")
 
         try (good + "  on: [failed, exploded]\n").write(toFile: config, atomically: true, encoding: .utf8)
         let check = try execute(renkeictl, ["check", "--jobs", scratch.jobs, "--config", config])
