@@ -32,6 +32,27 @@ public enum SiteConfigurationFile {
             return .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0,
                                                                       message: "cannot read the configuration file: \(reason)")]))
         }
+        // It names programs renkeid runs (notify.command, notify.mail.sendmail) and a file it
+        // replaces (metrics.textfile): trusted like a job file, every directory up to `/`.
+        let trust = FileTrust()
+        if let problem = trust.problem(with: path) ?? trust.pathProblem(path, refusing: path, consequence: consequence) {
+            return .failure(JobFileFailure(problems: [JobFileProblem(file: path, line: 0, column: 0, message: problem)]))
+        }
         return SiteConfigurationParser.parse(file: path, bytes: Array(data))
+    }
+
+    static let consequence = "whoever can write there could change the programs renkeid runs to notify and the file it replaces for metrics"
+
+    /// `renkeictl check`'s warnings: a notification program (`notify.command`, the sendmail) that
+    /// any user could replace, found and walked as a step's program is.
+    public static func warnings(_ configuration: SiteConfiguration, path: String) -> [String] {
+        guard let notify = configuration.notify else { return [] }
+        var programs: [(what: String, program: String)] = []
+        if let command = notify.command?.first { programs.append(("notify.command runs", command)) }
+        if let mail = notify.mail { programs.append(("notify.mail sends through", mail.sendmail)) }
+        return programs.compactMap { what, program in
+            guard program.hasPrefix("/"), let hazard = PathWalk(program).firstHazard(.othersMayNotWrite) else { return nil }
+            return "\(path): " + hazard.warning(about: "\(what) \(program)", consequence: "anyone could replace the program renkeid runs to notify")
+        }
     }
 }

@@ -24,7 +24,9 @@ struct Check: ParsableCommand {
             nor is any job waiting for it. With FILEs, an upstream that is not among them is looked \
             for beside the file that names it; check the whole directory to see every cycle.
 
-            Without FILEs, or with --config, the site configuration renkei.yaml is checked too             (when there is one), its problems printed the same way.
+            Without FILEs, or with --config, the site configuration renkei.yaml is checked too \
+            (when there is one), its problems printed the same way; it is trusted as a job file is, \
+            and a notification program others could replace is a warning.
 
             Example:
               renkeictl check --jobs /etc/renkei/jobs
@@ -50,6 +52,9 @@ struct Check: ParsableCommand {
             }
             switch SiteConfigurationFile.load(path) {
             case .success(let site):
+                for warning in SiteConfigurationFile.warnings(site, path: path) {
+                    FileHandle.standardError.write(Data("warning: \(SafeText.visible(warning))\n".utf8))
+                }
                 if FileManager.default.fileExists(atPath: path) {
                     print("ok  \(path)  site configuration" + (site.metrics.map { ", metrics to \($0.textfile)" } ?? "")
                           + (site.notify.map { notify in ", notify " + ([notify.mail.map { "mail to \($0.to.joined(separator: ", "))" }, notify.command.map { "command \($0[0])" }].compactMap { $0 }.joined(separator: " and ")) } ?? ""))
@@ -59,7 +64,7 @@ struct Check: ParsableCommand {
             }
         }
         for problem in siteProblems {
-            FileHandle.standardError.write(Data("\(problem)\n".utf8))
+            FileHandle.standardError.write(Data("\(SafeText.visible("\(problem)"))\n".utf8))
         }
         if config != nil && files.isEmpty {
             if !siteProblems.isEmpty { throw ExitCode(ExitStatus.usage.rawValue) }
