@@ -76,7 +76,8 @@ struct Renkeid: AsyncParsableCommand {
         do {
             try stateDirectory.prepare()
             lock = try DaemonLock(state: stateDirectory)
-            store = try stateDirectory.openStoreForWriting(auditKey: try AuditKey.load(environment: ProcessInfo.processInfo.environment),
+            store = try stateDirectory.openStoreForWriting(operatorsGroup: operatorsGroup,
+                                                           auditKey: try AuditKey.load(environment: ProcessInfo.processInfo.environment),
                                                            auditEvents: AuditEvents(logger: logger))
         } catch {
             logger.critical("cannot start: \(error)")
