@@ -31,8 +31,10 @@ struct Daemon: Service {
     let inbox: Inbox
     /// The loop's exit status, for `renkeid` to return once every service has stopped.
     let exitStatus: ExitStatus
-    /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at 03:00.
+    /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at `purgeAt`.
     var retention: JobDuration = Purge.defaultRetention
+    /// The local time of the daily purge (`renkeid --purge-at`).
+    var purgeAt = TimeOfDay("03:00")!
     /// `renkei.yaml`: read at start and on SIGHUP (a file that is not there configures nothing).
     var configPath: String = SiteConfigurationFile.path()
     /// When renkeid started, for `renkei_daemon_start_time_seconds`.
