@@ -4,9 +4,12 @@ CTL = .build/debug/renkeictl
 PACKAGES = libsqlite3-dev libsystemd-dev pkg-config
 # The tests also need a real systemd-journald, journalctl and systemd-analyze (Debian's systemd),
 # the sqlite3 shell (audit tampering), headless Chromium (the HTML report) and GNU time (the
-# peak memory of a check or convert of a big file), and PostgreSQL 15 for the PostgreSQL store
-# (Tests/Support/scratch-postgres.sh starts a private one per test, Unix socket only).
-TEST_PACKAGES = systemd sqlite3 chromium time postgresql-15
+# peak memory of a check or convert of a big file), Prometheus' node_exporter and the Zabbix agent
+# (each started by its test on loopback, never as the package's service), promtool (from Debian's
+# prometheus: the metrics file and the shipped alert rules checked), exim (the mail tests) and
+# PostgreSQL 15 for the PostgreSQL store (Tests/Support/scratch-postgres.sh starts a private one
+# per test, Unix socket only).
+TEST_PACKAGES = systemd sqlite3 chromium time prometheus-node-exporter prometheus zabbix-agent exim4-daemon-light postgresql-15
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -97,6 +100,10 @@ install: deps man
 	put 644 .build/man/renkeictl.1 $(PREFIX)/share/man/man1/renkeictl.1; \
 	put 644 .build/man/renkeid.8 $(PREFIX)/share/man/man8/renkeid.8; \
 	put 644 .build/man/renkei.job.5 $(PREFIX)/share/man/man5/renkei.job.5; \
+	sed "s|/usr/local/bin/|$(PREFIX)/bin/|g" Units/zabbix/renkei.conf > .build/zabbix-renkei.conf; \
+	put 644 .build/zabbix-renkei.conf /etc/zabbix/zabbix_agentd.conf.d/renkei.conf keep; \
+	put 644 Units/zabbix/renkei-template.yaml $(PREFIX)/share/renkei/zabbix/renkei-template.yaml; \
+	put 644 Units/prometheus/renkei-alerts.yml $(PREFIX)/share/renkei/prometheus/renkei-alerts.yml; \
 	for f in Jobs/*.yaml Jobs/*.txt; do put 644 "$$f" /etc/renkei/jobs/$$(basename "$$f") keep; done; \
 	for f in Jobs/bin/*; do put 755 "$$f" /etc/renkei/jobs/bin/$$(basename "$$f") keep; done; \
 	cat "$$m.new" >> "$$m"; rm "$$m.new"; sort -u -o "$$m" "$$m"; \

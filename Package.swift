@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "RenkeiPostgresTests", dependencies: ["RenkeiPostgres", "RenkeiCore"]),
         .testTarget(
             name: "RenkeiRuntimeTests",
-            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd"]
+            dependencies: ["RenkeiRuntime", "RenkeiStore", "RenkeiCore", "RenkeiSystemd", .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

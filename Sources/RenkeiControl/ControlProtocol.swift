@@ -178,6 +178,8 @@ public struct DaemonBrief: Codable, Sendable, Equatable {
     public var waiting: [RunBrief]?
     /// Held jobs: "juki-export, held by sato until 2026-12-02T06:00+09:00: ticket 4411".
     public var held: [String]?
+    /// While notifications fail: "failing since 06:31:02: /usr/sbin/sendmail exited 75 — 3 waiting".
+    public var notifications: String?
 
     public init(pid: Int32, jobs: Int, running: [RunBrief], queued: Int, next: [String], storage: String? = nil) {
         self.storage = storage

@@ -50,10 +50,21 @@ public struct StateDirectory: Sendable {
     /// Opens the run store for writing. Runs left unfinished by a process that is gone are marked
     /// `interrupted` on the way, and the step processes they left running are stopped. Audit rows
     /// are keyed with `auditKey` when there is one, and each is announced by `auditEvents`.
-    public func openStoreForWriting(now: Date = Date(), auditKey: [UInt8]? = nil, auditEvents: AuditEvents? = nil) throws -> RunStore {
+    ///
+    /// `operatorsGroup` (renkeid's `--operators-group`) is given the state directory and the store
+    /// where this process may, so that the operators it lets in may also read `history`; nil (a
+    /// `renkeictl` writing locally) changes no group.
+    public func openStoreForWriting(now: Date = Date(), operatorsGroup: String? = nil, auditKey: [UInt8]? = nil,
+                                    auditEvents: AuditEvents? = nil) throws -> RunStore {
         try prepare()
+        if let operatorsGroup, let entry = getgrnam(operatorsGroup) {
+            var status = stat()
+            if lstat(root, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, status.st_gid != entry.pointee.gr_gid {
+                _ = lchown(root, uid_t.max, entry.pointee.gr_gid)   // allowed to root and to the group's members
+            }
+        }
         let seal = auditEvents?.seal(key: auditKey, store: database) ?? AuditSeal(key: auditKey)
-        let store = try RunStore.openForWriting(at: database, now: now, auditSeal: seal) { leftover in
+        let store = try RunStore.openForWriting(at: database, now: now, group: operatorsGroup, auditSeal: seal) { leftover in
             StepExecutor.stopAbandoned(processGroup: leftover.pid, grace: JobDuration(seconds: 5))
         }
         // Whatever else is left of those runs (a process spawned just before the crash, before its

@@ -162,6 +162,24 @@ enum Migrations {
             // Rows written before this were all plain SHA-256.
             try db.alter(table: "audit") { t in t.add(column: "sealing", .text).notNull().defaults(to: "sha256") }
         }
+        migrator.registerMigration("v11: notifications") { db in
+            // Every notification renkeid tried to send, one row per try: when, to whom, about
+            // which run (none for a storage notice or a reminder), and how it went.
+            try db.create(table: "notification") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer)
+                t.column("job", .text)
+                t.column("logical_date", .text)
+                t.column("event", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("recipients", .text).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("result", .text).notNull()
+                t.column("message", .text)
+                t.column("attempt", .integer).notNull()
+            }
+            try db.create(index: "notification_run", on: "notification", columns: ["run_id"])
+        }
         return migrator
     }
 }

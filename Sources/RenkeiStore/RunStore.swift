@@ -206,13 +206,19 @@ public final class RunStore: Sendable {
         try? pool.close()
     }
 
+    /// Why this user cannot read the store at `path` (missing, permission), or nil: `stat` and
+    /// `access` only, as `openForReading` checks before it opens.
+    public static func whyUnreadable(at path: String) -> OpenError? {
+        ReadAccess.problem(reading: path)
+    }
+
     /// Opens an existing store to read (`history`, `show`, `report`); works while a daemon writes.
     ///
     /// A store this user may not reach is `OpenError.permissionDenied`, not "no run store": the
     /// file is there, the operator is not in the group that may read it. A store in a directory
     /// this process cannot write (a read-only mount, the state directory of a stopped renkeid
-    /// read by an operator of its group) cannot have
-    /// its `-shm` made, which SQLite's WAL reader needs: it is then opened `immutable`, and
+    /// read by an operator of its group) cannot have its `-shm` made, which SQLite's WAL reader
+    /// needs: it is then opened `immutable`, and
     /// `readingNote` says what such a view may lack.
     ///
     /// Nothing here opens the database or its `-wal`/`-shm` with a descriptor of its own (`stat`

@@ -24,18 +24,52 @@ struct Check: ParsableCommand {
             nor is any job waiting for it. With FILEs, an upstream that is not among them is looked \
             for beside the file that names it; check the whole directory to see every cycle.
 
+            Without FILEs, or with --config, the site configuration renkei.yaml is checked too \
+            (when there is one), its problems printed the same way; it is trusted as a job file is, \
+            and a notification program others could replace is a warning.
+
             Example:
               renkeictl check --jobs /etc/renkei/jobs
               renkeictl check /etc/renkei/jobs/juki-to-fukushi.yaml
+              renkeictl check --config /etc/renkei/renkei.yaml
             """
     )
 
     @OptionGroup var location: LocationOptions
 
+    @Option(help: ArgumentHelp("The site configuration to check (default: $RENKEI_CONFIG, $CONFIGURATION_DIRECTORY/renkei.yaml, ./renkei.yaml in a checkout, else /etc/renkei/renkei.yaml).", valueName: "FILE"))
+    var config: String?
+
     @Argument(help: ArgumentHelp("Job files to check instead of the whole directory.", valueName: "FILE"))
     var files: [String] = []
 
     func run() throws {
+        var siteProblems: [JobFileProblem] = []
+        if files.isEmpty || config != nil {
+            let path = SiteConfigurationFile.path(config)
+            if config != nil && !FileManager.default.fileExists(atPath: path) {
+                throw Failure(.usage, "no configuration file at \(path)")
+            }
+            switch SiteConfigurationFile.load(path) {
+            case .success(let site):
+                for warning in SiteConfigurationFile.warnings(site, path: path) {
+                    FileHandle.standardError.write(Data("warning: \(SafeText.visible(warning))\n".utf8))
+                }
+                if FileManager.default.fileExists(atPath: path) {
+                    print("ok  \(path)  site configuration" + (site.metrics.map { ", metrics to \($0.textfile)" } ?? "")
+                          + (site.notify.map { notify in ", notify " + ([notify.mail.map { "mail to \($0.to.joined(separator: ", "))" }, notify.command.map { "command \($0[0])" }].compactMap { $0 }.joined(separator: " and ")) } ?? ""))
+                }
+            case .failure(let failure):
+                siteProblems = failure.problems
+            }
+        }
+        for problem in siteProblems {
+            FileHandle.standardError.write(Data("\(SafeText.visible("\(problem)"))\n".utf8))
+        }
+        if config != nil && files.isEmpty {
+            if !siteProblems.isEmpty { throw ExitCode(ExitStatus.usage.rawValue) }
+            return
+        }
         let catalog = files.isEmpty ? JobLoader.load(directory: location.locations.jobs) : JobLoader.load(files: files)
         let width = catalog.jobs.map(\.job.name.rawValue.count).max() ?? 0
         let machineZone = MachineTimeZone.identifier
@@ -67,9 +101,10 @@ struct Check: ParsableCommand {
         for problem in catalog.problems {
             FileHandle.standardError.write(Data("\(SafeText.visibleLines("\(problem)"))\n".utf8))
         }
-        if !catalog.problems.isEmpty {
-            let files = Set(catalog.problems.map(\.file)).count
-            let summary = "\(catalog.problems.count) problem\(catalog.problems.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"); \(catalog.jobs.count) job\(catalog.jobs.count == 1 ? "" : "s") valid"
+        if !catalog.problems.isEmpty || !siteProblems.isEmpty {
+            let files = Set((catalog.problems + siteProblems).map(\.file)).count
+            let count = catalog.problems.count + siteProblems.count
+            let summary = "\(count) problem\(count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"); \(catalog.jobs.count) job\(catalog.jobs.count == 1 ? "" : "s") valid"
             FileHandle.standardError.write(Data("\(summary)\n".utf8))
             throw ExitCode(ExitStatus.usage.rawValue)
         }

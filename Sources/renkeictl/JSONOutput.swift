@@ -65,6 +65,28 @@ struct RunJSON: Encodable {
     var steps: [StepJSON]?
     /// `show --json` only: every file the run's built-in steps received or delivered.
     var files: [FileJSON]?
+    /// `show --json` only: every notification tried about the run.
+    var notifications: [NotificationJSON]?
+
+    struct NotificationJSON: Encodable {
+        var at: String?
+        var event: String
+        var channel: String
+        var recipients: String
+        var result: String
+        var message: String?
+        var attempt: Int
+
+        init(_ row: RunStore.NotificationRow) {
+            at = RunSummary.isoTime(row.at)
+            event = row.event
+            channel = row.channel
+            recipients = row.recipients
+            result = row.result
+            message = row.message
+            attempt = row.attempt
+        }
+    }
 
     init(_ run: RunRecord) { self.init(run, steps: nil) }
 

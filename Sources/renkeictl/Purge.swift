@@ -42,9 +42,16 @@ struct Purge: AsyncParsableCommand {
             guard defaultRetention > .zero else { throw Failure(.usage, "--retention: give a positive duration such as 90d") }
         }
         let state = StateDirectory(locations.state)
-        guard FileManager.default.fileExists(atPath: state.database) else {
-            print("nothing to purge: no run store at \(state.database)")
-            return
+        if let problem = RunStore.whyUnreadable(at: state.database) {
+            switch problem {
+            case .noDatabase:
+                print("nothing to purge: no run store at \(state.database)")
+                return
+            case .permissionDenied:
+                throw Failure(.permissionDenied, "\(problem)")
+            default:
+                break   // SQLite's own open says what is wrong
+            }
         }
         let store: RunStore
         do { store = try state.openStoreForAuditedWriting() } catch {

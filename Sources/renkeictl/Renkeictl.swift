@@ -20,7 +20,7 @@ struct Renkeictl: AsyncParsableCommand {
               renkeictl history juki-to-fukushi --since 2026-11-01
               renkeictl show 412
             """,
-        subcommands: [Check.self, CalendarCommand.self, Status.self, Jobs.self, Run.self, Rerun.self, Cancel.self, Hold.self, Release.self, History.self, Show.self, Graph.self, Report.self, Audit.self, Purge.self, StoreCommand.self, StepCommand.self, CheckFile.self, ConvertFile.self, LinkStepCommand.self]
+        subcommands: [Check.self, CalendarCommand.self, Status.self, Jobs.self, Run.self, Rerun.self, Cancel.self, Hold.self, Release.self, History.self, Show.self, Graph.self, Report.self, Audit.self, Purge.self, StoreCommand.self, StepCommand.self, CheckFile.self, ConvertFile.self, LinkStepCommand.self, Zabbix.self]
     )
 
     /// Maps every failure to the exit status SPEC promises; argument errors are 2, not 64.

@@ -37,17 +37,32 @@ struct Show: ParsableCommand {
             throw Failure(.noSuchJobOrRun, "no run \(runID) in \(store.path) (see 'renkeictl history')")
         }
         if json {
-            print(try JSONOutput.encode(RunJSON(detail)))
+            var object = RunJSON(detail)
+            object.notifications = try store.notifications(runID: runID).map(RunJSON.NotificationJSON.init)
+            print(try JSONOutput.encode(object))
             return
         }
         let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job
         print(RunDetailText.render(detail, lines: lines, logOutput: current?.logOutput, currentDefinition: current?.definitionHash))
         if let purged = try store.purgedAt(runID: runID) { print("output and work directory purged on \(RunSummary.localTime(purged)) (retention)") }
+        let notifications = try store.notifications(runID: runID)
+        if !notifications.isEmpty { print(RunDetailText.notifications(notifications)) }
     }
 }
 
 /// `show`'s text: what an operator reads when a link did not arrive.
 enum RunDetailText {
+    /// "notifications:" and one line per try: when, event, channel, to whom, how it went.
+    static func notifications(_ rows: [RunStore.NotificationRow]) -> String {
+        var text = ["notifications:"]
+        for row in rows {
+            let result = row.result == "ok" ? "sent" : "FAILED: \(SafeText.visible(row.message ?? ""))"
+            let attempt = row.attempt > 1 ? " (attempt \(row.attempt))" : ""
+            text.append("  \(RunSummary.localTime(row.at))  \(row.event) by \(row.channel) to \(SafeText.visible(row.recipients))\(attempt): \(result)")
+        }
+        return text.joined(separator: "\n")
+    }
+
     static func render(_ detail: RunDetail, lines: Int, logOutput: Bool?, currentDefinition: String? = nil) -> String {
         let run = detail.run
         var text: [String] = []

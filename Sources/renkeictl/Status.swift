@@ -29,6 +29,7 @@ struct Status: ParsableCommand {
         if let storage = daemon.storage { lines.append("  storage: \(storage)") }
         for run in daemon.running { lines.append("  running: run \(run.id) \(run.job) for \(run.logicalTime) (\(run.trigger))") }
         for held in daemon.held ?? [] { lines.append("  held: \(held)") }
+        if let notifications = daemon.notifications { lines.append("  notifications: \(notifications)") }
         for run in daemon.waiting ?? [] { lines.append("  waiting: run \(run.id) \(run.job) for \(run.logicalTime), \(run.state)") }
         for next in daemon.next.prefix(5) { lines.append("  next: \(next)") }
         for line in lines { print(SafeText.visible(line)) }

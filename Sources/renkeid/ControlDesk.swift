@@ -82,6 +82,7 @@ struct ControlDesk: Sendable {
         let waits = chains.waits.values.flatMap(\.values).sorted { $0.run < $1.run }
         let held = view.core.holds.keys.sorted().map { job in "\(job), \(Self.describe(view.core.holds[job]!, of: job, view))" }
         if !held.isEmpty { brief.held = held }
+        brief.notifications = view.notificationsFailing
         if !waits.isEmpty {
             brief.waiting = waits.map { wait in
                 let missing = chains.missing(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))

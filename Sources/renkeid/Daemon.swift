@@ -31,8 +31,14 @@ struct Daemon: Service {
     let inbox: Inbox
     /// The loop's exit status, for `renkeid` to return once every service has stopped.
     let exitStatus: ExitStatus
-    /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at 03:00.
+    /// Retention for jobs whose file names none (`renkeid --retention`); purged daily at `purgeAt`.
     var retention: JobDuration = Purge.defaultRetention
+    /// The local time of the daily purge (`renkeid --purge-at`).
+    var purgeAt = TimeOfDay("03:00")!
+    /// `renkei.yaml`: read at start and on SIGHUP (a file that is not there configures nothing).
+    var configPath: String = SiteConfigurationFile.path()
+    /// When renkeid started, for `renkei_daemon_start_time_seconds`.
+    var startedAt = Date()
 
     final class ExitStatus: Sendable {
         private let value = Mutex<Int32>(0)
@@ -67,9 +73,15 @@ struct Daemon: Service {
         var done = false
         /// Watches the `trigger:` directories; arrivals come by mail.
         var triggers: TriggerWatcher?
+        /// The site configuration in force; a `renkei.yaml` that stops reading keeps it.
+        var site = SiteConfiguration.empty
+        /// Writes the metrics textfile off the loop; when it was last asked to.
+        let metrics: MetricsPublisher
+        var metricsAskedAt: ContinuousClock.Instant?
 
         init(daemon: Daemon) {
             self.daemon = daemon
+            metrics = MetricsPublisher(store: daemon.store, logger: daemon.logger)
             core = DaemonCore(scheduler: Scheduler(maxConcurrent: daemon.maxConcurrent))
         }
 
@@ -101,7 +113,10 @@ struct Daemon: Service {
         // MARK: - Start
 
         mutating func start() {
+            loadSiteConfiguration(initial: true)
             loadJobs(initial: true)
+            configureNotifications()
+            readUnresolvedFailures()
             restoreChains()
             for row in (try? daemon.store.holds()) ?? [] {
                 guard let job = JobName(row.job) else { continue }
@@ -122,6 +137,7 @@ struct Daemon: Service {
             daemon.notifier.ready(status: lastStatus)
             logger.event(.daemonReady, .notice, "renkeid ready: \(jobs.count) jobs from \(daemon.locations.jobs), state \(daemon.locations.state); \(lastStatus)")
             daemon.inbox.send(.tick)
+            publishMetrics()
             StartupPages.release()
         }
 
@@ -130,7 +146,13 @@ struct Daemon: Service {
         mutating func take(_ mail: Mail) {
             switch mail {
             case .event(let event):
-                if case .tick = event { timer = nil }
+                if case .tick = event {
+                    timer = nil
+                    // The timer wakes the loop at least every 60 s; a little slack keeps a tick that comes a
+                    // hair early from pushing the write to the next minute.
+                    if let asked = metricsAskedAt, ContinuousClock.now - asked >= .seconds(55) { publishMetrics() }
+                    if core.notifications.reminderDue(now: Self.now()) { readUnresolvedFailures() }
+                }
                 if case .stopRequested(let signal) = event { stopRequested(signal) }
                 let effects = core.handle(event, now: Self.now())
                 let stopping = effects.filter { if case .stop(_, nil) = $0 { true } else { false } }.count
@@ -147,6 +169,7 @@ struct Daemon: Service {
             case .runFinished(let job, let finish):
                 runs[job] = nil
                 runFinished(job, finish)
+                publishMetrics()
             case .queued(let request, let row):
                 let id = RunID(row.id!)
                 requests[id] = (request, row)
@@ -192,7 +215,8 @@ struct Daemon: Service {
             let now = Self.now()
             switch finish {
             case .recorded(let record):
-                let effects = core.handle(.runEnded(job: job, .recorded(runID: RunID(record.id!), state: record.state)), now: now)
+                let facts = Self.facts(record, job: job)
+                let effects = core.handle(.runEnded(job: job, .recorded(runID: RunID(record.id!), state: record.state, facts: facts)), now: now)
                 var retryAt: LogicalTime?
                 for case .retryScheduled(let retry) in effects {
                     retryAt = LogicalTime(retry.dueAt, zoneIdentifier: view.zoneName(of: retry.job))
@@ -266,6 +290,7 @@ struct Daemon: Service {
                 case .storageLost(let problem):
                     logger.critical("\(problem); no run starts until it can be written, running runs go on and are recorded once it can")
                     lastStatus = ""
+                    publishMetrics()
                 case .probeStore:
                     let store = daemon.store, inbox = daemon.inbox
                     Task {
@@ -280,10 +305,18 @@ struct Daemon: Service {
                     let seconds = (Self.now() - since).components.seconds
                     logger.notice("the run store \(daemon.store.path) can be written again after \(seconds)s; recording \(unrecorded) run end(s) and \(slots) slot(s) held meanwhile; runs start again")
                     lastStatus = ""
+                    publishMetrics()
                 case .exitForRestart(let problem):
                     logger.critical("\(problem); renkeid stops so that it is started again on the file at \(daemon.store.path)")
                     daemon.notifier.status("stopping: \(problem.summary)")
                     daemon.exitStatus.set(1)
+                case .notify(let notice):
+                    sendNotice(notice)
+                case .notificationFailed(let notice, let message, let retryAt):
+                    let next = retryAt.map { "tried again at \(LogicalTime($0, zoneIdentifier: machineZone).iso8601) (attempt \(notice.attempt + 1))" }
+                        ?? "given up after \(notice.attempt) attempts (notify.retry)"
+                    logger.event(.notificationFailed, .error, "the \(notice.event) notice by \(notice.channel.name)\(Self.about(notice)) was not sent: \(message); \(next). Runs are not affected; renkeictl status shows it",
+                                 Self.noticeFields(notice))
                 case .stopped:
                     done = true
                 }
@@ -659,40 +692,16 @@ struct Daemon: Service {
 
         mutating func reload() {
             daemon.notifier.reloading()
+            loadSiteConfiguration(initial: false)
             let broken = loadJobs(initial: false)
+            configureNotifications()
             let problems = broken == 0 ? "" : "; \(broken) file(s) with errors"
             logger.event(.daemonReloaded, .notice, "renkeid reloaded the job files from \(daemon.locations.jobs): \(jobs.count) jobs\(problems)")
             watchTriggerDirectories()
             lastStatus = view.statusLine
             daemon.notifier.ready(status: lastStatus)
             perform(core.handle(.tick, now: Self.now()))
-        }
-    }
-}
-
-/// Records the run a trigger file starts, off the loop: `queued` with the file, tied to the file's
-/// claim, then handed to the loop like an operator's run.
-struct FileRunRecorder: Sendable {
-    let runner: Runner
-    let store: RunStore
-    let inbox: Inbox
-    let logger: Logger
-
-    func record(_ loaded: LoadedJob, file: String, logical: LogicalTime, claim: Int64) async {
-        var request = RunRequest(job: loaded, logicalTime: logical, trigger: .file)
-        request.triggerFile = file
-        do {
-            let row = try await runner.enqueue(request)
-            try await store.attachRun(triggerFile: claim, runID: row.id!)
-            logger.event(.triggerFileTaken, .notice, "\(loaded.job.name): \(file) arrived complete; run \(row.id!) for \(logical.iso8601) is queued with it",
-                         [EventField.job: loaded.job.name.rawValue, EventField.runID: "\(row.id!)", "RENKEI_FILE": file,
-                          EventField.logicalTime: logical.iso8601])
-            inbox.send(.queued(request, row))
-        } catch let failure as StoreFailure {
-            inbox.send(.storeFailed(Daemon.Loop.problem(failure)))
-            logger.error("\(loaded.job.name): the run for \(file) could not be recorded: \(failure); it is made at the next start")
-        } catch {
-            logger.error("\(loaded.job.name): the run for \(file) could not be recorded: \(error)")
+            publishMetrics()
         }
     }
 }

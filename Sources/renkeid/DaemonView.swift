@@ -32,6 +32,7 @@ struct DaemonView: Sendable {
             let unrecorded = core.unrecorded.isEmpty ? "" : ", \(core.unrecorded.count) run end(s) not yet recorded"
             text += "; STORAGE FAILING since \(Self.clock(since)): \(problem.summary)\(unrecorded); no run starts until it can be written"
         }
+        if let failing = notificationsFailing { text += "; NOTIFICATIONS \(failing)" }
         switch core.lifecycle {
         case .serving: break
         case .stopping, .stoppingNow: text += "; stopping"
@@ -43,6 +44,13 @@ struct DaemonView: Sendable {
             text += "; next: \(next.job) at \(iso.prefix(16).replacingOccurrences(of: "T", with: " "))"
         }
         return text
+    }
+
+    /// "failing since 06:31:02: /usr/sbin/sendmail exited 75 — 3 waiting", while sends fail.
+    var notificationsFailing: String? {
+        guard let failing = core.notifications.failing else { return nil }
+        let waiting = core.notifications.waitingCount
+        return "failing since \(Self.clock(failing.since)): \(failing.message) — \(waiting) waiting to be sent again"
     }
 
     /// "06:31:02" in the machine's zone, for the status line.

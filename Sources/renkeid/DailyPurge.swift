@@ -13,13 +13,13 @@ extension Renkeid {
 }
 
 extension Daemon {
-    /// Retention, each day at 03:00 local time, beside the loop and not in it: the job files are
+    /// Retention, each day at `purgeAt` (03:00) local time, beside the loop and not in it: the job files are
     /// read again for their `retention:`, directories are deleted on this task, and the store's
     /// writes go through its one writer like every other. Ends when the daemon stops.
     func purgeDaily() async {
         while !Task.isCancelled {
             let now = Date()
-            let wait = Self.nextPurge(after: now).timeIntervalSince(now)
+            let wait = Self.nextPurge(after: now, at: purgeAt).timeIntervalSince(now)
             do { try await Task.sleep(for: .seconds(wait)) } catch { return }
             await purgeOnce()
         }
@@ -32,15 +32,15 @@ extension Daemon {
         do {
             _ = try await purge.run(dryRun: false, requester: entry, logger: logger)
         } catch {
-            logger.error("the daily purge of old runs failed (it is tried again tomorrow at 03:00; renkeictl purge does it now): \(error)")
+            logger.error("the daily purge of old runs failed (it is tried again tomorrow at \(purgeAt); renkeictl purge does it now): \(error)")
         }
     }
 
-    /// The next 03:00 in the machine's zone strictly after `now`.
-    static func nextPurge(after now: Date) -> Date {
+    /// The next `at` (03:00) in the machine's zone strictly after `now`.
+    static func nextPurge(after now: Date, at: TimeOfDay = TimeOfDay("03:00")!) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: MachineTimeZone.identifier) ?? .current
-        return calendar.nextDate(after: now, matching: DateComponents(hour: 3, minute: 0, second: 0), matchingPolicy: .nextTime)
+        return calendar.nextDate(after: now, matching: DateComponents(hour: at.hour, minute: at.minute, second: at.second), matchingPolicy: .nextTime)
             ?? now.addingTimeInterval(86_400)
     }
 }

@@ -19,7 +19,7 @@ struct Renkeid: AsyncParsableCommand {
         commandName: "renkeid",
         abstract: "The Renkei daemon: runs data-link jobs on their schedules and records every slot.",
         discussion: """
-            Signals: SIGHUP reloads the job files; SIGTERM or SIGINT stops dispatching and waits \
+            Signals: SIGHUP reloads the job files and renkei.yaml; SIGTERM or SIGINT stops dispatching and waits \
             --shutdown-grace for running runs (a second one stops them at once).
 
             Example:
@@ -32,6 +32,9 @@ struct Renkeid: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("State directory (default: $RENKEI_STATE, $STATE_DIRECTORY, ./.renkei in a checkout, else /var/lib/renkei).", valueName: "DIR"))
     var state: String?
+
+    @Option(help: ArgumentHelp("Site configuration file (default: $RENKEI_CONFIG, $CONFIGURATION_DIRECTORY/renkei.yaml, ./renkei.yaml in a checkout, else /etc/renkei/renkei.yaml); none there: defaults.", valueName: "FILE"))
+    var config: String?
 
     @Option(help: ArgumentHelp("Control socket path (default: $RENKEI_SOCKET, $RUNTIME_DIRECTORY/control.sock, …).", valueName: "PATH"))
     var socket: String?
@@ -54,12 +57,16 @@ struct Renkeid: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Keep finished runs' output tails and work directories this long, for jobs whose file names no retention: (days, or a duration such as 90d).", valueName: "DAYS"))
     var retention = "90d"
 
+    @Option(help: ArgumentHelp("The local time of the daily purge of runs older than their retention.", valueName: "HH:MM"))
+    var purgeAt = "03:00"
+
     func validate() throws {
         guard maxConcurrent >= 1 && maxConcurrent <= 1000 else { throw ValidationError("--max-concurrent must be 1 to 1000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
         guard let retention = Self.retention(retention), retention > .zero else {
             throw ValidationError("--retention must be a number of days or a positive duration such as 90d")
         }
+        guard TimeOfDay(purgeAt) != nil else { throw ValidationError("--purge-at must be a local time HH:MM such as 03:00, found '\(purgeAt)'") }
     }
 
     func run() async throws {
@@ -73,7 +80,8 @@ struct Renkeid: AsyncParsableCommand {
         do {
             try stateDirectory.prepare()
             lock = try DaemonLock(state: stateDirectory)
-            store = try stateDirectory.openStoreForWriting(auditKey: try AuditKey.load(environment: ProcessInfo.processInfo.environment),
+            store = try stateDirectory.openStoreForWriting(operatorsGroup: operatorsGroup,
+                                                           auditKey: try AuditKey.load(environment: ProcessInfo.processInfo.environment),
                                                            auditEvents: AuditEvents(logger: logger))
         } catch {
             logger.critical("cannot start: \(error)")
@@ -86,7 +94,8 @@ struct Renkeid: AsyncParsableCommand {
                             cancelledMeans: .interrupted, onFile: { run, step, file in events.file(file, step: step, of: run) })
         let daemon = Daemon(locations: locations, store: store, runner: runner, notifier: SystemdNotifier(), logger: logger, events: events,
                             shutdownGrace: .seconds(shutdownGrace), maxConcurrent: maxConcurrent, inbox: inbox, exitStatus: Daemon.ExitStatus(),
-                            retention: Self.retention(retention) ?? Purge.defaultRetention)
+                            retention: Self.retention(retention) ?? Purge.defaultRetention, purgeAt: TimeOfDay(purgeAt) ?? TimeOfDay("03:00")!,
+                            configPath: SiteConfigurationFile.path(config))
         let desk = ControlDesk(store: store, runner: runner, logger: logger, locations: locations, inbox: inbox, requireReason: requireReason)
         let server: ControlServer
         do {

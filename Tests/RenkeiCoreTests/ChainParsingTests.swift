@@ -80,7 +80,7 @@ private func loaded(_ jobName: String, _ text: String) throws -> (job: Job, file
 
     @Test func theNewKeysAreAllowedKeysAndTakePartInTheDefinitionHash() throws {
         let found = problems("aftr: [a]\n" + steps)
-        #expect(found == ["Jobs/link.yaml:1:1: error: unknown key 'aftr' in job (did you mean 'after'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention"])
+        #expect(found == ["Jobs/link.yaml:1:1: error: unknown key 'aftr' in job (did you mean 'after'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention, notify"])
         let one = try parse("after: [a]\n" + steps).get().definitionHash
         let other = try parse("after: [b]\n" + steps).get().definitionHash
         let waited = try parse("after: [a]\nafter_wait: 1h\n" + steps).get().definitionHash

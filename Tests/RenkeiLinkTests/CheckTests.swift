@@ -188,10 +188,24 @@ import Testing
         // 異動日 (6 bytes in cp932) , 住民番号 (8) , → the third field starts at byte 16.
         let path = files.write("IDO.csv", try iconv("異動日,住民番号,名前,備考\r\n20261201,1001,山田,転入\r\n", to: "CP932"))
         let answer = perform(.init(file: path, encoding: .cp932, newline: .crlf, header: Self.header))
-        #expect(answer.listed == ["row 1, column 3 (byte 16): expected '氏名', found '名前'"])
+        #expect(answer.listed == ["row 1, column 3 (byte 16): expected '氏名', found another value of 2 characters"])
         let short = files.write("SHORT.csv", try iconv("異動日,住民番号,氏名\r\n", to: "CP932"))
         #expect(perform(.init(file: short, encoding: .cp932, header: Self.header)).listed
-                == ["row 1 (byte 0): expected a header of 4 fields (異動日,住民番号,氏名,備考), found 3 fields (異動日,住民番号,氏名)"])
+                == ["row 1 (byte 0): expected a header of 4 fields (異動日,住民番号,氏名,備考), found 3 fields (a header missing? see the file's first line)"])
+    }
+
+    /// A file sent without its header has a resident's record where the header should be: none of
+    /// it reaches the step's lines or its error line (which go to the journal, mail and reports).
+    @Test func aMissingHeaderNeverQuotesTheRecordInItsPlace() throws {
+        let files = try DataDirectory()
+        let path = files.write("IDO.csv", try iconv("20261201,1001,山田太郎,転入\r\n20261201,1002,佐藤花子,転出\r\n", to: "CP932"))
+        let answer = perform(.init(file: path, encoding: .cp932, newline: .crlf, header: Self.header))
+        let failure = try #require(answer.failure)
+        #expect(answer.listed.count == 4, "\(answer.listed)")
+        for text in [failure.message] + answer.output + answer.listed {
+            for value in ["山田太郎", "1001", "転入", "20261201"] { #expect(!text.contains(value), "\(value) in: \(text)") }
+        }
+        #expect(failure.message.contains("row 1, column 1 (byte 0): expected '異動日', found another value of 8 characters"), "\(failure.message)")
     }
 
     @Test func recordsOfTheWrongColumnCount() throws {

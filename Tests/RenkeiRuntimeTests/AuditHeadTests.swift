@@ -66,6 +66,32 @@ import RenkeiCore
         return sql
     }
 
+    /// Anyone may log an entry that looks like a head; only those journald says come from root,
+    /// the store's owner or its group's members count (`_UID` is journald's, not the sender's).
+    @Test(.enabled(if: JournalTests.canRunJournald, "needs root, unshare and systemd-journald"))
+    func aHeadLoggedByAnotherUserIsNotTakenForOne() throws {
+        let scratch = try Self.sealedStore(rows: 3)
+        let fields = scratch.root + "/forged-head"
+        try """
+            MESSAGE=audit row 9: forged
+            MESSAGE_ID=\(EventKind.auditAppended.messageID)
+            RENKEI_AUDIT_SEQ=9
+            RENKEI_AUDIT_HASH=\(String(repeating: "f", count: 64))
+            RENKEI_AUDIT_STORE=\(Self.database(scratch))
+
+            """.write(toFile: fields, atomically: true, encoding: .utf8)
+        chmod(fields, 0o644)
+        let helper = JournalTests.repository.appendingPathComponent("Tests/Support/with-private-journald.sh").path
+        let logged = try execute("/usr/bin/unshare", ["--mount", "--propagation=private", helper, scratch.root, "/usr/bin/setpriv",
+                                                      "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/logger", "--journald=\(fields)"])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let forged = try JournalTests.read(scratch, filter: ["RENKEI_AUDIT_SEQ=9"])
+        #expect(forged.count == 1 && forged.first?["_UID"] as? String == "65534", "the forged entry is in the journal: \(forged)")
+        let verified = try Self.verify(scratch)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.contains("audit log intact: 3 rows"), "\(verified.stdout)")
+    }
+
     @Test(.enabled(if: JournalTests.canRunJournald, "needs root, unshare and systemd-journald"))
     func eachAppendSendsTheNewHeadToTheJournalAndAnUntouchedStorePasses() throws {
         let scratch = try Self.sealedStore()

@@ -113,7 +113,7 @@ import Testing
         let catalog = JobLoader.load(directory: scratch.jobs)
         #expect(catalog.jobs.isEmpty)
         #expect(catalog.problems.map(\.description) == [
-            "\(export):1:1: error: unknown key 'timeuot' in job (did you mean 'timeout'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention",
+            "\(export):1:1: error: unknown key 'timeuot' in job (did you mean 'timeout'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention, notify",
             "\(statistics):1:9: error: 'welfare' in 'after' is not loaded (see the problems of \(welfare)): this job would wait for it forever, so it is not loaded either",
             "\(welfare):1:9: error: 'juki-export' in 'after' is not loaded (see the problems of \(export)): this job would wait for it forever, so it is not loaded either",
         ])

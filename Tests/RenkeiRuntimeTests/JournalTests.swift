@@ -97,7 +97,7 @@ import RenkeiSystemd
         let entries = try Self.journal(of: scratch, seconds: 1)
         let invalid = entries.filter { $0["MESSAGE_ID"] as? String == EventKind.jobFileInvalid.messageID }
         #expect(invalid.map { $0["MESSAGE"] as? String } == [
-            "\(path):1:1: error: unknown key 'timeuot' in job (did you mean 'timeout'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention",
+            "\(path):1:1: error: unknown key 'timeuot' in job (did you mean 'timeout'?); allowed keys: description, schedule, after, after_wait, trigger, timezone, closed_days, on_closed_day, catch_up, catch_up_window, overlap, timeout, kill_grace, log_output, retry, deadline, environment, steps, retention, notify",
             "\(path):2:8: error: 'steps' is empty: a job needs at least one step",
         ])
         #expect(invalid.first?["RENKEI_JOB"] as? String == "broken")

@@ -32,7 +32,7 @@ import Testing
         var status = stat()
         #expect(stat(scratch.state, &status) == 0 && status.st_mode & 0o777 == 0o750)
 
-        for command in [["history"], ["show", "1"], ["report"], ["audit"], ["graph"]] {
+        for command in [["history"], ["show", "1"], ["report"], ["audit"], ["graph"], ["purge", "--dry-run"]] {
             let refused = try control.ctl(command, as: outsider)
             #expect(refused.status == 4, "\(command): \(refused.stderr)")
             #expect(refused.stderr.contains("permission denied reading the run store \(scratch.state)/renkei.db: \(scratch.state) (mode 0750, owner root, group \(users.group)) cannot be entered by \(outsider)"), "\(command): \(refused.stderr)")
@@ -143,6 +143,29 @@ import Testing
         let answered = try control.ctl(["jobs"], as: outsider)
         #expect(answered.status == 4, "\(answered.stderr)")
         #expect(answered.stderr.contains("is not root, renkeid's user (root) or a member of the operators' group '\(users.group)'"), "\(answered.stderr)")
+    }
+
+    /// renkeid gives the state directory and the store the operators' group it was given, so the
+    /// operators it lets in through the socket may read `history` and `show` too.
+    @Test(.enabled(if: getuid() == 0, "needs root to create test users"))
+    func theOperatorsGroupRenkeidWasGivenMayReadTheStore() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("quick", Self.quickJob)
+        let users = try TestUsers(operators: 1, outsiders: 1)
+        defer { users.remove() }
+        let control = Control(scratch: scratch)
+        let daemon = try control.daemon(["--operators-group", users.group])
+        #expect(try control.ctl(["run", "quick", "--wait"]).status == 0)
+        daemon.stop()
+        let group = try #require(getgrnam(users.group)).pointee.gr_gid
+        for path in [scratch.state, scratch.state + "/renkei.db"] {
+            var status = stat()
+            #expect(stat(path, &status) == 0 && status.st_gid == group, "\(path) is in group \(status.st_gid), not \(users.group)")
+        }
+        let member = try control.ctl(["history"], as: users.operators[0])
+        #expect(member.status == 0, "\(member.stderr)")
+        #expect(member.stdout.contains("quick"))
+        #expect(try control.ctl(["history"], as: users.outsiders[0]).status == 4)
     }
 
     // MARK: - 4. A daemon that does not answer

@@ -61,7 +61,7 @@ import Testing
         let result = try Self.report(scratch, ["--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        // The schema README documents: every top-level field, and nothing else.
+        // The schema docs/report.md documents: every top-level field, and nothing else.
         #expect(Set(json.keys) == ["schema_version", "generated_at", "since", "until", "timezone", "totals", "jobs", "unresolved", "resolved", "days", "reconciliation"])
         #expect((json["reconciliation"] as? [Any])?.isEmpty == true, "no link step handled a file: an empty table")
         #expect(json["schema_version"] as? Int == 1)

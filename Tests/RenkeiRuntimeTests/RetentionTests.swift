@@ -91,6 +91,40 @@ import Testing
         #expect(again.stdout.contains("purged nothing"))
     }
 
+    /// renkeid's own daily purge, at `--purge-at` (set to a minute from now): audited and logged;
+    /// the failure nobody resolved is kept, and purged by the next purge once a rerun resolved it.
+    @Test func renkeidPurgesDailyAtItsHourAndKeepsWhatIsUnresolved() throws {
+        let scratch = try Scratch()
+        let flag = scratch.root + "/fixed"
+        scratch.writeJob("old", "steps:\n  - name: export\n    run: [\"/bin/sh\", \"-c\", \"echo taro\"]\n")
+        scratch.writeJob("broken", "steps:\n  - name: export\n    run: [\"/bin/sh\", \"-c\", \"echo jiro; test -e \(flag)\"]\n")
+        // The next whole minute at least 20 s away, in the machine's zone as renkeid reads it.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: MachineTimeZone.identifier) ?? .current
+        let at = calendar.nextDate(after: Date().addingTimeInterval(20), matching: DateComponents(second: 0), matchingPolicy: .nextTime)!
+        let purgeAt = String(format: "%02d:%02d", calendar.component(.hour, from: at), calendar.component(.minute, from: at))
+        let control = Control(scratch: scratch)
+        let daemon = try control.daemon(["--retention", "1s", "--purge-at", purgeAt])
+        defer { daemon.stop() }
+        #expect(try control.ctl(["run", "old", "--wait"]).status == 0)
+        #expect(try control.ctl(["run", "broken", "--wait"]).status == 1)
+        #expect(eventually(seconds: 100) { daemon.log.contains("purged the output and work directories of 1 run(s) (old 1)") }, "at \(purgeAt): \(daemon.log)")
+        let store = try RunStore.openForReading(at: scratch.state + "/renkei.db")
+        #expect(try store.purgedAt(runID: 1) != nil)
+        #expect(try store.purgedAt(runID: 2) == nil, "an unresolved failure is kept")
+        #expect(!FileManager.default.fileExists(atPath: scratch.state + "/work/old/1"))
+        #expect(FileManager.default.fileExists(atPath: scratch.state + "/work/broken/2"))
+        #expect(try store.audit().contains { $0.user == "renkeid" && $0.result.hasPrefix("purged the output and work directories of 1 run(s)") })
+
+        // Resolved by a rerun that succeeds: the next purge takes the failure too.
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        #expect(try control.ctl(["rerun", "2", "--wait", "--reason", "flag created"]).status == 0)
+        Thread.sleep(forTimeInterval: 1.1)
+        let purged = try execute(renkeictl, ["purge", "--retention", "1s", "--jobs", scratch.jobs, "--state", scratch.state])
+        #expect(purged.stdout.contains("purged the output and work directories of 2 run(s) (broken 2)"), "\(purged.stdout)\(purged.stderr)")
+        #expect(try store.purgedAt(runID: 2) != nil)
+    }
+
     @Test func aWorkDirectoryReachedThroughASymlinkIsLeftAlone() throws {
         let scratch = try Scratch()
         let outside = scratch.root + "/elsewhere/1"

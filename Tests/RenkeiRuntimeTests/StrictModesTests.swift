@@ -152,6 +152,33 @@ import Testing
         #expect(stickyInbox.hasPrefix(sticky))
     }
 
+    /// renkei.yaml names programs renkeid runs and a file it replaces: trusted as a job file is,
+    /// by `check` and by renkeid; a notification program others could replace is a warning.
+    @Test func renkeiYamlWhereEveryoneWritesIsRefusedAndANotifyProgramOthersCanReplaceIsAWarning() throws {
+        let scratch = try Scratch()
+        scratch.writeJob("good", good)
+        let open = try directory(scratch, "open", mode: 0o777)
+        let config = open + "/renkei.yaml"
+        write(config, "metrics:\n  textfile: \(scratch.root)/renkei.prom\n")
+        let refused = try execute(renkeictl, ["check", "--jobs", scratch.jobs, "--config", config])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("\(config):1:1: error: refusing \(config): \(open), a directory above it, is writable by every user and not sticky (mode 0777), so whoever can write there could change the programs renkeid runs to notify and the file it replaces for metrics (fix: chmod o-w \(open))"), "\(refused.stderr)")
+        // renkeid, too, runs without it (no metrics file) and says why.
+        let daemon = try DaemonProcess(scratch, arguments: ["--config", config])
+        #expect(eventually(seconds: 20) { daemon.log.contains("renkeid ready") }, "\(daemon.log)")
+        daemon.stop()
+        #expect(daemon.log.contains("refusing \(config)"), "\(daemon.log)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.root + "/renkei.prom"))
+
+        chmod(open, 0o755)
+        let pager = open + "/page-ops"
+        write(pager, "#!/bin/sh\n", mode: 0o757)
+        write(config, "notify:\n  command: [\"\(pager)\"]\n")
+        let warned = try execute(renkeictl, ["check", "--jobs", scratch.jobs, "--config", config])
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(config): notify.command runs \(pager): \(pager) is writable by every user (mode 0757), so anyone could replace the program renkeid runs to notify (fix: chmod o-w \(pager))"), "\(warned.stderr)")
+    }
+
     @Test func aStepProgramOthersCanWriteIsAWarningAndCheckStillExitsZero() throws {
         let scratch = try Scratch()
         let open = try directory(scratch, "open", mode: 0o777)

@@ -24,7 +24,7 @@ import Testing
         #expect(mode == "wal")
         #expect(synchronous == 2)  // FULL
         let migrations = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: runs and steps", "v2: deadline breaches", "v3: audit", "v4: report index", "v5: files", "v6: waiting runs", "v7: trigger files", "v8: holds", "v9: purged runs", "v10: audit sealing"])
+        #expect(migrations == ["v1: runs and steps", "v2: deadline breaches", "v3: audit", "v4: report index", "v5: files", "v6: waiting runs", "v7: trigger files", "v8: holds", "v9: purged runs", "v10: audit sealing", "v11: notifications"])
     }
 
     @Test func aRunPassesThroughItsStatesAndCannotEndTwice() async throws {

@@ -18,6 +18,8 @@ public struct DaemonCore: Sendable {
     public var chains = Chains()
     /// Reruns of `rerun --downstream` plans waiting for the reruns before them, by their run.
     public private(set) var planWaits: [RunID: PlanWait] = [:]
+    /// Who is told what: the daemon configures it from renkei.yaml and the job files.
+    public var notifications = Notifications()
     /// Jobs held by an operator; the daemon restores them from the store at start-up.
     public var holds: [JobName: Hold] = [:]
     /// Runs started and not ended, by job (a job runs once at a time).
@@ -74,7 +76,12 @@ public struct DaemonCore: Sendable {
     public mutating func handle(_ event: DaemonEvent, now: Instant) -> [DaemonEffect] {
         switch event {
         case .tick:
-            return tick(now)
+            return tick(now) + notifications.due(now: now).map(DaemonEffect.notify)
+        case .notificationEnded(let notice, let failure):
+            switch notifications.sendEnded(id: notice.id, failure: failure, now: now) {
+            case .sent: return []
+            case .willRetry(let at): return [.notificationFailed(notice, message: failure ?? "", retryAt: at)]
+            }
         case .stopRequested:
             return stop(now: lifecycle != .serving)
         case .graceOver:
@@ -141,10 +148,11 @@ public struct DaemonCore: Sendable {
     /// When the loop should next send `tick`: the scheduler's next wake-up, or the next probe.
     public func nextWakeUp(now: Instant) -> Instant? {
         switch storage {
-        case .failing(_, _, _, let nextProbe, let probing): return probing ? nil : nextProbe
+        case .failing(_, _, _, let nextProbe, let probing):
+            return ([probing ? nil : nextProbe, notifications.nextWakeUp()]).compactMap { $0 }.min()
         case .writable:
             guard lifecycle == .serving else { return nil }
-            return ([scheduler.nextWakeUp(now: now), chains.nextExpiry] + holds.values.map(\.until)).compactMap { $0 }.min()
+            return ([scheduler.nextWakeUp(now: now), chains.nextExpiry, notifications.nextWakeUp()] + holds.values.map(\.until)).compactMap { $0 }.min()
         }
     }
 
@@ -173,6 +181,9 @@ public struct DaemonCore: Sendable {
                 _ = chains.removeWait(wait.planned.job, chains.date(of: wait.planned.job, at: wait.planned.logicalTime))
                 chains.ended(wait.planned.job, logical: wait.planned.logicalTime, run: wait.run, state: .failed)
                 effects += hold(.recordUpstreamFailed(run: wait.run, job: wait.planned.job, message: message))
+                if let facts = upstreamFacts(wait, message: message, now: now) {
+                    effects += notifications.runEnded(facts).map(DaemonEffect.notify)
+                }
             }
             return effects + apply(scheduler.advance(to: now), now: now)
         }
@@ -273,9 +284,13 @@ public struct DaemonCore: Sendable {
         guard let run = running.removeValue(forKey: job) else { return [] }
         var effects: [DaemonEffect]
         switch end {
-        case .recorded(let runID, let state):
+        case .recorded(let runID, let state, let facts):
             chains.ended(job, logical: run.planned.logicalTime, run: runID, state: state)
             effects = apply(scheduler.runEnded(run.planned, runID: runID, state: state, now: now), now: now)
+            if var facts {
+                facts.willRetry = effects.contains { if case .retryScheduled(let retry) = $0 { retry.job == job } else { false } }
+                effects += notifications.runEnded(facts).map(DaemonEffect.notify)
+            }
             if state == .succeeded { effects += upstreamSucceeded(job, logical: run.planned.logicalTime, now: now) }
             effects += planProgress(runID, state: state, now: now)
         case .refused(let reason):
@@ -301,7 +316,7 @@ public struct DaemonCore: Sendable {
         if problem.needsRestart { return restart(problem, now: now) }
         guard storage == .writable else { return [] }
         storage = .failing(problem, since: now, attempts: 0, nextProbe: now + Self.firstProbe, probing: false)
-        return [.storageLost(problem)]
+        return [.storageLost(problem)] + notifications.storageLost(problem, now: now).map(DaemonEffect.notify)
     }
 
     private mutating func restart(_ problem: StorageProblem, now: Instant) -> [DaemonEffect] {
@@ -372,6 +387,7 @@ public struct DaemonCore: Sendable {
                 effects += hold(.recordMissed(job: job, logicalTime: logicalTime, reason: reason, storage: storageOutage))
             case .deadlineBreached(let breach):
                 effects += hold(.recordDeadlineBreach(breach))
+                effects += notifications.deadlineBreached(breach).map(DaemonEffect.notify)
             case .catchUpStarted(let job, let late, let running):
                 effects.append(.catchUpStarted(job: job, late: late, running: running, storage: storageOutage))
             case .retryScheduled(let retry):
@@ -379,6 +395,15 @@ public struct DaemonCore: Sendable {
             }
         }
         return effects
+    }
+
+    /// What a notice may say of a waiting run that failed because its upstreams did not succeed.
+    private func upstreamFacts(_ wait: Chains.Wait, message: String, now: Instant) -> NoticeRun? {
+        let zone = notifications.zones[wait.planned.job] ?? notifications.machineZone
+        let logical = LogicalTime(wait.planned.logicalTime, zoneIdentifier: zone)
+        return NoticeRun(job: wait.planned.job, run: wait.run, logicalTime: logical.iso8601, logicalDate: logical.date, state: .failed,
+                        errorClass: .upstream, errorMessage: message, failedStep: nil, attempt: wait.planned.attempt, trigger: wait.planned.trigger,
+                        since: LogicalTime(now, zoneIdentifier: zone).iso8601)
     }
 
     /// A write now, or once the store can be written.

@@ -42,6 +42,10 @@ public enum DaemonEffect: Sendable, Equatable {
     /// The store's path names another file than the one open: stop with status 1 so that systemd
     /// starts renkeid on the real file.
     case exitForRestart(StorageProblem)
+    /// Send this notice (mail or command), off the loop, record it, and report `notificationEnded`.
+    case notify(Notice)
+    /// A failed send of notice `id` is tried again at `retryAt`, or given up (`retryAt` nil): log it.
+    case notificationFailed(Notice, message: String, retryAt: Instant?)
     /// Nothing runs any more and renkeid is stopping: the loop ends.
     case stopped
 }

@@ -32,6 +32,8 @@ public enum DaemonEvent: Sendable, Equatable {
     case releaseRequested(job: JobName, by: String)
     /// The probe the core asked for: nil when the store can be written again.
     case storeProbed(StorageProblem?)
+    /// The send of a `notify` effect ended: `failure` nil when it was sent, else what went wrong.
+    case notificationEnded(Notice, failure: String?)
 }
 
 /// A rerun of a `rerun --downstream` plan waiting for the reruns of its upstreams.
@@ -49,8 +51,8 @@ public struct PlanWait: Sendable, Equatable {
 
 /// How a started run ended, as the shell that ran it reports it.
 public enum RunEnd: Sendable, Equatable {
-    /// Its final row is written.
-    case recorded(runID: RunID, state: RunState)
+    /// Its final row is written. `facts`: what a notification may say about it (nil: nothing is told).
+    case recorded(runID: RunID, state: RunState, facts: NoticeRun? = nil)
     /// It could not start: another process holds the job's lock.
     case refused(reason: String)
     /// It ended (or could not go on) but its end could not be written: the store failed. `runID`

@@ -35,6 +35,10 @@ public enum EventKind: String, Sendable, CaseIterable {
     case jobReleased = "job-released"
     case runsPurged = "runs-purged"
     case auditAppended = "audit-appended"
+    case configInvalid = "config-invalid"
+    case metricsNotWritten = "metrics-not-written"
+    case notificationSent = "notification-sent"
+    case notificationFailed = "notification-failed"
 
     public var messageID: String {
         switch self {
@@ -71,6 +75,10 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .upstreamFailed: "bb7c532c56bf4189954c1e8dc82660d0"
         case .runsPurged: "ac891449fb7e42d3a555955301c6d594"
         case .auditAppended: "f8cb6ddb2db541a490bc02a815fb6d6b"
+        case .configInvalid: "648af789b5a64e3e823c7fe06bd5534c"
+        case .metricsNotWritten: "d6726d10b88d4e00b2646ee4fa430ef3"
+        case .notificationSent: "9a72670fbf6e4789b12b7566455a2622"
+        case .notificationFailed: "2cbe654ecdad4e7084de37a83ef81be1"
         }
     }
 

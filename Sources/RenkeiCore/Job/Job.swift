@@ -52,6 +52,8 @@ public struct Job: Sendable, Equatable {
     /// How long a finished run's output tails and work directory are kept (`retention:`); nil
     /// means the daemon-wide default (`renkeid --retention`).
     public var retention: JobDuration? = nil
+    /// `notify:`: more recipients for this job's notices, and the events told for it.
+    public var notify: JobNotify? = nil
 
     public init(
         name: JobName, description: String? = nil, schedule: String? = nil, parsedSchedule: Schedule? = nil,

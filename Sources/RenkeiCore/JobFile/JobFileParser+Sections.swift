@@ -2,34 +2,35 @@ import Yams
 
 /// The job file's nested parts: retry, deadline, environment, steps, closed days, schedule.
 extension JobFileParser {
-    mutating func readRetry(_ node: Node) -> RetryPolicy? {
+    /// `key`: where it is (`retry` of a job, `notify.retry` of renkei.yaml), for the messages.
+    mutating func readRetry(_ node: Node, key: String = "retry") -> RetryPolicy? {
         guard case .mapping(let mapping) = node else {
-            report(node, "'retry' must be a mapping such as { limit: 3, delay: 1m, backoff: 2, max_delay: 15m }, found \(kind(of: node))")
+            report(node, "'\(key)' must be a mapping such as { limit: 3, delay: 1m, backoff: 2, max_delay: 15m }, found \(kind(of: node))")
             return nil
         }
-        let fields = readMapping(mapping, allowed: Self.retryKeys, what: "retry")
+        let fields = readMapping(mapping, allowed: Self.retryKeys, what: key)
         var limit: Int?
         if let node = fields["limit"] {
-            limit = readInt(node, key: "retry.limit")
+            limit = readInt(node, key: "\(key).limit")
             if let value = limit, !(0...100).contains(value) {
-                report(node, "'retry.limit' is \(value): give the number of retries after the first failure, 0 to 100")
+                report(node, "'\(key).limit' is \(value): give the number of retries after the first failure, 0 to 100")
                 limit = nil
             }
         } else {
-            report(node, "'retry' needs 'limit:', the number of retries after the first failure")
+            report(node, "'\(key)' needs 'limit:', the number of retries after the first failure")
         }
-        let delay = fields["delay"].flatMap { readDuration($0, key: "retry.delay", zeroAllowed: true) } ?? JobDuration(seconds: 60)
+        let delay = fields["delay"].flatMap { readDuration($0, key: "\(key).delay", zeroAllowed: true) } ?? JobDuration(seconds: 60)
         var backoff = 1.0
-        if let node = fields["backoff"], let value = readNumber(node, key: "retry.backoff") {
+        if let node = fields["backoff"], let value = readNumber(node, key: "\(key).backoff") {
             if value < 1 || value > 100 {
-                report(node, "'retry.backoff' is \(value): each wait is the previous one times this, so give a number from 1 to 100")
+                report(node, "'\(key).backoff' is \(value): each wait is the previous one times this, so give a number from 1 to 100")
             } else {
                 backoff = value
             }
         }
-        let maxDelay = fields["max_delay"].flatMap { readDuration($0, key: "retry.max_delay", zeroAllowed: false) }
+        let maxDelay = fields["max_delay"].flatMap { readDuration($0, key: "\(key).max_delay", zeroAllowed: false) }
         if let maxDelay, maxDelay < delay, let node = fields["max_delay"] {
-            report(node, "'retry.max_delay' (\(maxDelay)) is shorter than 'retry.delay' (\(delay))")
+            report(node, "'\(key).max_delay' (\(maxDelay)) is shorter than '\(key).delay' (\(delay))")
         }
         guard let limit else { return nil }
         return RetryPolicy(limit: limit, delay: delay, backoff: backoff, maxDelay: maxDelay)

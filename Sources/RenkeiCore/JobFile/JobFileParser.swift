@@ -101,6 +101,7 @@ public struct JobFileParser {
             steps = []
         }
         let retention = fields["retention"].flatMap { readRetention($0) }
+        let notify = fields["notify"].flatMap { readJobNotify($0) }
         guard let jobName, problems.isEmpty else { return nil }
         var job = Job(
             name: jobName, description: description, schedule: schedule, parsedSchedule: parsedSchedule,
@@ -112,13 +113,14 @@ public struct JobFileParser {
             positions: JobFilePositions(after: afterPositions, triggerPath: trigger?.pathPosition)
         )
         job.retention = retention
+        job.notify = notify
         return job
     }
 
     static let jobKeys = [
         "description", "schedule", "after", "after_wait", "trigger", "timezone", "closed_days", "on_closed_day", "catch_up", "catch_up_window",
         "overlap", "timeout", "kill_grace", "log_output", "retry", "deadline", "environment", "steps",
-        "retention",
+        "retention", "notify",
     ]
     static let stepKeys = ["name", "run", "receive", "deliver", "check", "convert", "shell", "timeout"]
     /// What a step does: exactly one of these keys.

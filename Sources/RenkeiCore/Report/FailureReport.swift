@@ -81,7 +81,7 @@ public struct ReportInput: Sendable {
 }
 
 /// The failure report: "were there any failures, and were they all handled?" Its JSON form is
-/// documented in README ("Failure report"); `schemaVersion` changes when a field's meaning does.
+/// documented in docs/report.md; `schemaVersion` changes when a field's meaning does.
 public struct FailureReport: Sendable, Equatable, Codable {
     public static let schemaVersion = 1
 

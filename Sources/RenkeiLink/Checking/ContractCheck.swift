@@ -171,14 +171,16 @@ struct ContractCheck {
         var found = record.fields.indices.map { String(decoding: transcode(record.content(ofField: $0)), as: UTF8.self) }
         // A utf-8-bom file's mark is not part of its first field.
         if let first = found.first, first.unicodeScalars.first == "\u{FEFF}" { found[0] = String(first.unicodeScalars.dropFirst()) }
+        // What was found is never quoted: a file without its header has a resident's record on its
+        // first line, and this text reaches the run's error line, mail, journal and report.
         if found.count != header.count {
             report(Problem(row: 1, offset: record.offset, expected: "a header of \(header.count) fields (\(header.joined(separator: ",")))",
-                           found: "\(found.count) fields (\(found.joined(separator: ",")))"))
+                           found: "\(found.count) fields (a header missing? see the file's first line)"))
             return
         }
         for (index, (expected, actual)) in zip(header, found).enumerated() where expected != actual {
             report(Problem(row: 1, column: index + 1, offset: record.offset + Int64(record.fields[index].lowerBound),
-                           expected: "'\(expected)'", found: "'\(actual)'"))
+                           expected: "'\(expected)'", found: "another value of \(actual.count) characters"))
         }
     }
 
