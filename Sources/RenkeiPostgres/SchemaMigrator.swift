@@ -22,6 +22,10 @@ public enum MigrationOutcome: Sendable, Equatable, CustomStringConvertible {
 public enum SchemaMigrator {
     public static func migrate(_ session: PostgresSession, upTo target: Int = PostgresSchema.latest) async throws -> MigrationOutcome {
         try await session.execute(PostgresSchema.versionTable, doing: "creating the table renkei_schema")
+        // A node's session ends a transaction left idle 10 s (a paused peer must not hold a lock);
+        // a migration is an operator's one-off command, and a pause of renkeictl (a loaded
+        // machine, a Ctrl-Z) must not make it fail half-way: it may wait longer between statements.
+        try await session.execute("SET idle_in_transaction_session_timeout = '10min'", doing: "setting the migration's idle limit")
         return try await session.transaction(doing: "migrating the schema") {
             // Serialises concurrent migrations without advisory locks (which poolers drop).
             try await session.execute("LOCK TABLE renkei_schema IN EXCLUSIVE MODE", doing: "locking renkei_schema")
