@@ -70,7 +70,9 @@ import Testing
     @Test func killingRenkeictlMidStepLeavesARunTheNextOpenMarksInterrupted() async throws {
         let scratch = try Scratch()
         let marker = "renkei-kill9-\(UUID().uuidString.prefix(8))"
-        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"sleep 30; : \(marker)\"]\n")
+        // The step outlives any stall of a loaded machine's test threads (it is stopped below):
+        // with 30 s, a test once found the step's pid only after the step had ended.
+        scratch.writeJob("long", "steps:\n  - name: transfer\n    run: [\"/bin/sh\", \"-c\", \"sleep 600; : \(marker)\"]\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: renkeictl)
         process.arguments = ["run", "long", "--local", "--jobs", scratch.jobs, "--state", scratch.state]
@@ -78,6 +80,8 @@ import Testing
         try process.run()
 
         let database = scratch.state + "/renkei.db"
+        // Should the pid never show, renkeictl (still running) stops its step on SIGTERM.
+        defer { if process.isRunning { process.terminate() } }
         let pid = try await Self.pidOfFirstStep(in: database)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
