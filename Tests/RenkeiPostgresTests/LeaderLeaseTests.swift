@@ -12,6 +12,13 @@ import RenkeiCore
         heartbeat: .init(seconds: 1), deadAfter: .init(seconds: 3), selfFenceAfter: .init(seconds: 2),
         killGrace: .init(seconds: 1), retryGrace: .init(seconds: 1)).validated()
 
+    /// For tests where no lease may expire: a 2-minute TTL outlasts any stall of a loaded test
+    /// machine (with `quick`, a 3 s stall between two renewals once let the other node take it).
+    static let patient = try! ClusterTimings(
+        leaseTTL: .init(seconds: 120), leaseRenewal: .init(seconds: 30), leaseMargin: .init(seconds: 5),
+        heartbeat: .init(seconds: 10), deadAfter: .init(seconds: 30), selfFenceAfter: .init(seconds: 20),
+        killGrace: .init(seconds: 10), retryGrace: .init(seconds: 10)).validated()
+
     struct Node {
         let lease: LeaderLease
         let session: PostgresSession
@@ -41,7 +48,7 @@ import RenkeiCore
     }
 
     @Test func twoNodesCompetingOnlyOneHoldsTheLease() async throws {
-        try await withCluster { postgres, a, b in
+        try await withCluster(Self.patient) { postgres, a, b in
             _ = postgres
             for _ in 0..<20 {
                 try await a.session.execute("DELETE FROM lease", doing: "clearing")
@@ -55,7 +62,7 @@ import RenkeiCore
     }
 
     @Test func theHoldersRenewalsKeepItAndTheOtherIsRefused() async throws {
-        try await withCluster { postgres, a, b in
+        try await withCluster(Self.patient) { postgres, a, b in
             _ = postgres
             let first = try #require(try await a.lease.acquireOrRenew(a.session))
             var last = first

@@ -153,18 +153,16 @@ import Testing
         #expect(catalog.notes == ["\(later):1:18: trigger directory \(scratch.root)/not-yet does not exist yet: no file can start the job until it does"])
     }
 
-    @Test func aThousandChainedJobFilesLoadQuickly() throws {
+    /// How fast is for `make bench`; a timed assertion here would fail on a loaded machine.
+    @Test func aThousandChainedJobFilesLoad() throws {
         let scratch = try Scratch()
         for index in 0..<1_000 {
             scratch.writeJob(String(format: "j%04d", index), (index == 0 ? "" : String(format: "after: [j%04d]\n", index - 1)) + good)
         }
-        let clock = ContinuousClock()
-        var catalog = JobCatalog()
-        let elapsed = clock.measure { catalog = JobLoader.load(directory: scratch.jobs) }
+        let catalog = JobLoader.load(directory: scratch.jobs)
         #expect(catalog.problems.isEmpty)
         #expect(catalog.jobs.count == 1_000)
         #expect(Dependencies(catalog.jobs.map(\.job)).downstream(of: JobName("j0990")!).count == 9)
-        #expect(elapsed < .seconds(20), "loading 1,000 chained job files took \(elapsed)")
     }
 
     @Test func checkReportsABrokenChainAndExits2() throws {
