@@ -52,7 +52,7 @@ public struct ClusterStatus: Sendable, Equatable {
     public var nodes: [Node]
     /// nil: the lease was never taken on this database.
     public var lease: Lease?
-    /// Running runs whose owner is not a listed node (none, unless the database was edited by hand).
+    /// Running runs with no owning node (`owner_node` NULL: not claimed through `RunClaims`).
     public var unownedRuns: [RunningRun]
     /// Queued runs, and how many of them are due (`not_before` passed).
     public var queued: Int64
@@ -95,8 +95,8 @@ public struct ClusterStatus: Sendable, Equatable {
                 nodes.append(Node(name: name, incarnation: incarnation, host: host, pid: pid, state: state, startedAt: startedAt,
                                   heartbeatAge: age, runs: runsByNode.removeValue(forKey: incarnation) ?? []))
             }
-            // Owned by an incarnation not listed above (cannot happen while `run.owner_node`
-            // references `node`, unless it is a dead node that no longer runs it).
+            // Every owner of a running run is listed above; kept so that no running run can be
+            // left out of the answer, whatever the rows say.
             unowned += runsByNode.values.joined()
 
             let leaseRows = try await session.run("""
