@@ -4,19 +4,33 @@ import RenkeiControl
 import RenkeiCore
 import RenkeiRuntime
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show whether renkeid runs, its running and queued runs, and the next slots.",
-        discussion: "Example:\n  renkeictl status"
+        discussion: """
+            With a PostgreSQL store (--store or RENKEI_STORE), shows the cluster from the database \
+            instead: each node and its last heartbeat, the leader and its epoch, each node's running runs.
+
+            Examples:
+              renkeictl status
+              renkeictl status --store "postgresql:///renkei?host=/run/postgresql&user=renkei"
+            """
     )
 
     @OptionGroup var location: LocationOptions
 
+    @Option(name: .long, help: ArgumentHelp("A PostgreSQL store: show the cluster from the database (default: $RENKEI_STORE when it names PostgreSQL).", valueName: "URL"))
+    var store: String?
+
     @Flag(help: "Print JSON.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
+        if let address = try ClusterStatusCommand.address(store: store) {
+            try await ClusterStatusCommand.run(address, json: json)
+            return
+        }
         let response = try askDaemon(location.locations, ControlRequest(operation: .status))
         if json {
             print(try JSONOutput.encode(response.daemon))
