@@ -188,12 +188,12 @@ public enum StoreCopy {
         }
         var binds = PostgresBindings()
         var sql = "SELECT \(columns.joined(separator: ", ")) FROM \(table.name)"
-        let key = table.key.map { "\"\($0)\" COLLATE \"C\"" }
+        // Byte order for text keys, as SQLite's BINARY, whatever the database's collation.
         let orderKey = table.key.map { table.column($0).kind == .text ? "\"\($0)\" COLLATE \"C\"" : "\"\($0)\"" }
         if let after {
             for value in after { value.bind(into: &binds) }
             let placeholders = (1...after.count).map { index in table.column(table.key[index - 1]).kind == .text ? "$\(index)::text COLLATE \"C\"" : "$\(index)::bigint" }
-            sql += " WHERE (\(zip(orderKey, key).map { $0.0 }.joined(separator: ", "))) > (\(placeholders.joined(separator: ", ")))"
+            sql += " WHERE (\(orderKey.joined(separator: ", "))) > (\(placeholders.joined(separator: ", ")))"
         }
         sql += " ORDER BY \(orderKey.joined(separator: ", ")) LIMIT \(batch)"
         let rows = try await session.run(PostgresQuery(unsafeSQL: sql, binds: binds), doing: "reading back \(table.name)")
@@ -378,6 +378,8 @@ struct CopiedTable: Sendable {
 final class SourceStore {
     let path: String
     let key: [UInt8]?
+    /// The read-only pool and the snapshot every read goes through.
+    let pool: DatabasePool
     let snapshot: DatabaseSnapshot
     let counts: [String: Int]
     /// Per table with an `id`: the highest id SQLite gave (sqlite_sequence, or the rows').
@@ -400,7 +402,8 @@ final class SourceStore {
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         do {
-            snapshot = try DatabasePool(path: path, configuration: configuration).makeSnapshot()
+            pool = try DatabasePool(path: path, configuration: configuration)
+            snapshot = try pool.makeSnapshot()
             let (counts, highest, applied, sequence, audit, running) = try snapshot.read { db in
                 let applied = try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
                 var counts: [String: Int] = [:], highest: [String: Int64] = [:]
@@ -435,7 +438,11 @@ final class SourceStore {
             if error.message?.contains("no such table") == true {
                 throw StoreCopyProblem(.source, "\(path) is not a Renkei store (\(error.message!)): name renkeid's store, e.g. sqlite:/var/lib/renkei/renkei.db")
             }
-            throw StoreCopyProblem(.source, "cannot read the SQLite store \(path): \(error.message ?? "\(error)")")
+            var text = "cannot read the SQLite store \(path): \(error.message ?? "\(error)")"
+            if [.SQLITE_CANTOPEN, .SQLITE_READONLY].contains(error.resultCode) {
+                text += "; SQLite must be able to write \(path)-shm beside it: run the copy as renkeid's user or root"
+            }
+            throw StoreCopyProblem(.source, text)
         }
     }
 

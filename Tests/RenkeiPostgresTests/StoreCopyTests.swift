@@ -174,6 +174,16 @@ import RenkeiCore
         #expect(try psql(postgres, "SELECT count(*) FROM audit_head") == "0")
     }
 
+    @Test func aSourceWithARunStillRunningIsRefusedUntilRenkeidIsStopped() async throws {
+        let source = try SourceStore()
+        try source.sql("UPDATE run SET state = 'running', finished_at = NULL WHERE id = 3")
+        let postgres = try await ScratchPostgres().migrated()
+        let copy = try execute(renkeictl, ["store", "copy", "--from", source.url, "--to", postgres.url()])
+        #expect(copy.status == 1, "\(copy.stdout) \(copy.stderr)")
+        #expect(copy.stderr.contains("has runs still running (run 3 of link): stop renkeid first"), "\(copy.stderr)")
+        #expect(try counts(postgres) == Array(repeating: "0", count: Self.tables.count))
+    }
+
     @Test func aTargetThatChangesWhatIsWrittenFailsVerificationAndIsRolledBack() async throws {
         let source = try SourceStore()
         let postgres = try await ScratchPostgres().migrated()
