@@ -84,6 +84,9 @@ let package = Package(
             name: "RenkeiPostgres",
             dependencies: [
                 "RenkeiCore",
+                // `store copy` reads a SQLite store's rows and audit records.
+                "RenkeiStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
