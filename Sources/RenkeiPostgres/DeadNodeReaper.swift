@@ -112,15 +112,23 @@ public struct DeadNodeReaper: Sendable {
                 WHERE state = 'alive' AND heartbeat_at < now() - \(deadAfter) * interval '1 second'
                 RETURNING incarnation, node_name, heartbeat_at
                 """, doing: "declaring silent nodes dead")
-            var declared: [DeclaredNode] = []
-            var interrupted: [InterruptedRun] = []
-            for row in declaredRows {
+            let declared = try declaredRows.map { row in
                 let (incarnation, name, lastHeartbeat) = try row.decode((UUID, String, Date).self)
-                let node = DeclaredNode(incarnation: incarnation, name: name, lastHeartbeat: lastHeartbeat)
-                declared.append(node)
-                interrupted += try await interruptRuns(of: node, session)
+                return DeclaredNode(incarnation: incarnation, name: name, lastHeartbeat: lastHeartbeat)
             }
-            return .reaped(Reaping(declared: declared.sorted { $0.name < $1.name }, interrupted: interrupted,
+            // Every dead node that still owns a running run, not only those declared now: a
+            // sweep that ended before interrupting them (a deposed leader's, rolled back with it,
+            // or an operator marking a node dead by hand) must not leave them running forever.
+            let owners = try await session.run("""
+                SELECT DISTINCT n.incarnation, n.node_name, n.heartbeat_at FROM node n JOIN run r ON r.owner_node = n.incarnation
+                WHERE n.state = 'dead' AND r.state = 'running'
+                """, doing: "finding runs of dead nodes")
+            var interrupted: [InterruptedRun] = []
+            for row in owners {
+                let (incarnation, name, lastHeartbeat) = try row.decode((UUID, String, Date).self)
+                interrupted += try await interruptRuns(of: DeclaredNode(incarnation: incarnation, name: name, lastHeartbeat: lastHeartbeat), session)
+            }
+            return .reaped(Reaping(declared: declared.sorted { $0.name < $1.name }, interrupted: interrupted.sorted { $0.runID < $1.runID },
                                    declaredAt: now, retryNotBefore: retryFrom))
         }
     }

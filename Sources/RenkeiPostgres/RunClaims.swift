@@ -14,11 +14,13 @@ public struct RunClaim: Sendable, Equatable, Hashable {
 public enum RunClaims {
     /// Takes the oldest queued run that is due (`not_before <= now()`, database clock) and marks
     /// it running for `node`. Rows another claimer has locked are skipped, not waited for; nil
-    /// when there is nothing to take.
+    /// when there is nothing to take. A node the leader has declared dead takes nothing (it has
+    /// not heard yet and must register again): the reaper would never look at its new runs.
     public static func claimNext(_ session: PostgresSession, node: UUID) async throws -> RunClaim? {
         let rows = try await session.run("""
             WITH next AS (
               SELECT id FROM run WHERE state = 'queued' AND not_before <= now()
+                AND EXISTS (SELECT 1 FROM node WHERE incarnation = \(node) AND state = 'alive')
               ORDER BY logical_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
             UPDATE run r SET state = 'running', owner_node = \(node), claim = nextval('run_claim_seq'), started_at = now()
             FROM next WHERE r.id = next.id

@@ -7,12 +7,18 @@ import RenkeiCore
 /// declared dead and their runs interrupted, never right after an election or a restart, never
 /// by a deposed leader.
 @Suite(.serialized) struct ReaperTests {
-    /// Dead after 3s.
+    /// Dead after 3s, a lease that runs out after 3s (for the deposed leader).
     static let quick = LeaderLeaseTests.quick
+    /// Dead after 3s under a 60s lease: a stall of a loaded machine between the leader's renewal
+    /// and its sweep cannot depose it.
+    static let quickDeath = try! ClusterTimings(
+        leaseTTL: .init(seconds: 60), leaseRenewal: .init(seconds: 15), leaseMargin: .init(seconds: 5),
+        heartbeat: .init(seconds: 1), deadAfter: .init(seconds: 3), selfFenceAfter: .init(seconds: 2),
+        killGrace: .init(seconds: 1), retryGrace: .init(seconds: 1)).validated()
     /// Dead after 10s: long enough that "just elected" / "just restarted" stays true between two
     /// statements on a loaded machine.
     static let slow = try! ClusterTimings(
-        leaseTTL: .init(seconds: 3), leaseRenewal: .init(seconds: 1), leaseMargin: .init(seconds: 1),
+        leaseTTL: .init(seconds: 60), leaseRenewal: .init(seconds: 15), leaseMargin: .init(seconds: 5),
         heartbeat: .init(seconds: 1), deadAfter: .init(seconds: 10), selfFenceAfter: .init(seconds: 5),
         killGrace: .init(seconds: 2), retryGrace: .init(seconds: 2)).validated()
 
@@ -71,7 +77,7 @@ import RenkeiCore
 
     @Test func aSilentNodeIsReapedItsRunInterruptedAndItsOldClaimRefusedWhileABeatingNodeStays() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        let timings = Self.quick
+        let timings = Self.quickDeath
         try await withWorker(postgres, "a", job: "juki-to-fukushi", time: 1764538200) { a in
         try await withWorker(postgres, "b", job: "zei-to-kokuho", time: 1764538260) { b in
         try await withLeader(postgres, timings) { reaper, session, term in
@@ -182,7 +188,7 @@ import RenkeiCore
                 #expect(try postgres.psql("UPDATE lease SET acquired_at = acquired_at - interval '1 hour'").status == 0)
                 try await postgres.withSession(user: "renkei_b", name: "new leader") { newSession in
                     // The old leader stops renewing; the new one takes the lease when it runs out.
-                    let newLease = LeaderLease(holder: UUID(), timings: timings)
+                    let newLease = LeaderLease(holder: UUID(), timings: Self.quickDeath)
                     var newTerm: LeaderLease.Term?
                     for _ in 0..<200 where newTerm == nil {
                         newTerm = try await newLease.acquireOrRenew(newSession)
@@ -204,6 +210,31 @@ import RenkeiCore
                     }
                     #expect(swept.interrupted.map(\.runID) == [b.claim.runID])
                 }
+            }
+        }
+    }
+    /// A node already dead (marked by an earlier sweep that did not get to its runs, or by hand)
+    /// still owning a running run: the next sweep interrupts it, and the dead node claims nothing.
+    @Test func runsOfANodeAlreadyDeadAreInterruptedAndADeadNodeClaimsNothing() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        let timings = Self.quickDeath
+        try await waitForUptime(postgres, timings)
+        try await withWorker(postgres, "b", job: "zei-to-kokuho", time: 1764538260) { b in
+            #expect(try postgres.psql("UPDATE node SET state = 'dead'").status == 0)
+            #expect(try postgres.psql("""
+                INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
+                VALUES ('zei-to-kokuho', 1764538320, 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now())
+                """).status == 0)
+            #expect(try await RunClaims.claimNext(b.session, node: b.node.incarnation) == nil, "a dead node claimed a run")
+            try await withLeader(postgres, timings) { reaper, session, term in
+                #expect(try postgres.psql("UPDATE lease SET acquired_at = acquired_at - interval '1 hour'").status == 0)
+                guard case .written(.reaped(let swept)) = try await reaper.sweep(session, epoch: term.epoch) else {
+                    Issue.record("the leader did not sweep"); return
+                }
+                #expect(swept.declared.isEmpty)
+                #expect(swept.interrupted.map(\.runID) == [b.claim.runID])
+                #expect(try field(postgres, "SELECT state FROM run WHERE id = \(b.claim.runID)") == "interrupted")
+                #expect(try await RunClaims.finish(b.session, b.claim, state: .succeeded, exitStatus: 0) == false)
             }
         }
     }

@@ -67,12 +67,36 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
 public struct StoreLocationProblem: Error, Equatable, CustomStringConvertible {
     /// The argument or setting the text came from: `--store`, `RENKEI_STORE`, `store:`.
     public var argument: String
-    /// The text as given.
+    /// The text as given, a password in it replaced by `(redacted)`: the message goes to the
+    /// terminal, the journal and mail.
     public var text: String
     /// What is wrong and what to write instead.
     public var reason: String
 
+    public init(argument: String, text: String, reason: String) {
+        self.argument = argument
+        self.text = Self.withoutPassword(text)
+        self.reason = reason
+    }
+
     public var description: String { "\(argument) '\(text)': \(reason)" }
+
+    /// `text` with the password of `scheme://user:PASSWORD@host` and of `password=…` replaced.
+    static func withoutPassword(_ text: String) -> String {
+        var result = text
+        if let scheme = result.range(of: "://") {
+            let authorityEnd = result[scheme.upperBound...].firstIndex { $0 == "/" || $0 == "?" } ?? result.endIndex
+            let authority = scheme.upperBound..<authorityEnd
+            if let at = result[authority].lastIndex(of: "@"), let colon = result[scheme.upperBound..<at].firstIndex(of: ":") {
+                result.replaceSubrange(result.index(after: colon)..<at, with: "(redacted)")
+            }
+        }
+        guard let query = result.firstIndex(of: "?") else { return result }
+        let pairs = result[result.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { pair in
+            pair.lowercased().hasPrefix("password=") ? pair.prefix("password=".count) + "(redacted)" : String(pair)
+        }
+        return String(result[...query]) + pairs.joined(separator: "&")
+    }
 }
 
 extension StoreLocation {
