@@ -51,9 +51,11 @@ test: test-deps build lint-units
 
 # The PostgreSQL store's tests, in their own process: each starts a private PostgreSQL 15 and awaits
 # it through PostgresNIO, and beside the hundreds of tests that block their threads on child
-# processes they were starved of the few threads Swift's concurrency has on a 2-core machine.
+# processes they were starved of the few threads Swift's concurrency has on a 2-core machine. One
+# suite at a time (--no-parallel): each starts its own PostgreSQL, and nine at once on 2 cores
+# stalled a session past the server's 10 s limit for an idle transaction.
 test-postgres:
-	$(SWIFT) test --skip-build --filter '^RenkeiPostgresTests\.'
+	$(SWIFT) test --skip-build --no-parallel --filter '^RenkeiPostgresTests\.'
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory bench-smoke
 
