@@ -47,7 +47,7 @@ enum ClusterStatusCommand {
         let names = Dictionary(status.nodes.map { ($0.incarnation, $0.name) }, uniquingKeysWith: { first, _ in first })
         switch status.lease {
         case nil:
-            lines.append("no leader: the scheduler lease was never taken on this database; no slot is recorded until a renkeid started with this --store takes it")
+            lines.append("no leader: the scheduler lease was never taken on this database; no slot is recorded until a node takes it")
         case let lease? where lease.isCurrent:
             let who = lease.holderName ?? names[lease.holder] ?? "an unknown node (incarnation \(short(lease.holder)))"
             lines.append("leader: node \(who), epoch \(lease.epoch), lease expires in \(lease.expiresIn) s (held since \(clock(lease.acquiredAt)))")
