@@ -213,18 +213,9 @@ public enum StoreCopy {
     /// The audit rows as PostgreSQL now holds them, through the same verification as
     /// `renkeictl audit --verify`: the chain, and its head against SQLite's and `audit_head`.
     static func verifyAudit(_ source: SourceStore, _ session: PostgresSession) async throws -> AuditHead? {
-        let rows = try await session.run("""
-            SELECT id, (round(extract(epoch FROM at) * 1000))::bigint, uid, "user", pid::bigint, request, reason, result, run_id, previous_hash, hash, sealing
-            FROM audit ORDER BY id
-            """, doing: "reading back the audit chain")
-        let links = try rows.map { row in
-            let (id, millis, uid, user, pid, request, reason, result, runID, previous, hash, sealing)
-                = try row.decode((Int64, Int64, Int64, String, Int64, String, String?, String, Int64?, String, String, String).self)
-            return try AuditRecord.decoded(id: id, millis: millis, uid: uid, user: user, pid: pid, request: request, reason: reason,
-                                           result: result, runID: runID, previousHash: previous, hash: hash, sealing: sealing).link
-        }
-        let head = try await session.run("SELECT seq, hash FROM audit_head WHERE id = 1", doing: "reading the audit head")
-        let (seq, headHash) = try head.first!.decode((Int64, String).self)
+        let links = try await PostgresAudit.rows(session).map(\.link)
+        let head = try await PostgresAudit.head(session)
+        let (seq, headHash) = (head?.seq ?? 0, head?.hash ?? "none")
         let findings = AuditVerification.verify(links, sequence: seq, journal: .unreadable("a copy checks the table"), key: source.key)
         if let first = findings.altered.first {
             throw StoreCopyProblem(.notVerified, "the audit chain in PostgreSQL does not verify: \(first)")
@@ -510,20 +501,5 @@ final class SourceStore {
             try Row.fetchAll(db, sql: "SELECT id, rerun_of, retry_of, resolved_by FROM run WHERE rerun_of IS NOT NULL OR retry_of IS NOT NULL OR resolved_by IS NOT NULL ORDER BY id")
                 .map { [$0[0], $0[1], $0[2], $0[3]] }
         }
-    }
-}
-
-extension AuditRecord {
-    /// An audit row read from PostgreSQL, made through the record's own decoding, so its hashed
-    /// fields (`link`) are exactly those RenkeiStore hashes.
-    static func decoded(id: Int64, millis: Int64, uid: Int64, user: String, pid: Int64, request: String, reason: String?, result: String,
-                        runID: Int64?, previousHash: String, hash: String, sealing: String) throws -> AuditRecord {
-        var fields: [String: Any] = ["id": id, "at": millis, "uid": uid, "user": user, "pid": pid, "request": request, "result": result,
-                                     "previousHash": previousHash, "hash": hash, "sealing": sealing]
-        if let reason { fields["reason"] = reason }
-        if let runID { fields["runId"] = runID }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(AuditRecord.self, from: JSONSerialization.data(withJSONObject: fields))
     }
 }
