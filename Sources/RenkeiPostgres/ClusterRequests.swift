@@ -15,7 +15,8 @@ public struct ClusterRequest: Sendable, Equatable {
     public var job: String
     /// The run a `rerun` repeats or a `cancel` stops; nil for the other kinds.
     public var runID: Int64?
-    /// A manual run's logical time (Unix seconds); nil: the leader uses the database's now.
+    /// A manual run's logical time (Unix seconds); nil: the leader's renkeid picks it, as
+    /// `renkeictl run` without a time does on one node.
     public var logicalTime: Int64?
     /// A manual run's parameters, as the JSON object the run row keeps.
     public var parameters: String
