@@ -13,15 +13,15 @@ import RenkeiCore
 
         let tables = try postgres.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
         #expect(tables.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                == "audit,audit_head,deadline_breach,file,hold,job_cursor,lease,node,notification,renkei_schema,run,slot,step,trigger_file")
+                == "audit,audit_head,deadline_breach,file,hold,job_cursor,lease,node,notification,renkei_schema,request,run,slot,step,trigger_file")
         let versions = try postgres.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM renkei_schema")
-        #expect(versions.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1,2,3")
+        #expect(versions.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1,2,3,4")
 
         let second = try execute(renkeictl, ["store", "migrate", "--store", postgres.url()])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("already at version \(PostgresSchema.latest)"), "\(second.stdout)")
         let again = try postgres.psql("SELECT count(*) FROM renkei_schema")
-        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "4")
     }
 
     @Test func migrateUpgradesADatabaseAtAnOlderVersionKeepingItsRuns() async throws {
