@@ -69,7 +69,7 @@ public struct PostgresProblem: Error, CustomStringConvertible, Sendable {
     private static func next(for state: String?, address: PostgresAddress) -> String {
         switch state {
         case "3D000": return ". Create it as the PostgreSQL superuser: createdb -O \(address.user) \(address.database)"
-        case "42501": return ". Run `renkeictl store migrate` as the role that owns Renkei's tables, or grant \(address.user) membership in it"
+        case "42501": return ". Run `renkeictl store migrate` as the role that owns Renkei's tables, or have the owner give \(address.user) a node's rights: renkeictl store migrate --node-role \(address.user)"
         default: return ". Check that the role \(address.user) exists with LOGIN and that pg_hba.conf lets it in"
         }
     }

@@ -65,7 +65,7 @@ public enum StoreCopy {
     }
 
     /// The tables a copy fills, and the cluster tables it seeds; all must be empty before.
-    static let targetTables = CopiedTable.all.map(\.name) + ["audit_head", "slot", "job_cursor"]
+    static let targetTables = CopiedTable.all.map(\.name) + ["audit_head", "slot", "job_cursor", "request"]
 
     static func refuseUnlessEmpty(_ session: PostgresSession) async throws {
         var found: [String] = []

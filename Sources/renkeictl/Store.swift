@@ -18,19 +18,26 @@ struct StoreMigrate: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Create Renkei's tables in a PostgreSQL database, or upgrade them to this version.",
         discussion: """
-            Run it as the role that is to own Renkei's tables; nodes log in as roles that are \
-            members of it. Safe to run again: it says "already at version N" and changes nothing. \
+            Run it as the role that is to own Renkei's tables. Nodes log in as other roles, \
+            given a node's rights with --node-role (rows of every table, the audit read and append \
+            only, no ownership); every migrate renews the rights of the roles that had them, so \
+            tables of a newer version are theirs too. Safe to run again: it says "already at \
+            version N" and changes nothing else. \
             All pending steps are applied in one transaction, so a failure leaves the database as it was. \
             A SQLite store needs no migrate: renkeid and renkeictl upgrade it when they open it. \
             See docs/postgresql.md.
 
             Example:
-              renkeictl store migrate --store "postgresql:///renkei?host=/run/postgresql&user=renkei"
+              renkeictl store migrate --store "postgresql:///renkei?host=/run/postgresql&user=renkei" \\
+                --node-role renkei_node
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("The store: postgresql:///DATABASE?host=SOCKET_DIRECTORY&user=ROLE (default: $RENKEI_STORE).", valueName: "URL"))
     var store: String?
+
+    @Option(name: .customLong("node-role"), help: ArgumentHelp("A role renkeid nodes log in as, to be given a node's rights (repeatable).", valueName: "ROLE"))
+    var nodeRoles: [String] = []
 
     func run() async throws {
         let (text, argument): (String, String)
@@ -46,11 +53,20 @@ struct StoreMigrate: AsyncParsableCommand {
         guard case .postgresql(let address) = location else {
             throw Failure(.usage, "store migrate: \(argument) '\(text)' is a SQLite store, which renkeid and renkeictl upgrade when they open it; migrate is for PostgreSQL")
         }
+        for role in nodeRoles {
+            if let problem = NodeRoleGrants.problem(with: role) { throw Failure(.usage, "store migrate: --node-role \(problem)") }
+        }
         do {
-            let outcome = try await PostgresSession.with(address, applicationName: "renkeictl store migrate") { session in
-                try await SchemaMigrator.migrate(session)
+            let (outcome, granted) = try await PostgresSession.with(address, applicationName: "renkeictl store migrate") { session in
+                (try await SchemaMigrator.migrate(session), try await NodeRoleGrants.grant(nodeRoles, session))
             }
             print("\(address): \(outcome)")
+            for grant in granted {
+                print("\(address): \(grant)")
+                if let warning = grant.warning { FileHandle.standardError.write(Data("renkeictl: warning: \(warning)\n".utf8)) }
+            }
+        } catch let problem as NodeRoleProblem {
+            throw Failure(.usage, "store migrate: \(problem) (the schema itself was migrated)")
         } catch let problem as PostgresProblem {
             switch problem.kind {
             case .unreachable, .connectionLost: throw Failure(.daemonUnreachable, "store migrate: \(problem)")
