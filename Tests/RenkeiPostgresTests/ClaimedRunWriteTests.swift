@@ -18,15 +18,6 @@ import RenkeiCore
         #expect(insert.status == 0, "\(insert.stderr)")
     }
 
-    private func withNode(_ postgres: ScratchPostgres, _ name: String, user: String,
-                          _ body: (NodeRegistration, PostgresSession) async throws -> Void) async throws {
-        try await postgres.withSession(user: user, name: "node \(name)") { session in
-            let node = NodeRegistration(name: name)
-            try await node.register(session, host: "localhost", pid: getpid())
-            try await body(node, session)
-        }
-    }
-
     private func tail(_ text: String) -> OutputTail {
         var tail = OutputTail()
         tail.append(Array(text.utf8))
@@ -44,7 +35,7 @@ import RenkeiCore
     @Test func theOwnersStepWritesAreRecorded() async throws {
         let postgres = try await ScratchPostgres().migrated()
         try queueRunWithSteps(postgres)
-        try await withNode(postgres, "a", user: "renkei_a") { node, session in
+        try await postgres.withNode("a", user: "renkei_a") { node, session in
             let claim = try #require(try await RunClaims.claimNext(session, node: node.incarnation))
             #expect(try await ClaimedRunWrites.stepStarted(session, claim, position: 0, command: ["/usr/local/lib/renkei/juki-export", "--date", "2026-12-01"], at: Date()) == .written)
             #expect(try await ClaimedRunWrites.stepSpawned(session, claim, position: 0, pid: 4242, process: "4242@123") == .written)
@@ -76,7 +67,7 @@ import RenkeiCore
     @Test func afterTheReaperTookTheRunTheOldOwnerWritesNothingAndTheNewOneDoes() async throws {
         let postgres = try await ScratchPostgres().migrated()
         try queueRunWithSteps(postgres)
-        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
+        try await postgres.withNode("a", user: "renkei_a") { nodeA, sessionA in
         let old = try #require(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation))
         #expect(try await ClaimedRunWrites.stepStarted(sessionA, old, position: 0, command: ["export"], at: Date()) == .written)
 
@@ -89,7 +80,7 @@ import RenkeiCore
             """).status == 0)
         let before = try steps(postgres)
 
-        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+        try await postgres.withNode("b", user: "renkei_b") { nodeB, sessionB in
         let new = try #require(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation))
         #expect(new.runID == old.runID && new.claim > old.claim)
 
@@ -118,7 +109,7 @@ import RenkeiCore
         // run is no longer the claim's and the write changes nothing.
         let postgres = try await ScratchPostgres().migrated()
         try queueRunWithSteps(postgres)
-        try await withNode(postgres, "a", user: "renkei_a") { node, session in
+        try await postgres.withNode("a", user: "renkei_a") { node, session in
             let claim = try #require(try await RunClaims.claimNext(session, node: node.incarnation))
             try await postgres.withSession(name: "observer") { observer in
             try await postgres.withSession(name: "reaper") { reaper in

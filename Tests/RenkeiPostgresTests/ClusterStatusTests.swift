@@ -6,24 +6,6 @@ import RenkeiCore
 /// `renkeictl status --store postgresql:…` as an operator runs it: the built renkeictl as a child
 /// process against a real PostgreSQL 15 holding two nodes, a leader and their runs.
 @Suite(.serialized) struct ClusterStatusTests {
-    private func queue(_ postgres: ScratchPostgres, runs: Int) throws {
-        let insert = try postgres.psql("""
-            INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
-            SELECT 'juki-to-fukushi', 1764538200 + n * 86400, 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
-            FROM generate_series(1, \(runs)) AS n
-            """)
-        #expect(insert.status == 0, "\(insert.stderr)")
-    }
-
-    private func withNode(_ postgres: ScratchPostgres, _ name: String, user: String,
-                          _ body: (NodeRegistration, PostgresSession) async throws -> Void) async throws {
-        try await postgres.withSession(user: user, name: "node \(name)") { session in
-            let node = NodeRegistration(name: name)
-            try await node.register(session, host: "host-\(name)", pid: 4000 + Int32(name.unicodeScalars.first!.value))
-            try await body(node, session)
-        }
-    }
-
     /// renkeictl with this environment minus anything that would point it elsewhere.
     private func renkeictlRun(_ arguments: [String], store: String? = nil) throws -> Finished {
         var environment = ProcessInfo.processInfo.environment
@@ -47,9 +29,9 @@ import RenkeiCore
 
     @Test func statusShowsNodesLeaderEpochRunsAndASilentNodesHeartbeatAge() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try queue(postgres, runs: 3)
-        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
-        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+        try postgres.queue(runs: 3, spacing: 86_400)
+        try await postgres.withNode("a", user: "renkei_a", host: "host-a", pid: 4097) { nodeA, sessionA in
+        try await postgres.withNode("b", user: "renkei_b", host: "host-b", pid: 4098) { nodeB, sessionB in
         let term = try #require(try await LeaderLease(holder: nodeA.incarnation, timings: .standard).acquireOrRenew(sessionA))
         let runA = try #require(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation))
         let runB = try #require(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation))
@@ -102,7 +84,7 @@ import RenkeiCore
         #expect(never.stdout.contains("no leader: the scheduler lease was never taken on this database"), "\(never.stdout)")
         #expect(never.stdout.contains("no nodes: no renkeid has registered on this database"), "\(never.stdout)")
 
-        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
+        try await postgres.withNode("a", user: "renkei_a", host: "host-a", pid: 4097) { nodeA, sessionA in
             let lease = LeaderLease(holder: nodeA.incarnation, timings: .standard)
             let term = try #require(try await lease.acquireOrRenew(sessionA))
             #expect(try await lease.release(sessionA, epoch: term.epoch))

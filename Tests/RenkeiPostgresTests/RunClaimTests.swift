@@ -5,30 +5,11 @@ import RenkeiCore
 
 /// Claims of queued runs by several nodes at once, on a real PostgreSQL 15.
 @Suite(.serialized) struct RunClaimTests {
-    private func queue(_ postgres: ScratchPostgres, runs: Int) throws {
-        let insert = try postgres.psql("""
-            INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
-            SELECT 'juki-to-fukushi', 1764538200 + n * 60, 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
-            FROM generate_series(1, \(runs)) AS n
-            """)
-        #expect(insert.status == 0, "\(insert.stderr)")
-    }
-
-    /// A registered node and its session, closed however `body` ends.
-    private func withNode(_ postgres: ScratchPostgres, _ name: String, user: String,
-                          _ body: (NodeRegistration, PostgresSession) async throws -> Void) async throws {
-        try await postgres.withSession(user: user, name: "node \(name)") { session in
-            let node = NodeRegistration(name: name)
-            try await node.register(session, host: "localhost", pid: getpid())
-            try await body(node, session)
-        }
-    }
-
     @Test func twoConcurrentClaimersTakeEachRunExactlyOnce() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try queue(postgres, runs: 300)
-        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
-        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+        try postgres.queue(runs: 300)
+        try await postgres.withNode("a", user: "renkei_a") { nodeA, sessionA in
+        try await postgres.withNode("b", user: "renkei_b") { nodeB, sessionB in
 
         func drain(_ session: PostgresSession, _ node: NodeRegistration) async throws -> [RunClaim] {
             var taken: [RunClaim] = []
@@ -58,16 +39,16 @@ import RenkeiCore
 
     @Test func aRunNotYetDueIsNotClaimedAndAnOldClaimWritesNothing() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try queue(postgres, runs: 1)
+        try postgres.queue(runs: 1)
         #expect(try postgres.psql("UPDATE run SET not_before = now() + interval '1 hour'").status == 0)
-        try await withNode(postgres, "a", user: "renkei_a") { nodeA, sessionA in
+        try await postgres.withNode("a", user: "renkei_a") { nodeA, sessionA in
         #expect(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation) == nil)
 
         #expect(try postgres.psql("UPDATE run SET not_before = now() - interval '1 second'").status == 0)
         let first = try #require(try await RunClaims.claimNext(sessionA, node: nodeA.incarnation))
         // The reaper gives the run back (a was declared dead) and b claims it with a new token.
         #expect(try postgres.psql("UPDATE run SET state = 'queued', owner_node = NULL WHERE id = \(first.runID)").status == 0)
-        try await withNode(postgres, "b", user: "renkei_b") { nodeB, sessionB in
+        try await postgres.withNode("b", user: "renkei_b") { nodeB, sessionB in
         let second = try #require(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation))
         #expect(second.runID == first.runID)
         #expect(second.claim > first.claim)
@@ -84,7 +65,7 @@ import RenkeiCore
 
     @Test func aNodeNameAliveTwiceIsRefused() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try await withNode(postgres, "a", user: "renkei_a") { _, _ in
+        try await postgres.withNode("a", user: "renkei_a") { _, _ in
             try await postgres.withSession(user: "renkei_b") { other in
                 do {
                     try await NodeRegistration(name: "a").register(other, host: "other", pid: 1)

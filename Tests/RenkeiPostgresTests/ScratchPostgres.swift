@@ -56,6 +56,30 @@ final class ScratchPostgres {
     }
 }
 
+extension ScratchPostgres {
+    /// `runs` queued scheduled runs of juki-to-fukushi, `spacing` seconds apart after 2026-12-01
+    /// 06:30 +09:00, as a leader's ledger would have queued them.
+    func queue(runs: Int, spacing: Int64 = 60) throws {
+        let insert = try psql("""
+            INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
+            SELECT 'juki-to-fukushi', 1764538200 + n * \(spacing), 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
+            FROM generate_series(1, \(runs)) AS n
+            """)
+        guard insert.status == 0 else { throw ScratchFailure("queueing runs failed: \(insert.stderr)") }
+    }
+
+    /// A node registered on a session of its own (as one renkeid would be), closed however
+    /// `body` ends.
+    func withNode(_ name: String, user: String, host: String = "localhost", pid: Int32 = getpid(),
+                  _ body: (NodeRegistration, PostgresSession) async throws -> Void) async throws {
+        try await withSession(user: user, name: "node \(name)") { session in
+            let node = NodeRegistration(name: name)
+            try await node.register(session, host: host, pid: pid)
+            try await body(node, session)
+        }
+    }
+}
+
 struct ScratchFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
