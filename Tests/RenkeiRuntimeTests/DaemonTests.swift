@@ -37,7 +37,15 @@ import Testing
             """)
         let first = try DaemonProcess(scratch, log: "first.log")
         #expect(eventually { !livingProcesses(containing: marker).isEmpty })
-        let orphans = livingProcesses(containing: marker)
+        // The shell's fork shows the shell's argv (the marker) until it execs sleep: wait for a
+        // set of processes that holds still (a snapshot once caught the fork, gone a moment later).
+        var orphans = livingProcesses(containing: marker)
+        for _ in 0..<25 {
+            usleep(200_000)
+            let again = livingProcesses(containing: marker)
+            if again == orphans { break }
+            orphans = again
+        }
         first.signal(SIGKILL)
         first.waitForExit()
         #expect(livingProcesses(containing: marker) == orphans, "the step outlives a kill -9 of its daemon until recovery")
