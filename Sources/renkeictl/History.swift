@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import RenkeiCore
+import RenkeiPostgres
 import RenkeiRuntime
 import RenkeiStore
 
-struct History: ParsableCommand {
+struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List runs, newest first. Reads the store directly; works with the daemon stopped.",
@@ -12,10 +13,14 @@ struct History: ParsableCommand {
             Example:
               renkeictl history juki-to-fukushi --since 2026-11-01
               renkeictl history --json | jq '.[] | select(.state == "failed")'
+              renkeictl history --store "postgresql:///renkei?host=/run/postgresql&user=renkei"
             """
     )
 
     @OptionGroup var location: LocationOptions
+
+    @Option(name: .long, help: ArgumentHelp("A PostgreSQL store: read the runs from the database (default: $RENKEI_STORE when it names PostgreSQL).", valueName: "URL"))
+    var store: String?
 
     @Argument(help: "Only this job's runs.")
     var job: String?
@@ -33,16 +38,35 @@ struct History: ParsableCommand {
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
-        let store = try openForReading(location.locations)
-        var sinceDate: Date?
-        if let since {
+    func run() async throws {
+        let runs: [RunRecord]
+        if let address = try ClusterStatusCommand.address(store: store, command: "history") {
+            let sinceDate = try sinceDate()
             do {
-                let time = try LogicalTime.parse(since, zoneIdentifier: MachineTimeZone.identifier)
-                sinceDate = Date(timeIntervalSince1970: TimeInterval(time.epochSeconds))
-            } catch { throw Failure(.usage, "--since: \(error)") }
+                runs = try await PostgresSession.with(address, applicationName: "renkeictl history") { session in
+                    try await PostgresRunReading.history(session, job: job, since: sinceDate, limit: limit)
+                }
+            } catch let problem as PostgresProblem {
+                throw ClusterStatusCommand.failure(problem, command: "history", address: address)
+            }
+        } else {
+            let store = try openForReading(location.locations)
+            runs = try store.history(job: job, since: try sinceDate(), limit: limit)
         }
-        let runs = try store.history(job: job, since: sinceDate, limit: limit)
+        try show(runs)
+    }
+
+    /// `--since` as an instant on this machine's clock; nil without it.
+    func sinceDate() throws -> Date? {
+        guard let since else { return nil }
+        do {
+            let time = try LogicalTime.parse(since, zoneIdentifier: MachineTimeZone.identifier)
+            return Date(timeIntervalSince1970: TimeInterval(time.epochSeconds))
+        } catch { throw Failure(.usage, "--since: \(error)") }
+    }
+
+    /// The same table or JSON whichever store the runs came from.
+    func show(_ runs: [RunRecord]) throws {
         if json {
             print(try JSONOutput.encode(runs.map(RunJSON.init)))
             return

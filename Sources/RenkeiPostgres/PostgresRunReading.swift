@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import PostgresNIO
+import RenkeiCore
+import RenkeiStore
+
+/// `run` rows read from PostgreSQL as RenkeiStore's `RunRecord`, so `renkeictl history` prints
+/// them with the same code, word for word, as it prints a SQLite store's.
+///
+/// Each row goes through `RunRecord(row:)`, the decoding the SQLite store uses: times travel as
+/// the text SQLite holds (UTC, whole milliseconds, `2026-12-01 21:30:00.007`), so a copied run's
+/// times are the same `Date` on both stores, and integers as `bigint`.
+public enum PostgresRunReading {
+    /// Runs newest first (by id), of one job or all, queued at or after `since`: what
+    /// `RunStore.history` answers on SQLite, with the same filters.
+    public static func history(_ session: PostgresSession, job: String? = nil, since: Date? = nil, limit: Int = 50) async throws -> [RunRecord] {
+        var binds = PostgresBindings()
+        var conditions: [String] = []
+        if let job {
+            binds.append(job)
+            conditions.append("job = $\(binds.count)")
+        }
+        if let since {
+            binds.append(Int64((since.timeIntervalSince1970 * 1000).rounded()))
+            conditions.append("queued_at >= timestamptz 'epoch' + $\(binds.count)::bigint * interval '1 millisecond'")
+        }
+        binds.append(Int64(limit))
+        var sql = "SELECT \(selected) FROM run"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY id DESC LIMIT $\(binds.count)::bigint"
+        let rows = try await session.run(PostgresQuery(unsafeSQL: sql, binds: binds), doing: job.map { "reading the history of \($0)" } ?? "reading the history")
+        return try rows.map(record)
+    }
+
+    enum Kind { case integer, text, time }
+
+    /// The columns `RunRecord(row:)` reads, in SELECT order.
+    static let columns: [(name: String, kind: Kind)] = [
+        ("id", .integer), ("job", .text), ("logical_time", .integer), ("logical_zone", .text), ("trigger", .text),
+        ("attempt", .integer), ("state", .text), ("definition_hash", .text), ("environment", .text), ("parameters", .text),
+        ("requested_by_uid", .integer), ("requested_by_user", .text), ("reason", .text), ("rerun_of", .integer),
+        ("retry_of", .integer), ("queued_at", .time), ("started_at", .time), ("finished_at", .time), ("exit_status", .integer),
+        ("signal", .integer), ("error_class", .text), ("error_message", .text), ("failed_step", .text), ("resolved_by", .integer),
+        ("resolved_at", .time), ("owner", .text), ("work_directory", .text),
+    ]
+
+    /// `String` spelled out: GRDB's `SQL` is string-literal too, and would be inferred.
+    static let selected: String = columns.map { column -> String in
+        switch column.kind {
+        case .integer: "\"\(column.name)\"::bigint"
+        case .text: "\"\(column.name)\""
+        // GRDB's own text for a Date: what the SQLite store holds, to the millisecond.
+        case .time: "to_char(\"\(column.name)\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')"
+        }
+    }.joined(separator: ", ")
+
+    static func record(_ row: PostgresRow) throws -> RunRecord {
+        let cells = row.makeRandomAccess()
+        var values: [String: (any DatabaseValueConvertible)?] = [:]
+        for (index, column) in columns.enumerated() {
+            switch column.kind {
+            case .integer: values[column.name] = try cells[index].decode(Int64?.self)
+            case .text, .time: values[column.name] = try cells[index].decode(String?.self)
+            }
+        }
+        return try RunRecord(row: Row(values))
+    }
+}
