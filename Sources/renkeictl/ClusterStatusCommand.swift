@@ -9,16 +9,7 @@ enum ClusterStatusCommand {
     /// The PostgreSQL store that `--store` or `RENKEI_STORE` names; nil when neither names one
     /// (a SQLite store's status is its renkeid's, asked through the control socket as before).
     static func address(store: String?) throws -> PostgresAddress? {
-        let (text, argument): (String, String)
-        if let store { (text, argument) = (store, "--store") }
-        else if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { (text, argument) = (environment, "RENKEI_STORE") }
-        else { return nil }
-        do {
-            guard case .postgresql(let address) = try StoreLocation.parse(text, argument: argument) else { return nil }
-            return address
-        } catch {
-            throw Failure(.usage, "status: \(error)")
-        }
+        try PostgresStoreChoice.address(store: store, command: "status")
     }
 
     static func run(_ address: PostgresAddress, json: Bool) async throws {
@@ -26,13 +17,7 @@ enum ClusterStatusCommand {
         do {
             status = try await PostgresSession.with(address, applicationName: "renkeictl status") { try await ClusterStatus.read($0) }
         } catch let problem as PostgresProblem {
-            switch problem.kind {
-            case .unreachable, .connectionLost: throw Failure(.daemonUnreachable, "status: \(problem)")
-            case .refused: throw Failure(.permissionDenied, "status: \(problem)")
-            case .server where problem.sqlState == "42P01" || problem.sqlState == "42703":
-                throw Failure(.runDidNotSucceed, "status: \(problem); the database has no Renkei tables of this version: run renkeictl store migrate --store '\(address)' as the role that owns them")
-            case .server: throw Failure(.runDidNotSucceed, "status: \(problem)")
-            }
+            throw PostgresStoreChoice.failure(problem, command: "status", address: address)
         }
         if json {
             print(try JSONOutput.encode(ClusterStatusJSON(status, store: address.description)))
