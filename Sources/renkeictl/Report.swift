@@ -86,10 +86,10 @@ struct Report: AsyncParsableCommand {
             sinceTime = try parse(LogicalTime(epochSeconds: untilTime - 43_200, zoneIdentifier: zone).date, "--yesterday", default: now)
         }
         guard sinceTime < untilTime else { throw Failure(.usage, "--since must be before --until") }
-        let dependencies = chains()
         let postgres = try PostgresStoreChoice.address(store: store, command: "report")
         let input: ReportInput
         if let postgres {
+            let dependencies = chains()
             do {
                 input = try await PostgresSession.with(postgres, applicationName: "renkeictl report") { session in
                     try await PostgresReportReading.snapshot(session) { reading in
@@ -101,8 +101,9 @@ struct Report: AsyncParsableCommand {
                 throw PostgresStoreChoice.failure(problem, command: "report", address: postgres)
             }
         } else {
-            input = try await ReportQuery.input(store: try openForReading(location.locations), since: sinceTime, until: untilTime, jobs: jobs,
-                                                zone: zone, now: now, dependencies: dependencies)
+            let store = try openForReading(location.locations)
+            input = try await ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now,
+                                                dependencies: chains())
         }
         let report = FailureReport.make(input)
         let language = lang ?? ((ProcessInfo.processInfo.environment["LANG"] ?? "").hasPrefix("ja") ? .ja : .en)
