@@ -3,8 +3,9 @@ import GRDB
 import RenkeiCore
 
 /// The aggregates the failure report needs, computed in SQL so a store of a million runs
-/// answers in well under a second (by the `logical_time` index).
-extension RunStore {
+/// answers in well under a second (by the `logical_time` index). The PostgreSQL store answers
+/// the same questions (`ReportReading`) in PostgresReportReading.swift: keep the two alike.
+extension RunStore: ReportReading {
     /// The period `[since, until)` in seconds of logical time, and optionally some jobs.
     public struct ReportScope: Sendable {
         public var since: Int64

@@ -64,7 +64,7 @@ struct Audit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if let address = try ClusterStatusCommand.address(store: store, command: "audit") {
+        if let address = try PostgresStoreChoice.address(store: store, command: "audit") {
             do {
                 if verify { return try await verifyLog(address) }
                 let sinceDate = try sinceDate()
@@ -73,7 +73,7 @@ struct Audit: AsyncParsableCommand {
                 }
                 return try show(rows)
             } catch let problem as PostgresProblem {
-                throw ClusterStatusCommand.failure(problem, command: "audit", address: address)
+                throw PostgresStoreChoice.failure(problem, command: "audit", address: address)
             }
         }
         if verify { return try verifyLog() }

@@ -8,18 +8,8 @@ import RenkeiPostgres
 enum ClusterStatusCommand {
     /// The PostgreSQL store that `--store` or `RENKEI_STORE` names; nil when neither names one
     /// (a SQLite store's status is its renkeid's, asked through the control socket as before).
-    /// `command` names the command in a refusal (`history: --store '…': …`).
-    static func address(store: String?, command: String = "status") throws -> PostgresAddress? {
-        let (text, argument): (String, String)
-        if let store { (text, argument) = (store, "--store") }
-        else if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { (text, argument) = (environment, "RENKEI_STORE") }
-        else { return nil }
-        do {
-            guard case .postgresql(let address) = try StoreLocation.parse(text, argument: argument) else { return nil }
-            return address
-        } catch {
-            throw Failure(.usage, "\(command): \(error)")
-        }
+    static func address(store: String?) throws -> PostgresAddress? {
+        try PostgresStoreChoice.address(store: store, command: "status")
     }
 
     static func run(_ address: PostgresAddress, json: Bool) async throws {
@@ -27,24 +17,12 @@ enum ClusterStatusCommand {
         do {
             status = try await PostgresSession.with(address, applicationName: "renkeictl status") { try await ClusterStatus.read($0) }
         } catch let problem as PostgresProblem {
-            throw failure(problem, command: "status", address: address)
+            throw PostgresStoreChoice.failure(problem, command: "status", address: address)
         }
         if json {
             print(try JSONOutput.encode(ClusterStatusJSON(status, store: address.description)))
         } else {
             for line in lines(status, store: address.description) { print(SafeText.visible(line)) }
-        }
-    }
-
-    /// A PostgreSQL problem as the exit status an operator's script tells apart: 3 the database
-    /// cannot be reached, 4 the role is refused, 1 anything else the server said.
-    static func failure(_ problem: PostgresProblem, command: String, address: PostgresAddress) -> Failure {
-        switch problem.kind {
-        case .unreachable, .connectionLost: return Failure(.daemonUnreachable, "\(command): \(problem)")
-        case .refused: return Failure(.permissionDenied, "\(command): \(problem)")
-        case .server where problem.sqlState == "42P01" || problem.sqlState == "42703":
-            return Failure(.runDidNotSucceed, "\(command): \(problem); the database has no Renkei tables of this version: run renkeictl store migrate --store '\(address)' as the role that owns them")
-        case .server: return Failure(.runDidNotSucceed, "\(command): \(problem)")
         }
     }
 

@@ -40,14 +40,14 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let runs: [RunRecord]
-        if let address = try ClusterStatusCommand.address(store: store, command: "history") {
+        if let address = try PostgresStoreChoice.address(store: store, command: "history") {
             let sinceDate = try sinceDate()
             do {
                 runs = try await PostgresSession.with(address, applicationName: "renkeictl history") { session in
                     try await PostgresRunReading.history(session, job: job, since: sinceDate, limit: limit)
                 }
             } catch let problem as PostgresProblem {
-                throw ClusterStatusCommand.failure(problem, command: "history", address: address)
+                throw PostgresStoreChoice.failure(problem, command: "history", address: address)
             }
         } else {
             let store = try openForReading(location.locations)

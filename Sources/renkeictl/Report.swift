@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import RenkeiCore
+import RenkeiPostgres
 import RenkeiRuntime
 import RenkeiSystemd
 import Logging
 
-struct Report: ParsableCommand {
+struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "The failure report: were there failures, were they all handled, what is still open.",
@@ -15,6 +16,9 @@ struct Report: ParsableCommand {
             When receive:/deliver: steps handled files, it ends with the link reconciliation \
             (連携結果照合表): what was received against what was delivered, per job and data date.
 
+            With a PostgreSQL store (--store or RENKEI_STORE), the report is read from that \
+            database, the history of every node, in one snapshot; it reads the same as on SQLite.
+
             A failed upstream and the runs of its downstream jobs (after:) that failed with class \
             upstream for the same date are one incident: listed under it ("because of it") and \
             counted once in "incidents". The chains are read from the job files (--jobs).
@@ -23,6 +27,7 @@ struct Report: ParsableCommand {
               renkeictl report                                   # the last 7 days, in the terminal
               renkeictl report --since 2026-11-01 --until 2026-12-01 --format html --lang ja -o 2026-11.html
               renkeictl report --format csv --lang ja -o failures.csv   # opens in Excel
+              renkeictl report --store "postgresql:///renkei?host=/run/postgresql&user=renkei"
             """
     )
 
@@ -30,6 +35,9 @@ struct Report: ParsableCommand {
     enum Language: String, ExpressibleByArgument, CaseIterable { case en, ja }
 
     @OptionGroup var location: LocationOptions
+
+    @Option(name: .long, help: ArgumentHelp("A PostgreSQL store: read the report from the database (default: $RENKEI_STORE when it names PostgreSQL; sqlite: or none reads --state).", valueName: "URL"))
+    var store: String?
 
     @Option(help: ArgumentHelp("From T (logical time; default: 7 days ago).", valueName: "T"))
     var since: String?
@@ -63,7 +71,7 @@ struct Report: ParsableCommand {
         if outputDir != nil && output != nil { throw ValidationError("-o and --output-dir do not go together") }
     }
 
-    func run() throws {
+    func run() async throws {
         let zone = MachineTimeZone.identifier
         let now = Int64(Date().timeIntervalSince1970)
         func parse(_ text: String?, _ option: String, default value: Int64) throws -> Int64 {
@@ -78,13 +86,29 @@ struct Report: ParsableCommand {
             sinceTime = try parse(LogicalTime(epochSeconds: untilTime - 43_200, zoneIdentifier: zone).date, "--yesterday", default: now)
         }
         guard sinceTime < untilTime else { throw Failure(.usage, "--since must be before --until") }
-        let store = try openForReading(location.locations)
-        let input = try ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now,
-                                          dependencies: chains())
+        let postgres = try PostgresStoreChoice.address(store: store, command: "report")
+        let input: ReportInput
+        if let postgres {
+            let dependencies = chains()
+            do {
+                input = try await PostgresSession.with(postgres, applicationName: "renkeictl report") { session in
+                    try await PostgresReportReading.snapshot(session) { reading in
+                        try await ReportQuery.input(store: reading, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now,
+                                                    dependencies: dependencies)
+                    }
+                }
+            } catch let problem as PostgresProblem {
+                throw PostgresStoreChoice.failure(problem, command: "report", address: postgres)
+            }
+        } else {
+            let store = try openForReading(location.locations)
+            input = try await ReportQuery.input(store: store, since: sinceTime, until: untilTime, jobs: jobs, zone: zone, now: now,
+                                                dependencies: chains())
+        }
         let report = FailureReport.make(input)
         let language = lang ?? ((ProcessInfo.processInfo.environment["LANG"] ?? "").hasPrefix("ja") ? .ja : .en)
         let labels = ReportLabels(japanese: language == .ja)
-        if journalSummary { logSummary(report) }
+        if journalSummary { logSummary(report, store: postgres) }
         if let outputDir {
             let day = LogicalTime(epochSeconds: sinceTime, zoneIdentifier: zone).date
             try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
@@ -126,7 +150,8 @@ struct Report: ParsableCommand {
     }
 
     /// One journal event with the totals as fields, for monitoring (Zabbix, JP1) to pick up.
-    func logSummary(_ report: FailureReport) {
+    /// `store`: the PostgreSQL store it was read from (nil: the state directory's SQLite store).
+    func logSummary(_ report: FailureReport, store: PostgresAddress?) {
         guard Journal.isAvailable else { return }
         LoggingSystem.bootstrap { _ in JournalLogHandler(identifier: "renkeictl") }
         let c = report.totals.counts
@@ -139,7 +164,7 @@ struct Report: ParsableCommand {
         if let head = report.auditHead {
             fields[EventField.auditSeq] = String(head.seq)
             fields[EventField.auditHash] = head.hash
-            fields[EventField.auditStore] = StateDirectory(location.locations.state).database
+            fields[EventField.auditStore] = store?.description ?? StateDirectory(location.locations.state).database
         }
         Logger(label: "renkeictl").event(.reportWritten, c.unresolved > 0 ? .warning : .notice,
                                          "failure report \(report.since.prefix(10)): \(c.runs) runs, \(c.failed) failures, \(c.unresolved) unresolved, \(c.missed) missed", fields)

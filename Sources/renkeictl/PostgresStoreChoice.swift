@@ -1,0 +1,35 @@
+import Foundation
+import RenkeiCore
+import RenkeiPostgres
+
+/// Which store a command reading the database directly (`status`, `report`, `history`, `audit`) hands over to:
+/// the PostgreSQL store that `--store` or `RENKEI_STORE` names, and the exit codes its
+/// problems end with. nil from `address` keeps the SQLite behaviour (`sqlite:` or no store).
+enum PostgresStoreChoice {
+    /// The PostgreSQL store named by `--store`, else by `RENKEI_STORE`; nil when neither names
+    /// one. A bad URL is a usage error naming the argument, prefixed by `command`.
+    static func address(store: String?, command: String) throws -> PostgresAddress? {
+        let (text, argument): (String, String)
+        if let store { (text, argument) = (store, "--store") }
+        else if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { (text, argument) = (environment, "RENKEI_STORE") }
+        else { return nil }
+        do {
+            guard case .postgresql(let address) = try StoreLocation.parse(text, argument: argument) else { return nil }
+            return address
+        } catch {
+            throw Failure(.usage, "\(command): \(error)")
+        }
+    }
+
+    /// Exit 3 when the database cannot be reached, 4 when the role is refused or lacks a
+    /// privilege, 1 for another server error (a database without Renkei's tables says to migrate).
+    static func failure(_ problem: PostgresProblem, command: String, address: PostgresAddress) -> Failure {
+        switch problem.kind {
+        case .unreachable, .connectionLost: return Failure(.daemonUnreachable, "\(command): \(problem)")
+        case .refused: return Failure(.permissionDenied, "\(command): \(problem)")
+        case .server where problem.sqlState == "42P01" || problem.sqlState == "42703":
+            return Failure(.runDidNotSucceed, "\(command): \(problem); the database has no Renkei tables of this version: run renkeictl store migrate --store '\(address)' as the role that owns them")
+        case .server: return Failure(.runDidNotSucceed, "\(command): \(problem)")
+        }
+    }
+}
