@@ -227,7 +227,7 @@ public enum ClusterRequests {
               WHERE q.state = 'pending' AND q.kind = ANY(\(names))
                 AND EXISTS (SELECT 1 FROM node WHERE incarnation = \(node) AND state = 'alive')
                 AND ((q.kind = 'cancel' AND r.state = 'running' AND r.owner_node = \(node))
-                     OR (\(leading) AND (q.kind <> 'cancel' OR r.state <> 'running')))
+                     OR (\(leading) AND (q.kind <> 'cancel' OR r.state IS DISTINCT FROM 'running')))
               ORDER BY q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED),
             marked AS (
               UPDATE run SET cancel_requested_at = coalesce(cancel_requested_at, now())

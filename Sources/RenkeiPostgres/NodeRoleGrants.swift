@@ -39,8 +39,16 @@ public enum NodeRoleGrants {
             ORDER BY 1
             """, doing: "reading the node roles granted before").map { try $0.decode(String.self) }
         var granted: [Granted] = []
-        for role in (roles + earlier).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+        for role in roles {
             if let problem = problem(with: role) { throw NodeRoleProblem(message: "--node-role \(problem)") }
+            if role == owner {
+                throw NodeRoleProblem(message: "--node-role \(role): that is the role migrate runs as, which owns Renkei's tables; nodes log in as another role (CREATE ROLE renkei_node LOGIN), so that they cannot change the schema or the audit")
+            }
+        }
+        // Roles granted by hand under names Renkei would not take (PUBLIC, mixed case) are left
+        // as they are: renewing is for the roles `--node-role` gave rights to.
+        let renewable = earlier.filter { problem(with: $0) == nil && $0 != owner }
+        for role in (roles + renewable).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
             let found = try await session.run("""
                 SELECT rolsuper, pg_has_role(rolname, current_user, 'MEMBER') FROM pg_roles WHERE rolname = \(role)
                 """, doing: "reading the role \(role)")
@@ -54,7 +62,7 @@ public enum NodeRoleGrants {
             var warning: String?
             if superuser {
                 warning = "\(role) is a superuser: it can do anything whatever is granted, the audit included; give the nodes a role that is not"
-            } else if member && role != owner {
+            } else if member {
                 warning = "\(role) is a member of \(owner), which owns Renkei's tables: it can alter the audit table or disable its triggers whatever is granted; take it out (REVOKE \(owner) FROM \(role)) so it has a node's rights only"
             }
             granted.append(Granted(role: role, renewed: earlier.contains(role) && !roles.contains(role), warning: warning))
@@ -68,7 +76,9 @@ public enum NodeRoleGrants {
         return [
             "GRANT USAGE ON SCHEMA public TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(quoted)",
-            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO \(quoted)",
+            // USAGE is enough for nextval; UPDATE would let a node setval the claim sequence.
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(quoted)",
+            "REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA public FROM \(quoted)",
             // The audit is appended and read, never changed (its triggers say so too; without
             // ownership a node cannot switch them off).
             "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM \(quoted)",

@@ -11,14 +11,20 @@ import RenkeiCore
 public final class PostgresSession: Sendable {
     public let address: PostgresAddress
     let connection: PostgresConnection
+    /// How long a statement may go unanswered before the connection is given up: longer than the
+    /// server's own statement_timeout (10 s for a node), so a slow statement is the server's error
+    /// first; this one is for a server that cannot answer at all. An operator's one-off command
+    /// that sets a longer statement_timeout (migrate, copy) opens its session with a longer one.
+    let answerTimeout: Duration
 
-    private init(address: PostgresAddress, connection: PostgresConnection) {
+    private init(address: PostgresAddress, connection: PostgresConnection, answerTimeout: Duration) {
         self.address = address
         self.connection = connection
+        self.answerTimeout = answerTimeout
     }
 
     /// Connects, or throws a `PostgresProblem` saying where and what to try.
-    public static func open(_ address: PostgresAddress, applicationName: String = "renkei",
+    public static func open(_ address: PostgresAddress, applicationName: String = "renkei", answerTimeout: Duration = .seconds(15),
                             logger: Logger = Logger(label: "renkei.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresSession {
         var configuration: PostgresConnection.Configuration
         switch address.transport {
@@ -37,7 +43,7 @@ public final class PostgresSession: Sendable {
         ]
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-            return PostgresSession(address: address, connection: connection)
+            return PostgresSession(address: address, connection: connection, answerTimeout: answerTimeout)
         } catch {
             throw PostgresProblem.from(error, address: address, doing: "connecting")
         }
@@ -48,9 +54,9 @@ public final class PostgresSession: Sendable {
     }
 
     /// Opens a session for `body` and closes it afterwards, however `body` ends.
-    public static func with<Result>(_ address: PostgresAddress, applicationName: String,
+    public static func with<Result>(_ address: PostgresAddress, applicationName: String, answerTimeout: Duration = .seconds(15),
                                     _ body: (PostgresSession) async throws -> Result) async throws -> Result {
-        let session = try await open(address, applicationName: applicationName)
+        let session = try await open(address, applicationName: applicationName, answerTimeout: answerTimeout)
         do {
             let result = try await body(session)
             await session.close()
@@ -76,6 +82,7 @@ public final class PostgresSession: Sendable {
                                   message: "\(doing) on \(address): the connection to PostgreSQL was lost (server restarted or stopped?)")
         }
         let connection = self.connection
+        let answerTimeout = self.answerTimeout
         do {
             return try await withThrowingTaskGroup(of: [PostgresRow]?.self) { group in
                 group.addTask {
@@ -84,7 +91,7 @@ public final class PostgresSession: Sendable {
                     return rows
                 }
                 group.addTask {
-                    try await Task.sleep(for: Self.answerTimeout)
+                    try await Task.sleep(for: answerTimeout)
                     return nil
                 }
                 let first = try await group.next()!
@@ -95,16 +102,12 @@ public final class PostgresSession: Sendable {
                 try? await connection.close()
                 group.cancelAll()
                 throw PostgresProblem(kind: .connectionLost, address: address.description, sqlState: nil,
-                                      message: "\(doing) on \(address): PostgreSQL did not answer within \(Self.answerTimeout); the connection was closed")
+                                      message: "\(doing) on \(address): PostgreSQL did not answer within \(answerTimeout); the connection was closed")
             }
         } catch {
             throw PostgresProblem.from(error, address: address, doing: doing)
         }
     }
-
-    /// Longer than the server's own statement_timeout (10s), so a slow statement is the
-    /// server's error first; this one is for a server that cannot answer at all.
-    static let answerTimeout: Duration = .seconds(15)
 
     /// `body` inside BEGIN … COMMIT; ROLLBACK when it throws.
     public func transaction<Result>(doing: String, _ body: () async throws -> Result) async throws -> Result {
@@ -114,7 +117,10 @@ public final class PostgresSession: Sendable {
             try await execute("COMMIT", doing: doing)
             return result
         } catch {
-            try? await execute("ROLLBACK", doing: doing)
+            // A ROLLBACK that does not get through (the task cancelled, the connection cut) must
+            // not leave this connection inside the failed transaction, where the next BEGIN would
+            // only warn and its COMMIT commit this one's half: close it (the server rolls back).
+            do { try await execute("ROLLBACK", doing: doing) } catch { await close() }
             throw error
         }
     }

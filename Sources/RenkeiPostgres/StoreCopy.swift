@@ -18,7 +18,7 @@ public enum StoreCopy {
     /// The source is read and its audit chain checked before PostgreSQL is reached.
     public static func copy(from sqlitePath: String, to address: PostgresAddress, key: [UInt8]? = nil) async throws -> StoreCopyReport {
         let source = try SourceStore(path: sqlitePath, key: key)
-        return try await PostgresSession.with(address, applicationName: "renkeictl store copy") { session in
+        return try await PostgresSession.with(address, applicationName: "renkeictl store copy", answerTimeout: .seconds(360)) { session in
             var report = try await copy(source, to: session)
             report.notes = source.notes
             return report

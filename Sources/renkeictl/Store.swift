@@ -57,7 +57,7 @@ struct StoreMigrate: AsyncParsableCommand {
             if let problem = NodeRoleGrants.problem(with: role) { throw Failure(.usage, "store migrate: --node-role \(problem)") }
         }
         do {
-            let (outcome, granted) = try await PostgresSession.with(address, applicationName: "renkeictl store migrate") { session in
+            let (outcome, granted) = try await PostgresSession.with(address, applicationName: "renkeictl store migrate", answerTimeout: .seconds(660)) { session in
                 (try await SchemaMigrator.migrate(session), try await NodeRoleGrants.grant(nodeRoles, session))
             }
             print("\(address): \(outcome)")

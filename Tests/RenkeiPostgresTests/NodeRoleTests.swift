@@ -51,6 +51,7 @@ import RenkeiStore
             ("DELETE FROM renkei_schema", "permission denied for table renkei_schema"),
             ("DROP TABLE run", "must be owner of table run"),
             ("CREATE TABLE shadow (x int)", "permission denied for schema public"),
+            ("SELECT setval('run_claim_seq', 1)", "permission denied for sequence run_claim_seq"),
         ] {
             let tried = try psqlAsNode(postgres, sql)
             #expect(tried.status != 0, "\(sql) went through")
@@ -90,6 +91,12 @@ import RenkeiStore
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("there is no role renkei_nobody"), "\(missing.stderr)")
         #expect(missing.stderr.contains("CREATE ROLE renkei_nobody LOGIN"), "\(missing.stderr)")
+
+        let owner = try execute(renkeictl, ["store", "migrate", "--store", postgres.url(), "--node-role", "renkei"])
+        #expect(owner.status == 2)
+        #expect(owner.stderr.contains("that is the role migrate runs as, which owns Renkei's tables"), "\(owner.stderr)")
+        let again = try execute(renkeictl, ["store", "migrate", "--store", postgres.url()])
+        #expect(again.status == 0, "the owner's next migrate: \(again.stderr)")
 
         let malformed = try execute(renkeictl, ["store", "migrate", "--store", postgres.url(), "--node-role", "x\"; DROP TABLE run; --"])
         #expect(malformed.status == 2)

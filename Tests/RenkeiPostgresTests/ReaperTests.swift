@@ -9,12 +9,12 @@ import RenkeiCore
 @Suite(.serialized) struct ReaperTests {
     /// Dead after 3s, a lease that runs out after 3s (for the deposed leader).
     static let quick = LeaderLeaseTests.quick
-    /// Dead after 3s under a 60s lease: a stall of a loaded machine between the leader's renewal
-    /// and its sweep cannot depose it.
+    /// Dead after 10s under a 60s lease: a stall of a loaded machine between the leader's renewal
+    /// and its sweep cannot depose it, nor one between a node's beat and the sweep reap the node.
     static let quickDeath = try! ClusterTimings(
         leaseTTL: .init(seconds: 60), leaseRenewal: .init(seconds: 15), leaseMargin: .init(seconds: 5),
-        heartbeat: .init(seconds: 1), deadAfter: .init(seconds: 3), selfFenceAfter: .init(seconds: 2),
-        killGrace: .init(seconds: 1), retryGrace: .init(seconds: 1)).validated()
+        heartbeat: .init(seconds: 1), deadAfter: .init(seconds: 10), selfFenceAfter: .init(seconds: 5),
+        killGrace: .init(seconds: 2), retryGrace: .init(seconds: 2)).validated()
     /// Dead after 10s: long enough that "just elected" / "just restarted" stays true between two
     /// statements on a loaded machine.
     static let slow = try! ClusterTimings(
@@ -181,7 +181,7 @@ import RenkeiCore
     @Test func aDeposedLeadersSweepIsFencedAndChangesNothing() async throws {
         let postgres = try await ScratchPostgres().migrated()
         let timings = Self.quick
-        try await waitForUptime(postgres, timings)
+        try await waitForUptime(postgres, Self.quickDeath)  // the new leader reaps with its dead-after
         try await withWorker(postgres, "b", job: "zei-to-kokuho", time: 1764538260) { b in
             #expect(try postgres.psql("UPDATE node SET heartbeat_at = now() - interval '1 hour'").status == 0)
             try await withLeader(postgres, timings) { old, oldSession, oldTerm in

@@ -55,7 +55,7 @@ final class DaemonProcess {
 }
 
 /// Polls `condition` every 50 ms for up to `seconds`.
-func eventually(seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+func eventually(seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
         if try condition() { return true }
