@@ -32,23 +32,15 @@ public enum PostgresRunReading {
         return try rows.map(record)
     }
 
-    enum Kind { case integer, text, time }
-
-    /// The columns `RunRecord(row:)` reads, in SELECT order.
-    static let columns: [(name: String, kind: Kind)] = [
-        ("id", .integer), ("job", .text), ("logical_time", .integer), ("logical_zone", .text), ("trigger", .text),
-        ("attempt", .integer), ("state", .text), ("definition_hash", .text), ("environment", .text), ("parameters", .text),
-        ("requested_by_uid", .integer), ("requested_by_user", .text), ("reason", .text), ("rerun_of", .integer),
-        ("retry_of", .integer), ("queued_at", .time), ("started_at", .time), ("finished_at", .time), ("exit_status", .integer),
-        ("signal", .integer), ("error_class", .text), ("error_message", .text), ("failed_step", .text), ("resolved_by", .integer),
-        ("resolved_at", .time), ("owner", .text), ("work_directory", .text),
-    ]
+    /// The columns of `run`, as the copy knows them (SQLite's v1–v11, column for column);
+    /// `RunRecord(row:)` reads those it has.
+    static var columns: [CopiedTable.Column] { CopiedTable.run.columns }
 
     /// `String` spelled out: GRDB's `SQL` is string-literal too, and would be inferred.
     static let selected: String = columns.map { column -> String in
         switch column.kind {
         case .integer: "\"\(column.name)\"::bigint"
-        case .text: "\"\(column.name)\""
+        case .text, .blob: "\"\(column.name)\""
         // GRDB's own text for a Date: what the SQLite store holds, to the millisecond.
         case .time: "to_char(\"\(column.name)\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')"
         }
@@ -60,7 +52,7 @@ public enum PostgresRunReading {
         for (index, column) in columns.enumerated() {
             switch column.kind {
             case .integer: values[column.name] = try cells[index].decode(Int64?.self)
-            case .text, .time: values[column.name] = try cells[index].decode(String?.self)
+            case .text, .blob, .time: values[column.name] = try cells[index].decode(String?.self)
             }
         }
         return try RunRecord(row: Row(values))

@@ -341,6 +341,9 @@ struct CopiedTable: Sendable {
         }
     }
 
+    /// The `run` table, also what `PostgresRunReading` reads.
+    static var run: CopiedTable { all[0] }
+
     /// In an order the foreign keys allow.
     static let all: [CopiedTable] = [
         CopiedTable("run", deferred: ["rerun_of", "retry_of", "resolved_by"], """

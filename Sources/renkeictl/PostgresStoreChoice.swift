@@ -9,16 +9,21 @@ enum PostgresStoreChoice {
     /// The PostgreSQL store named by `--store`, else by `RENKEI_STORE`; nil when neither names
     /// one. A bad URL is a usage error naming the argument, prefixed by `command`.
     static func address(store: String?, command: String) throws -> PostgresAddress? {
-        let (text, argument): (String, String)
-        if let store { (text, argument) = (store, "--store") }
-        else if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { (text, argument) = (environment, "RENKEI_STORE") }
-        else { return nil }
+        guard let (text, argument) = named(store: store) else { return nil }
         do {
             guard case .postgresql(let address) = try StoreLocation.parse(text, argument: argument) else { return nil }
             return address
         } catch {
             throw Failure(.usage, "\(command): \(error)")
         }
+    }
+
+    /// The store's text and the argument it came from: `--store`, else a non-empty
+    /// `RENKEI_STORE`; nil when neither names one.
+    static func named(store: String?) -> (text: String, argument: String)? {
+        if let store { return (store, "--store") }
+        if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { return (environment, "RENKEI_STORE") }
+        return nil
     }
 
     /// Exit 3 when the database cannot be reached, 4 when the role is refused or lacks a

@@ -40,10 +40,9 @@ struct StoreMigrate: AsyncParsableCommand {
     var nodeRoles: [String] = []
 
     func run() async throws {
-        let (text, argument): (String, String)
-        if let store { (text, argument) = (store, "--store") }
-        else if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { (text, argument) = (environment, "RENKEI_STORE") }
-        else { throw Failure(.usage, "store migrate: name the database with --store postgresql:///renkei?host=/run/postgresql&user=renkei (or RENKEI_STORE)") }
+        guard let (text, argument) = PostgresStoreChoice.named(store: store) else {
+            throw Failure(.usage, "store migrate: name the database with --store postgresql:///renkei?host=/run/postgresql&user=renkei (or RENKEI_STORE)")
+        }
         let location: StoreLocation
         do {
             location = try StoreLocation.parse(text, argument: argument)
