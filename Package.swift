@@ -32,8 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // renkeid's services (its loop, the control socket, signals) and their graceful shutdown.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        // The PostgreSQL store (issue 19). Only RenkeiPostgres and `renkeictl store` use it, so
-        // renkeid and the SQLite store do not link SwiftNIO until a node runs on PostgreSQL.
+        // The PostgreSQL store (issue 19): RenkeiPostgres, for `renkeictl store` and renkeid's
+        // `--store postgresql:…`; the SQLite store itself does not use it.
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
@@ -121,6 +121,8 @@ let package = Package(
                 "RenkeiControl",
                 // TriggerWatcher: `trigger:` files judged complete exactly as `receive` judges them.
                 "RenkeiLink",
+                // `--store postgresql:…`: renkeid as one node of several (ClusterNode).
+                "RenkeiPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -24,9 +24,7 @@ public enum ClaimedRunWrites {
     public static func stepStarted(_ session: PostgresSession, _ claim: RunClaim, position: Int, command: [String],
                                    at time: Date) async throws -> ClaimedWrite {
         // Encoded as the SQLite store does (slashes unescaped), so both stores hold the same text.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let argv = String(decoding: try encoder.encode(command), as: UTF8.self)
+        let argv = RunRows.jsonText(command)
         return try await guarded(session, claim, doing: "recording the start of step \(position) of run \(claim.runID)", """
             WITH owner AS (SELECT id FROM run WHERE id = \(claim.runID) AND claim = \(claim.claim) AND state = 'running' FOR SHARE)
             UPDATE step s SET state = 'running', command = \(argv), started_at = \(time)

@@ -32,6 +32,15 @@ public enum PostgresRunReading {
         return try rows.map(record)
     }
 
+    /// One run, as `RunStore.run(id:)` reads it; nil when there is none.
+    public static func run(_ session: PostgresSession, id: Int64) async throws -> RunRecord? {
+        var binds = PostgresBindings()
+        binds.append(id)
+        let rows = try await session.run(PostgresQuery(unsafeSQL: "SELECT \(selected) FROM run WHERE id = $1", binds: binds),
+                                         doing: "reading run \(id)")
+        return try rows.first.map(record)
+    }
+
     /// The columns of `run`, as the copy knows them (SQLite's v1–v11, column for column);
     /// `RunRecord(row:)` reads those it has.
     static var columns: [CopiedTable.Column] { CopiedTable.run.columns }

@@ -16,16 +16,26 @@ public enum RunClaims {
     /// it running for `node`. Rows another claimer has locked are skipped, not waited for; nil
     /// when there is nothing to take. A node the leader has declared dead takes nothing (it has
     /// not heard yet and must register again): the reaper would never look at its new runs.
+    ///
+    /// A job runs once at a time across every node, as its lock file gives on one machine: a
+    /// queued run of a job that is running is passed over, and two nodes racing for two runs of
+    /// one job meet `run_one_running_per_job`; the loser takes nothing this time (nil).
     public static func claimNext(_ session: PostgresSession, node: UUID) async throws -> RunClaim? {
-        let rows = try await session.run("""
-            WITH next AS (
-              SELECT id FROM run WHERE state = 'queued' AND not_before <= now()
-                AND EXISTS (SELECT 1 FROM node WHERE incarnation = \(node) AND state = 'alive')
-              ORDER BY logical_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-            UPDATE run r SET state = 'running', owner_node = \(node), claim = nextval('run_claim_seq'), started_at = now()
-            FROM next WHERE r.id = next.id
-            RETURNING r.id, r.claim
-            """, doing: "claiming a queued run")
+        let rows: [PostgresRow]
+        do {
+            rows = try await session.run("""
+                WITH next AS (
+                  SELECT id FROM run q WHERE state = 'queued' AND not_before <= now()
+                    AND EXISTS (SELECT 1 FROM node WHERE incarnation = \(node) AND state = 'alive')
+                    AND NOT EXISTS (SELECT 1 FROM run b WHERE b.job = q.job AND b.state = 'running')
+                  ORDER BY logical_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                UPDATE run r SET state = 'running', owner_node = \(node), claim = nextval('run_claim_seq'), started_at = now()
+                FROM next WHERE r.id = next.id
+                RETURNING r.id, r.claim
+                """, doing: "claiming a queued run")
+        } catch let problem as PostgresProblem where problem.sqlState == "23505" {
+            return nil
+        }
         return try rows.first.map { row in
             let (id, claim) = try row.decode((Int64, Int64).self)
             return RunClaim(runID: id, claim: claim)

@@ -25,6 +25,10 @@ public struct LedgerSlot: Sendable, Equatable {
     public var zone: String
     public var definitionHash: String
     public var outcome: Outcome
+    /// `schedule`, or `catch-up` for a late slot the job's `catch_up` policy runs.
+    public var trigger: Trigger = .schedule
+    /// The job's steps (name, argv): the run's step rows, as SQLite's `enqueue` writes them.
+    var steps: [RunRows.Step]
 
     public init(job: String, logicalTime: Int64, zone: String, definitionHash: String, outcome: Outcome) {
         self.job = job
@@ -32,6 +36,13 @@ public struct LedgerSlot: Sendable, Equatable {
         self.zone = zone
         self.definitionHash = definitionHash
         self.outcome = outcome
+        steps = []
+    }
+
+    /// A slot of `job` with its steps' rows.
+    public init(_ job: Job, logicalTime: Int64, zone: String, outcome: Outcome) {
+        self.init(job: job.name.rawValue, logicalTime: logicalTime, zone: zone, definitionHash: job.definitionHash, outcome: outcome)
+        steps = RunRows.Step.of(job)
     }
 }
 
@@ -106,11 +117,37 @@ public enum SlotLedger {
         let rows = try await session.run("""
             INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters,
                              queued_at, finished_at, error_class, error_message)
-            VALUES (\(slot.job), \(slot.logicalTime), \(slot.zone), 'schedule', 1, \(state), \(slot.definitionHash), '{}', '{}',
+            VALUES (\(slot.job), \(slot.logicalTime), \(slot.zone), \(slot.trigger.rawValue), 1, \(state), \(slot.definitionHash), '{}', '{}',
                     now(), CASE WHEN \(final) THEN now() END, \(errorClass), \(message))
             ON CONFLICT (job, logical_time) WHERE trigger IN ('schedule', 'catch-up') AND attempt = 1 DO NOTHING
             RETURNING id
             """, doing: "recording the run of slot \(slot.job) at \(slot.logicalTime)")
-        return try rows.first?.decode(Int64.self)
+        guard let id = try rows.first?.decode(Int64.self) else { return nil }
+        try await RunRows.insertSteps(slot.steps, runID: id, state: final ? "not_run" : "pending", session)
+        return id
+    }
+
+    /// Where a job's pass starts the first time any leader sees it: its cursor set to `now`
+    /// (Unix seconds), fenced, unless a cursor exists. Without it a leader that died before the
+    /// job's first slot would leave its successor starting from its own, later, now: the slot
+    /// between would be lost.
+    public static func startCursor(job: String, at now: Int64, _ session: PostgresSession, lease: LeaderLease,
+                                   epoch: Int64) async throws -> Fenced<Int64> {
+        try await lease.fencedWrite(session, epoch: epoch, doing: "starting the cursor of \(job)") {
+            try await session.run("""
+                INSERT INTO job_cursor (job, last_slot, epoch) VALUES (\(job), \(now), \(epoch)) ON CONFLICT (job) DO NOTHING
+                """, doing: "starting the cursor of \(job)")
+            let rows = try await session.run("SELECT last_slot FROM job_cursor WHERE job = \(job)", doing: "reading the last slot of \(job)")
+            return try rows[0].decode(Int64.self)
+        }
+    }
+
+    /// The logical time of the job's run that is queued or running now, if any: what `overlap:
+    /// skip` names when it skips a slot.
+    public static func busyRun(_ session: PostgresSession, job: String) async throws -> (logicalTime: Int64, zone: String)? {
+        let rows = try await session.run("""
+            SELECT logical_time, logical_zone FROM run WHERE job = \(job) AND state IN ('queued', 'running') ORDER BY logical_time LIMIT 1
+            """, doing: "reading the running run of \(job)")
+        return try rows.first.map { try $0.decode((Int64, String).self) }
     }
 }

@@ -47,12 +47,15 @@ public struct LinkStepFiles: Sendable {
 
     /// Prepares step `name` of a run: its receipts from the store, then its request.
     static func prepare(_ step: LinkStep, step name: String, position: Int, run: RunRecord, environment: [String: String],
-                        workDirectory: String, force: Bool, store: RunStore) throws -> LinkStepFiles {
+                        workDirectory: String, force: Bool, records: any RunRecords) async throws -> LinkStepFiles {
         let files = LinkStepFiles(workDirectory: workDirectory, runID: run.id, position: position, step: name)
         let context = LinkStepResolution.Context(
             job: run.job, runID: run.id, step: name, logicalTime: run.logical, environment: environment, workDirectory: workDirectory,
             startedAt: Date().timeIntervalSince1970, force: force, resultPath: files.resultPath)
-        let receipts = try receiptDirection(of: step).map { try store.receipts(job: run.job, logicalDate: run.logical.date, direction: $0) } ?? []
+        var receipts: [LinkRequest.Receipt] = []
+        if let direction = receiptDirection(of: step) {
+            receipts = try await records.receipts(job: run.job, logicalDate: run.logical.date, direction: direction)
+        }
         _ = try files.write(step, context: context, receipts: receipts)
         return files
     }

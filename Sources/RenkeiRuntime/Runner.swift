@@ -19,7 +19,11 @@ public enum RerunError: Error, CustomStringConvertible {
 
 public struct Runner: Sendable {
     public let state: StateDirectory
-    public let store: RunStore
+    /// The SQLite store runs are queued in (`enqueue`); nil on a PostgreSQL node, whose runs are
+    /// queued by the leader and claimed.
+    public let store: RunStore?
+    /// Where each run's progress is written: `store`, or a claimed run's records on PostgreSQL.
+    public let records: any RunRecords
     /// The environment `RunEnvironment` takes `PATH`, `HOME` and `LANG` from.
     public let inherited: [String: String]
     /// Who owns the rows this runner writes; a row whose owner is gone is `interrupted`.
@@ -42,6 +46,24 @@ public struct Runner: Sendable {
         self.onFile = onFile
         self.state = state
         self.store = store
+        self.records = store
+        self.inherited = inherited
+        self.owner = owner
+        self.sink = sink
+        self.cancelledMeans = cancelledMeans
+    }
+
+    /// A runner that writes each run's progress to `records` and queues nothing itself (a
+    /// PostgreSQL node: its runs were queued by the leader and claimed).
+    public init(state: StateDirectory, records: any RunRecords, inherited: [String: String] = ProcessInfo.processInfo.environment,
+                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil,
+                cancelledMeans: RunState = .cancelled, linkHelper: String = LinkStepFiles.defaultHelper,
+                onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)? = nil) {
+        self.linkHelper = linkHelper
+        self.onFile = onFile
+        self.state = state
+        self.store = nil
+        self.records = records
         self.inherited = inherited
         self.owner = owner
         self.sink = sink
@@ -79,6 +101,7 @@ public struct Runner: Sendable {
             }
         )
         new.waitingFor = waitingFor
+        guard let store else { throw RunNotQueued() }
         return try await store.enqueue(new, owner: owner, at: Date(), audit: audit)
     }
 
@@ -97,7 +120,7 @@ public struct Runner: Sendable {
             lock = try RunLock.acquire(job: job.name, state: state)
         } catch let busy as RunLock.Busy {
             if let existing {
-                _ = try? await store.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
+                _ = try? await records.finish(runID: existing.id!, outcome: RunOutcome(state: .cancelled, message: "not started: \(busy)"), at: Date())
             }
             throw busy
         }
@@ -132,7 +155,7 @@ public struct Runner: Sendable {
         var progress = Progress.queued
         var ended: [(name: String, termination: StepTermination)] = []
         do {
-            let running = try await store.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
+            let running = try await records.start(runID: runID, environment: environment, workDirectory: workDirectory, at: Date())
             progress = .started
             let runDeadline = job.timeout.map { ContinuousClock.now.advanced(by: $0.duration) }
             for (position, step) in job.steps.enumerated() where request.steps.includes(position) {
@@ -166,9 +189,9 @@ public struct Runner: Sendable {
     /// failed already, which counts as the first try); then gives up with `RunNotRecorded`.
     private func recordEnd(of runID: Int64, _ outcome: RunOutcome, ended: [(name: String, termination: StepTermination)] = [],
                            tried: Bool = true) async throws -> RunRecord {
-        if tried, let recorded = try? await store.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
+        if tried, let recorded = try? await records.finish(runID: runID, outcome: outcome, at: Date()) { return recorded }
         do {
-            return try await store.finish(runID: runID, outcome: outcome, at: Date())
+            return try await records.finish(runID: runID, outcome: outcome, at: Date())
         } catch {
             throw RunNotRecorded(runID: runID, outcome: outcome, failure: error, stepsEnded: ended)
         }
@@ -238,30 +261,30 @@ public struct Runner: Sendable {
         } catch {
             let termination = StepTermination.spawnFailed("cannot expand the command: \(error)")
             progress = .stepEnded(step.name, termination)
-            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            try await records.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return termination
         }
         if Task.isCancelled {
             progress = .stepEnded(step.name, .cancelled)
-            try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+            try await records.stepFinished(runID: runID, position: position, end: StepEnd(termination: .cancelled, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
             return .cancelled
         }
         var link: LinkStepFiles?
         if case .link(let linkStep) = step.command {
             do {
-                link = try LinkStepFiles.prepare(linkStep, step: step.name, position: position, run: run, environment: environment,
-                                                 workDirectory: workDirectory, force: force, store: store)
+                link = try await LinkStepFiles.prepare(linkStep, step: step.name, position: position, run: run, environment: environment,
+                                                 workDirectory: workDirectory, force: force, records: records)
             } catch {
                 let termination = StepTermination.linkFailed(.exit, "cannot prepare the step: \(error)")
                 progress = .stepEnded(step.name, termination)
-                try await store.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
+                try await records.stepFinished(runID: runID, position: position, end: StepEnd(termination: termination, finishedAt: Date(), stdoutTail: OutputTail(), stderrTail: OutputTail()))
                 return termination
             }
         }
         let command = link.map { [linkHelper, "link-step", $0.requestPath] } ?? commandLine.arguments
         // The record gets the argv with each secret `(redacted)`; only the process gets the values.
         let shownCommand = link.map { [linkHelper, "link-step", $0.requestPath] } ?? commandLine.shown
-        try await store.stepStarted(runID: runID, position: position, command: shownCommand, at: Date())
+        try await records.stepStarted(runID: runID, position: position, command: shownCommand, at: Date())
 
         // The step's own timeout, or what is left of the job's, whichever ends first.
         var limit = step.timeout
@@ -272,7 +295,7 @@ public struct Runner: Sendable {
                 limit = JobDuration(seconds: min(leftSeconds, jobTimeout.seconds))
             }
         }
-        let store = self.store
+        let records = self.records
         var lineSink: OutputLineSink? = nil
         // `log_output: false` keeps a job's output (residents' data) out of the log; the tails keep it.
         if let sink = self.sink, job.logOutput {
@@ -280,7 +303,7 @@ public struct Runner: Sendable {
             lineSink = { @Sendable stream, line in sink(run, stepName, stream, line) }
         }
         let onStart: @Sendable (Int32) -> Void = { pid in
-            store.stepSpawned(runID: runID, position: position, pid: pid)
+            records.stepSpawned(runID: runID, position: position, pid: pid)
         }
         let execution = await StepExecutor.run(
             StepInvocation(arguments: command, environment: environment, workingDirectory: workDirectory,
@@ -294,11 +317,16 @@ public struct Runner: Sendable {
             (termination, files) = link.answer(to: termination)
         }
         progress = .stepEnded(step.name, termination)
-        try await store.stepFinished(runID: runID, position: position, end: StepEnd(
+        try await records.stepFinished(runID: runID, position: position, end: StepEnd(
             termination: termination, finishedAt: Date(), stdoutTail: execution.stdout, stderrTail: execution.stderr, files: files
         ))
         progress = .started
         if let onFile { for file in files { onFile(run, step.name, file) } }
         return termination
     }
+}
+
+/// `enqueue` on a runner without a local store (a PostgreSQL node queues nothing itself).
+public struct RunNotQueued: Error, CustomStringConvertible {
+    public var description: String { "this renkeid keeps its runs on PostgreSQL: runs are queued by the leader, not by this runner" }
 }

@@ -39,6 +39,11 @@ public enum EventKind: String, Sendable, CaseIterable {
     case metricsNotWritten = "metrics-not-written"
     case notificationSent = "notification-sent"
     case notificationFailed = "notification-failed"
+    case leaderElected = "leader-elected"
+    case leadershipLost = "leadership-lost"
+    case nodeDeclaredDead = "node-declared-dead"
+    case nodeSelfFenced = "node-self-fenced"
+    case runLost = "run-lost"
 
     public var messageID: String {
         switch self {
@@ -79,6 +84,11 @@ public enum EventKind: String, Sendable, CaseIterable {
         case .metricsNotWritten: "d6726d10b88d4e00b2646ee4fa430ef3"
         case .notificationSent: "9a72670fbf6e4789b12b7566455a2622"
         case .notificationFailed: "2cbe654ecdad4e7084de37a83ef81be1"
+        case .leaderElected: "1dbb214abf9a47b2b3233f16632598c7"
+        case .leadershipLost: "628ba3e43268419a8bdcbf682bafa23d"
+        case .nodeDeclaredDead: "413d84a5abcd4f29bcc24372297e2f7f"
+        case .nodeSelfFenced: "87ed43f0a39d415a9ad056d4c8cc2c1e"
+        case .runLost: "db5c0f1d8dd545d1902ae53111383d90"
         }
     }
 
@@ -111,6 +121,10 @@ public enum EventField {
     public static let bytes = "RENKEI_BYTES"
     public static let fileOutcome = "RENKEI_FILE_OUTCOME"
     public static let messageID = "MESSAGE_ID"
+    /// A renkeid node on PostgreSQL (`--node-name`), its incarnation, and the lease term it leads under.
+    public static let node = "RENKEI_NODE"
+    public static let incarnation = "RENKEI_INCARNATION"
+    public static let epoch = "RENKEI_EPOCH"
     /// The newest audit row's id and hash (`audit-appended`, the report): the journal's copy of
     /// the head `renkeictl audit --verify` compares the table with.
     public static let auditSeq = "RENKEI_AUDIT_SEQ"

@@ -97,6 +97,14 @@ public struct Scheduler: Sendable {
         noteSlot(state.upcomingDue)
     }
 
+    /// A job a new leader takes over on a shared store (PostgreSQL): as `add`, but a slot counts as
+    /// late only when it is more than `lateness` past: a failover of a few seconds is not downtime.
+    public mutating func takeOver(_ job: Job, schedule: JobSchedule?, lastSlot: Instant, now: Instant) {
+        add(job, schedule: schedule, lastSlot: lastSlot, now: now)
+        jobs[job.name]?.lateBefore = .distantPast
+        jobs[job.name]?.lateReason = "no renkeid node led the cluster at the slot"
+    }
+
     /// A job's next slot may have come nearer. (One that moved away leaves `soonestSlot` early:
     /// a wake-up with nothing due, after which `advance` works it out again.)
     private mutating func noteSlot(_ due: Instant?) {
