@@ -18,12 +18,12 @@ public struct NodeRegistration: Sendable, Equatable {
     /// (`node_one_alive`), so two processes cannot share a node's identity.
     /// `maxConcurrent` and `timings` are written for `renkeictl status` to judge the node by.
     public func register(_ session: PostgresSession, host: String, pid: Int32, maxConcurrent: Int? = nil,
-                         timings: ClusterTimings? = nil) async throws {
+                         timings: ClusterTimings? = nil, process: String? = nil) async throws {
         let ttl = timings.map { Double($0.leaseTTL.seconds) }, deadAfter = timings.map { Double($0.deadAfter.seconds) }
         do {
             try await session.run("""
-                INSERT INTO node (incarnation, node_name, host, pid, max_concurrent, lease_ttl_seconds, dead_after_seconds)
-                VALUES (\(incarnation), \(name), \(host), \(pid), \(maxConcurrent), \(ttl), \(deadAfter))
+                INSERT INTO node (incarnation, node_name, host, pid, max_concurrent, lease_ttl_seconds, dead_after_seconds, process)
+                VALUES (\(incarnation), \(name), \(host), \(pid), \(maxConcurrent), \(ttl), \(deadAfter), \(process))
                 """, doing: "registering node \(name)")
         } catch let problem as PostgresProblem where problem.sqlState == "23505" {
             throw PostgresProblem(

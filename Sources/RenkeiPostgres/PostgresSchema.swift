@@ -268,9 +268,12 @@ public enum PostgresSchema {
         // renkeid on PostgreSQL (issue 19): one running run per job across every node, as the
         // job's lock file gives on one machine; one automatic retry per failed attempt, so the
         // node that ran it and a leader that reaped it can never both queue one.
-        Migration(version: 5, name: "one running run per job; one retry per attempt", statements: [
+        Migration(version: 5, name: "one running run per job; one retry per attempt; the node's process", statements: [
             "CREATE UNIQUE INDEX run_one_running_per_job ON run(job) WHERE state = 'running'",
             "CREATE UNIQUE INDEX run_one_retry ON run(retry_of) WHERE trigger = 'retry'",
+            // The renkeid process (`ProcessIdentity`): a node restarted on the same machine tells
+            // its own earlier, dead incarnation from a live renkeid that holds the name.
+            "ALTER TABLE node ADD COLUMN process text",
         ]),
     ]
 }

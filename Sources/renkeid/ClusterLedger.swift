@@ -33,7 +33,7 @@ struct ClusterLedger: Sendable {
     /// of a statement; either way the caller starts a new ledger from what is on record.
     mutating func pass(_ session: PostgresSession, lease: LeaderLease, epoch: Int64, node: NodeState, logger: Logger) async throws {
         if !started { try await takeOver(session, lease: lease, epoch: epoch) }
-        try await recordDueSlots(session, lease: lease, epoch: epoch, logger: logger)
+        try await recordDueSlots(session, lease: lease, epoch: epoch, node: node, logger: logger)
         try await reap(session, lease: lease, epoch: epoch, logger: logger)
         try await queueOwedRetries(session, lease: lease, epoch: epoch, logger: logger)
     }
@@ -55,7 +55,7 @@ struct ClusterLedger: Sendable {
         started = true
     }
 
-    private mutating func recordDueSlots(_ session: PostgresSession, lease: LeaderLease, epoch: Int64, logger: Logger) async throws {
+    private mutating func recordDueSlots(_ session: PostgresSession, lease: LeaderLease, epoch: Int64, node: NodeState, logger: Logger) async throws {
         let now = Instant(Date())
         var actions = scheduler.advance(to: now)
         var slots: [LedgerSlot] = []
@@ -100,10 +100,13 @@ struct ClusterLedger: Sendable {
             }
         }
         guard !slots.isEmpty else { return }
+        // In calendar order, so run ids rise with logical time as on one machine.
+        slots.sort { ($0.job, $0.logicalTime) < ($1.job, $1.logicalTime) }
         switch try await SlotLedger.record(slots, session, lease: lease, epoch: epoch) {
         case .fenced(let refusal):
             throw refusal
         case .written(let entry):
+            if entry.recorded.contains(where: { $0.slot.outcome == .queued }) { node.change { $0.runsQueued = true } }
             for (slot, runID) in entry.recorded {
                 let time = LogicalTime(epochSeconds: slot.logicalTime, zoneIdentifier: slot.zone)
                 var fields = [EventField.job: slot.job, EventField.logicalTime: time.iso8601, EventField.runID: "\(runID)",
@@ -133,8 +136,8 @@ struct ClusterLedger: Sendable {
                 let runs = reaping.interrupted.filter { $0.node == dead.name }
                 let named = runs.map { "run \($0.runID) (\($0.job))" }.joined(separator: ", ")
                 logger.event(.nodeDeclaredDead, .error,
-                             "node \(dead.name) (incarnation \(dead.incarnation)) stopped heartbeating at \(dead.lastHeartbeat); declared dead, \(runs.isEmpty ? "it ran nothing" : "interrupted: \(named); retried elsewhere from \(reaping.retryNotBefore) as each job's retry allows")",
-                             [EventField.node: dead.name, EventField.incarnation: dead.incarnation.uuidString, EventField.epoch: "\(epoch)"])
+                             "node \(dead.name) (incarnation \(dead.incarnation.short)) stopped heartbeating at \(dead.lastHeartbeat.formatted(.iso8601)); declared dead, \(runs.isEmpty ? "it ran nothing" : "interrupted: \(named); retried elsewhere from \(reaping.retryNotBefore.formatted(.iso8601)) as each job's retry allows")",
+                             [EventField.node: dead.name, EventField.incarnation: dead.incarnation.short, EventField.epoch: "\(epoch)"])
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RenkeiCore
+import RenkeiExecutor
 import RenkeiPostgres
 import RenkeiRuntime
 import RenkeiStore
@@ -75,8 +76,8 @@ struct ClusterNode {
         await setup.close()
         guard await register(initial: true) else { return 1 }
         notifier.ready(status: "node \(node.registration.name) on \(address): following")
-        logger.event(.daemonReady, .notice, "renkeid is ready as node \(node.registration.name) (incarnation \(node.registration.incarnation)) on \(address); \(maxConcurrent == 0 ? "a standby: it runs nothing, and leads when it holds the lease" : "it runs up to \(maxConcurrent) run(s) at once")",
-                     [EventField.node: node.registration.name, EventField.incarnation: node.registration.incarnation.uuidString])
+        logger.event(.daemonReady, .notice, "renkeid is ready as node \(node.registration.name) (incarnation \(node.registration.incarnation.short)) on \(address); \(maxConcurrent == 0 ? "a standby: it runs nothing, and leads when it holds the lease" : "it runs up to \(maxConcurrent) run(s) at once")",
+                     [EventField.node: node.registration.name, EventField.incarnation: node.registration.incarnation.short])
 
         let heartbeat = Task { await beat() }
         let leadership = Task { await lead() }
@@ -95,7 +96,7 @@ struct ClusterNode {
             try await registration.leave(session)
         }
         logger.event(.daemonStopping, .notice, "renkeid node \(registration.name) stopped and left the cluster",
-                     [EventField.node: registration.name, EventField.incarnation: registration.incarnation.uuidString])
+                     [EventField.node: registration.name, EventField.incarnation: registration.incarnation.short])
         return 0
     }
 
@@ -126,12 +127,13 @@ struct ClusterNode {
             let start = ContinuousClock.now
             do {
                 try await PostgresSession.with(address, applicationName: "renkeid \(registration.name)") { session in
+                    try await recoverEarlierIncarnations(session)
                     try await registration.register(session, host: ProcessInfo.processInfo.hostName, pid: getpid(),
-                                                    maxConcurrent: maxConcurrent, timings: timings)
+                                                    maxConcurrent: maxConcurrent, timings: timings, process: ProcessIdentity.current.description)
                 }
                 node.change { $0.fence = .registered(at: start) }
                 if !initial {
-                    logger.notice("node \(registration.name) registered again as incarnation \(registration.incarnation)",
+                    logger.notice("node \(registration.name) registered again as incarnation \(registration.incarnation.short)",
                                   metadata: [EventField.node: "\(registration.name)"])
                 }
                 return true
@@ -145,6 +147,31 @@ struct ClusterNode {
             }
         }
         return false
+    }
+
+    /// A start on the machine an earlier incarnation of this node ran on (after a crash, a
+    /// `kill -9`, a fast restart): the step processes it left are stopped first, then an
+    /// incarnation whose renkeid is gone is declared dead, so the name is free and the leader
+    /// interrupts and retries its runs — never while their old steps still run.
+    func recoverEarlierIncarnations(_ session: PostgresSession) async throws {
+        let name = node.registration.name, host = ProcessInfo.processInfo.hostName
+        for step in try await NodeRestart.leftoverSteps(session, name: name, host: host) {
+            guard let identity = ProcessIdentity(step.process), identity.isAlive else { continue }
+            logger.warning("\(step.job): step \(step.step) of run \(step.runID) (pid \(step.pid)) was left running by an earlier renkeid of node \(name): stopping it (SIGTERM, SIGKILL after \(timings.killGrace))",
+                           metadata: [EventField.job: "\(step.job)", EventField.runID: "\(step.runID)", EventField.node: "\(name)"])
+            StepExecutor.stopAbandoned(processGroup: step.pid, grace: timings.killGrace)
+        }
+        for earlier in try await NodeRestart.alive(session, name: name, host: host) {
+            // A renkeid that still runs holds the name: registering is refused, as it must be.
+            if let process = earlier.process.flatMap(ProcessIdentity.init) {
+                if process.isAlive { continue }
+            } else if kill(earlier.pid, 0) == 0 {
+                continue
+            }
+            try await NodeRestart.declareGone(session, earlier.incarnation)
+            logger.notice("node \(name): the earlier incarnation \(earlier.incarnation.short) (pid \(earlier.pid)) is gone; declared dead, so the leader interrupts its runs and retries them",
+                          metadata: [EventField.node: "\(name)", EventField.incarnation: "\(earlier.incarnation.short)"])
+        }
     }
 
     /// The heartbeat duty, and the self-fence it drives.
@@ -194,7 +221,7 @@ struct ClusterNode {
 
     func carryOut(_ order: SelfFence<ContinuousClock.Instant>.Order) async {
         let registration = node.registration
-        let fields = [EventField.node: registration.name, EventField.incarnation: registration.incarnation.uuidString]
+        let fields = [EventField.node: registration.name, EventField.incarnation: registration.incarnation.short]
         switch order {
         case .terminateSteps:
             logger.event(.nodeSelfFenced, .error, "node \(registration.name) could not record its heartbeat for \(timings.selfFenceAfter): it stops its \(node.runCount) run(s) (SIGTERM, SIGKILL after \(timings.killGrace)) and writes nothing more; the leader retries them elsewhere", fields)
@@ -203,7 +230,7 @@ struct ClusterNode {
             if node.runCount > 0 { logger.error("node \(registration.name): SIGKILL to the steps of \(node.runCount) run(s)", metadata: fields.mapValues { .string($0) }) }
             node.killSteps()
         case .registerAgain:
-            logger.event(.nodeSelfFenced, .error, "node \(registration.name) was declared dead by the leader (incarnation \(registration.incarnation)): its steps were killed, its runs are the leader's to retry; it registers again as a new incarnation", fields)
+            logger.event(.nodeSelfFenced, .error, "node \(registration.name) was declared dead by the leader (incarnation \(registration.incarnation.short)): its steps were killed, its runs are the leader's to retry; it registers again as a new incarnation", fields)
             // The runs' tasks end once their steps are dead; none of them writes (the claim is lost).
             while node.runCount > 0 { try? await Task.sleep(for: .milliseconds(100)) }
             node.change { $0.registration = NodeRegistration(name: $0.registration.name) }
@@ -228,7 +255,7 @@ struct ClusterNode {
                         leadership = leadership.renewed(epoch: term.epoch, attemptStart: start, timings: timings)
                         if wasLeading != term.epoch {
                             ledger = nil
-                            logger.event(.leaderElected, .notice, "node \(node.registration.name) leads the cluster (scheduler lease epoch \(term.epoch), held since \(term.acquiredAt))",
+                            logger.event(.leaderElected, .notice, "node \(node.registration.name) leads the cluster (scheduler lease epoch \(term.epoch), held since \(term.acquiredAt.formatted(.iso8601)))",
                                          [EventField.node: node.registration.name, EventField.epoch: "\(term.epoch)"])
                             notifier.status("node \(node.registration.name) on \(address): leader, epoch \(term.epoch)")
                         }
@@ -307,7 +334,10 @@ struct ClusterNode {
                     logger.warning("node \(node.registration.name) cannot claim queued runs: \(error)")
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
+            // Other nodes' queued runs are found within a second; this node's own at once.
+            for _ in 0..<10 where !node.stopping && !node.change({ state in defer { state.runsQueued = false }; return state.runsQueued }) {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
         }
         await connection.close()
     }
@@ -400,4 +430,9 @@ struct ClusterNode {
             }
         }
     }
+}
+
+extension UUID {
+    /// An incarnation as `renkeictl status` shows it: its first eight hex digits.
+    var short: String { String(uuidString.lowercased().prefix(8)) }
 }

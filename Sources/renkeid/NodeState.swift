@@ -18,6 +18,8 @@ final class NodeState: Sendable {
         var stopping = false
         /// Set by SIGHUP: the leader builds its calendar again from the new definitions.
         var jobsChanged = false
+        /// Set when this node, leading, queued runs: its claims need not wait for their next poll.
+        var runsQueued = false
     }
 
     let timings: ClusterTimings
