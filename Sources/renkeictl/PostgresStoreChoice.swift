@@ -1,6 +1,7 @@
 import Foundation
 import RenkeiCore
 import RenkeiPostgres
+import RenkeiRuntime
 
 /// Which store a command reading the database directly (`status`, `report`, `history`, `audit`) hands over to:
 /// the PostgreSQL store that `--store` or `RENKEI_STORE` names, and the exit codes its
@@ -19,10 +20,12 @@ enum PostgresStoreChoice {
     }
 
     /// The store's text and the argument it came from: `--store`, else a non-empty
-    /// `RENKEI_STORE`; nil when neither names one.
+    /// `RENKEI_STORE`, else `store:` in renkei.yaml (when this user can read it); nil when none names one.
     static func named(store: String?) -> (text: String, argument: String)? {
         if let store { return (store, "--store") }
         if let environment = ProcessInfo.processInfo.environment["RENKEI_STORE"], !environment.isEmpty { return (environment, "RENKEI_STORE") }
+        let path = SiteConfigurationFile.path()
+        if let named = try? StoreChoice.named(flag: nil, configPath: path, environment: [:]) { return (named.location.description, named.argument) }
         return nil
     }
 

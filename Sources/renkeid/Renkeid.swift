@@ -84,13 +84,9 @@ struct Renkeid: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The local time of the daily purge of runs older than their retention.", valueName: "HH:MM"))
     var purgeAt = "03:00"
 
-    /// The store named by `--store` or `RENKEI_STORE`; nil: SQLite in the state directory.
+    /// The store named by `--store`, `RENKEI_STORE` or `store:` in renkei.yaml; nil: SQLite in the state directory.
     func storeLocation() throws -> StoreLocation? {
-        if let store { return try StoreLocation.parse(store, argument: "--store") }
-        if let named = ProcessInfo.processInfo.environment["RENKEI_STORE"], !named.isEmpty {
-            return try StoreLocation.parse(named, argument: "RENKEI_STORE")
-        }
-        return nil
+        try StoreChoice.named(flag: store, configPath: SiteConfigurationFile.path(config))?.location
     }
 
     /// The cluster timings from their flags, their invariants checked (`ClusterTimings.validated`).

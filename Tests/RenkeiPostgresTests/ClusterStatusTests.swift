@@ -29,7 +29,7 @@ import RenkeiCore
 
     @Test func statusShowsNodesLeaderEpochRunsAndASilentNodesHeartbeatAge() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try postgres.queue(runs: 3, spacing: 86_400)
+        try postgres.queue(runs: 3, spacing: 86_400, eachItsOwnJob: true)
         try await postgres.withNode("a", user: "renkei_a", host: "host-a", pid: 4097) { nodeA, sessionA in
         try await postgres.withNode("b", user: "renkei_b", host: "host-b", pid: 4098) { nodeB, sessionB in
         let term = try #require(try await LeaderLease(holder: nodeA.incarnation, timings: .standard).acquireOrRenew(sessionA))
@@ -45,7 +45,7 @@ import RenkeiCore
         let a = section(text, node: "a")
         #expect(a.first?.hasPrefix("node a: alive, leader, last heartbeat ") == true, "\(text)")
         #expect(a.first?.contains("host host-a, pid \(4000 + 97), incarnation \(nodeA.incarnation.uuidString.lowercased().prefix(8))") == true, "\(text)")
-        #expect(a.contains { $0.hasPrefix("  running: run \(runA.runID) juki-to-fukushi for 2025-12-02T06:30:00+09:00") }, "\(text)")
+        #expect(a.contains { $0.hasPrefix("  running: run \(runA.runID) link-1 for 2025-12-02T06:30:00+09:00") }, "\(text)")
         #expect(!a.contains { $0.contains("run \(runB.runID) ") }, "\(text)")
 
         let b = section(text, node: "b")
@@ -53,7 +53,7 @@ import RenkeiCore
         let age = try #require(b.first.flatMap { number(after: "last heartbeat ", in: $0) }, "\(text)")
         #expect(age >= 42, "\(text)")
         #expect(try #require(a.first.flatMap { number(after: "last heartbeat ", in: $0) }) < 42, "\(text)")
-        #expect(b.contains { $0.hasPrefix("  running: run \(runB.runID) juki-to-fukushi for 2025-12-03T06:30:00+09:00") }, "\(text)")
+        #expect(b.contains { $0.hasPrefix("  running: run \(runB.runID) link-2 for 2025-12-03T06:30:00+09:00") }, "\(text)")
         #expect(text.contains("queued: 1 run (1 due)"), "\(text)")
 
         // The same through RENKEI_STORE, as JSON.

@@ -165,6 +165,11 @@ final class Cluster {
         return problems
     }
 
+    /// Every run, one line each, for a failure's message.
+    func runs() -> String {
+        (try? value("SELECT string_agg(id || ' ' || job || ' ' || logical_time || ' ' || trigger || ' #' || attempt || ' ' || state || ' ' || coalesce(error_message, ''), E'\\n' ORDER BY id) FROM run")) ?? "(runs not readable)"
+    }
+
     /// The node that started run `id` (its owner), by name.
     func owner(ofRun id: Int64) throws -> String {
         try value("SELECT n.node_name FROM run r JOIN node n ON n.incarnation = r.owner_node WHERE r.id = \(id)")

@@ -7,7 +7,7 @@ import RenkeiCore
 @Suite(.serialized) struct RunClaimTests {
     @Test func twoConcurrentClaimersTakeEachRunExactlyOnce() async throws {
         let postgres = try await ScratchPostgres().migrated()
-        try postgres.queue(runs: 300)
+        try postgres.queue(runs: 300, eachItsOwnJob: true)
         try await postgres.withNode("a", user: "renkei_a") { nodeA, sessionA in
         try await postgres.withNode("b", user: "renkei_b") { nodeB, sessionB in
 
@@ -59,6 +59,30 @@ import RenkeiCore
         #expect(try await RunClaims.finish(sessionB, second, state: .succeeded, exitStatus: 0) == false)
         let row = try postgres.psql("SELECT state, exit_status, owner_node = '\(nodeB.incarnation)' FROM run")
         #expect(row.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "failed|3|t")
+        }
+        }
+    }
+
+    @Test("a job runs once at a time across the nodes: its next queued run waits until the running one ends, even when claimed in a race")
+    func aJobRunsOnceAtATimeAcrossNodes() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        try postgres.queue(runs: 3)
+        try await postgres.withNode("a", user: "renkei_a") { nodeA, sessionA in
+        try await postgres.withNode("b", user: "renkei_b") { nodeB, sessionB in
+        async let byA = RunClaims.claimNext(sessionA, node: nodeA.incarnation)
+        async let byB = RunClaims.claimNext(sessionB, node: nodeB.incarnation)
+        let claims = try await [byA, byB].compactMap { $0 }
+        #expect(claims.count == 1, "two runs of one job were claimed at once: \(claims)")
+        #expect(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation) == nil)
+        // Behind the claim's back, a second running run of the job is refused by the database.
+        let second = try postgres.psql("UPDATE run SET state = 'running' WHERE state = 'queued' AND logical_time = (SELECT min(logical_time) FROM run WHERE state = 'queued')")
+        #expect(second.status != 0 && second.stderr.contains("run_one_running_per_job"), "\(second.stdout) \(second.stderr)")
+
+        let first = try #require(claims.first)
+        let session = first.runID == (try await byA)?.runID ? sessionA : sessionB
+        #expect(try await RunClaims.finish(session, first, state: .succeeded, exitStatus: 0))
+        let next = try #require(try await RunClaims.claimNext(sessionB, node: nodeB.incarnation))
+        #expect(next.runID != first.runID)
         }
         }
     }

@@ -58,11 +58,13 @@ final class ScratchPostgres {
 
 extension ScratchPostgres {
     /// `runs` queued scheduled runs of juki-to-fukushi, `spacing` seconds apart after 2026-12-01
-    /// 06:30 +09:00, as a leader's ledger would have queued them.
-    func queue(runs: Int, spacing: Int64 = 60) throws {
+    /// 06:30 +09:00, as a leader's ledger would have queued them. `eachItsOwnJob`: run N is of job
+    /// `link-N` instead, so that several can run at once (one job runs once at a time).
+    func queue(runs: Int, spacing: Int64 = 60, eachItsOwnJob: Bool = false) throws {
+        let job = eachItsOwnJob ? "'link-' || n" : "'juki-to-fukushi'"
         let insert = try psql("""
             INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters, queued_at)
-            SELECT 'juki-to-fukushi', 1764538200 + n * \(spacing), 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
+            SELECT \(job), 1764538200 + n * \(spacing), 'Asia/Tokyo', 'schedule', 1, 'queued', 'abc', '{}', '{}', now()
             FROM generate_series(1, \(runs)) AS n
             """)
         guard insert.status == 0 else { throw ScratchFailure("queueing runs failed: \(insert.stderr)") }

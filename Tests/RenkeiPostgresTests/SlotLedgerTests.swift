@@ -139,8 +139,9 @@ import RenkeiCore
 
     @Test func slotsRecordedByTheLeaderAreEachClaimedOnceByTwoNodes() async throws {
         try await withLeader { postgres, session, lease, epoch in
+            // A hundred jobs: one job runs once at a time across the nodes (run_one_running_per_job).
             let times = (0..<100).map { mornings[0] + Int64($0) * 60 }
-            guard case .written(let entry) = try await SlotLedger.record(times.map { queued($0) }, session, lease: lease, epoch: epoch) else {
+            guard case .written(let entry) = try await SlotLedger.record(times.enumerated().map { queued($1, job: "link-\($0)") }, session, lease: lease, epoch: epoch) else {
                 Issue.record("the leader was fenced"); return
             }
             #expect(entry.recorded.count == 100)

@@ -5,10 +5,14 @@ public struct SiteConfiguration: Sendable, Equatable {
     public var metrics: MetricsSettings?
     /// Who is told about failures, and how; nil: nobody.
     public var notify: NotifySettings?
+    /// `store:` — where runs are recorded (`sqlite:PATH` or `postgresql:…`), as `--store` and
+    /// `RENKEI_STORE` name it (both take precedence); nil: SQLite in the state directory.
+    public var store: StoreLocation?
 
-    public init(metrics: MetricsSettings? = nil, notify: NotifySettings? = nil) {
+    public init(metrics: MetricsSettings? = nil, notify: NotifySettings? = nil, store: StoreLocation? = nil) {
         self.metrics = metrics
         self.notify = notify
+        self.store = store
     }
 
     /// No file: nothing configured.

@@ -5,7 +5,7 @@ import Yams
 /// an unknown key is named with the allowed ones and every message reads the same.
 public enum SiteConfigurationParser {
     /// The top-level sections.
-    static let sections = ["metrics", "notify"]
+    static let sections = ["metrics", "notify", "store"]
     static let metricsKeys = ["textfile"]
 
     public static func parse(file: String, bytes: [UInt8]) -> Result<SiteConfiguration, JobFileFailure> {
@@ -38,6 +38,7 @@ public enum SiteConfigurationParser {
         var configuration = SiteConfiguration()
         if let node = fields["metrics"] { configuration.metrics = readMetrics(&reader, node) }
         if let node = fields["notify"] { configuration.notify = readNotify(&reader, node) }
+        if let node = fields["store"] { configuration.store = readStore(&reader, node) }
         return configuration
     }
 
@@ -61,5 +62,16 @@ public enum SiteConfigurationParser {
             return nil
         }
         return MetricsSettings(textfile: path)
+    }
+
+    /// `store: postgresql:///renkei?host=/run/postgresql&user=renkei`, checked as `--store` is.
+    static func readStore(_ reader: inout JobFileParser, _ node: Node) -> StoreLocation? {
+        guard let text = reader.readNonEmptyString(node, key: "store") else { return nil }
+        do {
+            return try StoreLocation.parse(text, argument: "store")
+        } catch {
+            reader.report(node, "\(error)")
+            return nil
+        }
     }
 }
