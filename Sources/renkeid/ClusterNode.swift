@@ -83,6 +83,16 @@ struct ClusterNode {
         let leadership = Task { await lead() }
         let claims = Task { await claim() }
         let signals = Task { await watchSignals() }
+        // systemd's WatchdogSec=: this process's tasks still run (the database may be down; that
+        // is the heartbeat's business, not a reason for systemd to restart the node).
+        let watchdog = Task {
+            guard let interval = notifier.watchdogInterval else { return }
+            while !Task.isCancelled {
+                notifier.watchdog()
+                try? await Task.sleep(for: interval / 2)
+            }
+        }
+        defer { watchdog.cancel() }
         _ = await claims.value
         // Stopping: the runs first (they may still write), then the lease and the row.
         await finishRuns()

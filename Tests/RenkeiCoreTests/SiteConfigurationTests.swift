@@ -28,8 +28,17 @@ private func problems(_ text: String) -> [String] {
 
     @Test func anUnknownSectionIsNamedWithTheAllowedOnesAtItsLineAndColumn() {
         #expect(problems("# site\nmetric:\n  textfile: /x.prom\n") == [
-            "/etc/renkei/renkei.yaml:2:1: error: unknown key 'metric' in renkei.yaml (did you mean 'metrics'?); allowed keys: metrics, notify",
+            "/etc/renkei/renkei.yaml:2:1: error: unknown key 'metric' in renkei.yaml (did you mean 'metrics'?); allowed keys: metrics, notify, store",
         ])
+    }
+
+    @Test func theStoreIsReadAsTheStoreFlagReadsItAndABadOneIsNamedWhereItIs() throws {
+        let site = try parse("store: postgresql:///renkei?host=/run/postgresql&user=renkei\n").get()
+        #expect(site.store == .postgresql(PostgresAddress(transport: .unixSocket(directory: "/run/postgresql"), user: "renkei", database: "renkei")))
+        #expect(try parse("store: sqlite:/var/lib/renkei/renkei.db\n").get().store == .sqlite(path: "/var/lib/renkei/renkei.db"))
+        let found = problems("# cluster\nstore: postgresql://db.example/renkei?user=renkei&password=secret\n")
+        #expect(found.count == 1 && found[0].hasPrefix("/etc/renkei/renkei.yaml:2:8: error: store '"), "\(found)")
+        #expect(!found[0].contains("secret"), "the password was repeated: \(found)")
     }
 
     @Test func anUnknownMetricsKeyAndARelativePathAreEachReportedWhereTheyAre() {
