@@ -22,6 +22,16 @@ struct ClusterLedger: Sendable {
         self.machineZone = machineZone
     }
 
+    /// Why a job's slots are recorded `skipped` on PostgreSQL rather than run: what a node does
+    /// not do yet and the job relies on (running a chained job without waiting for its upstreams
+    /// would deliver data before it exists). Nil: it runs.
+    static func notRunHere(_ job: Job) -> String? {
+        if !job.after.isEmpty {
+            return "renkeid on PostgreSQL does not run chains yet (after: \(job.after.map(\.rawValue).joined(separator: ", "))); run this job on a renkeid with the SQLite store"
+        }
+        return nil
+    }
+
     /// When the next slot of any job is due.
     var nextWakeUp: Instant? { started ? scheduler.nextWakeUp(now: Instant(Date())) : nil }
 
@@ -77,6 +87,7 @@ struct ClusterLedger: Sendable {
                         outcome = .skipped(reason: "an earlier slot of this job was queued in the same pass (overlap: skip)")
                     }
                 }
+                if let reason = Self.notRunHere(loaded.job) { outcome = .skipped(reason: reason) }
                 if outcome == .queued { queuedNow.insert(name) }
                 var slot = LedgerSlot(loaded.job, logicalTime: run.logicalTime.secondsSinceEpoch, zone: zone(of: name), outcome: outcome)
                 slot.trigger = run.trigger

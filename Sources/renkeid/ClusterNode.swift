@@ -116,6 +116,12 @@ struct ClusterNode {
         let catalog = JobLoader.load(directory: locations.jobs)
         for problem in catalog.problems { logger.event(.jobFileInvalid, .error, "\(problem)", ["RENKEI_FILE": problem.file]) }
         for note in catalog.notes { logger.warning("\(note)") }
+        for loaded in catalog.jobs {
+            let job = loaded.job, fields = [EventField.job: job.name.rawValue]
+            if let reason = ClusterLedger.notRunHere(job) { logger.warning("\(job.name): \(reason); its slots are recorded skipped", metadata: fields.mapValues { .string($0) }) }
+            if job.trigger != nil { logger.warning("\(job.name): renkeid on PostgreSQL does not watch trigger: files yet; no run starts for them here", metadata: fields.mapValues { .string($0) }) }
+            if job.deadline != nil { logger.warning("\(job.name): renkeid on PostgreSQL does not watch deadlines yet; a late run raises no deadline-breached event", metadata: fields.mapValues { .string($0) }) }
+        }
         node.change { state in
             var jobs: [String: LoadedJob] = [:]
             for loaded in catalog.jobs { jobs[loaded.job.name.rawValue] = loaded }
