@@ -16,25 +16,25 @@ public actor NodeConnection {
         self.applicationName = applicationName
     }
 
-    /// Runs `body` on the open session (opening one first). A failure that may have broken the
-    /// connection closes it; the next call opens a new one. A server's refusal of a statement
-    /// keeps it.
+    /// Runs `body` on the open session, opening one first when there is none or it was cut (a
+    /// PostgreSQL restart, a statement left unanswered). A failure that says the connection is
+    /// lost closes it at once; any other error (a refusal, a fenced write, a lost claim) keeps it.
     public func use<Result: Sendable>(_ body: @Sendable (PostgresSession) async throws -> Result) async throws -> Result {
         let current: PostgresSession
-        if let session {
+        if let session, !session.isClosed {
             current = session
         } else {
+            if let session { await session.close() }
+            session = nil
             current = try await PostgresSession.open(address, applicationName: applicationName)
             session = current
         }
         do {
             return try await body(current)
-        } catch let problem as PostgresProblem where problem.kind == .server || problem.kind == .refused {
-            throw problem
-        } catch {
+        } catch let problem as PostgresProblem where problem.kind == .unreachable || problem.kind == .connectionLost {
             session = nil
             await current.close()
-            throw error
+            throw problem
         }
     }
 

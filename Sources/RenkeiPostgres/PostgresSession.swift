@@ -49,6 +49,9 @@ public final class PostgresSession: Sendable {
         }
     }
 
+    /// The connection is gone (cut by the server, closed after an unanswered statement).
+    public var isClosed: Bool { connection.isClosed }
+
     public func close() async {
         try? await connection.close()
     }

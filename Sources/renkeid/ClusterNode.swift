@@ -216,6 +216,8 @@ struct ClusterNode {
                     return orders
                 }
             case .failed(let problem):
+                // `beat` reports rather than throws: a cut connection is closed here, and the next beat opens another.
+                if problem.kind == .unreachable || problem.kind == .connectionLost { await connection.close() }
                 missed += 1
                 if missed == 1 { logger.warning("node \(heartbeat.node.name): heartbeat not recorded: \(problem)") }
                 node.change { $0.fence = $0.fence.heartbeatFailed() }
