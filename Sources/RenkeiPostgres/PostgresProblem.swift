@@ -45,6 +45,12 @@ public struct PostgresProblem: Error, CustomStringConvertible, Sendable {
             return PostgresProblem(kind: refused ? .refused : .server, address: place, sqlState: state, message: text)
         }
         switch error.code {
+        case .authMechanismRequiresPassword:
+            return PostgresProblem(kind: .refused, address: place, sqlState: nil,
+                                   message: "\(doing) on \(place): PostgreSQL asks a password of the role \(address.user), and none was found: give renkeid the systemd credential renkei-store-password (LoadCredential=renkei-store-password:/etc/renkei/store.password), or add a line \(passwordLine(address)) to ~/.pgpass or the file $PGPASSFILE names (mode 0600); never put it in the URL")
+        case .unsupportedAuthMechanism, .saslError:
+            return PostgresProblem(kind: .refused, address: place, sqlState: nil,
+                                   message: "\(doing) on \(place): the role \(address.user) could not authenticate (\(error.code)); check its password and pg_hba.conf's method (scram-sha-256, peer or cert)")
         case .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
             return PostgresProblem(kind: .connectionLost, address: place, sqlState: nil,
                                    message: "\(doing) on \(place): the connection to PostgreSQL was lost (server restarted or stopped?)")
@@ -59,6 +65,12 @@ public struct PostgresProblem: Error, CustomStringConvertible, Sendable {
             }
             return PostgresProblem(kind: .unreachable, address: place, sqlState: nil, message: text)
         }
+    }
+
+    /// The password-file line for `address`, with the password left out.
+    private static func passwordLine(_ address: PostgresAddress) -> String {
+        let host = if case .tcp(let name) = address.transport { name } else { "localhost" }
+        return "\(host):\(address.port):\(address.database):\(address.user):PASSWORD"
     }
 
     private static func socketDirectory(_ address: PostgresAddress) -> String {

@@ -27,11 +27,12 @@ public final class PostgresSession: Sendable {
     public static func open(_ address: PostgresAddress, applicationName: String = "renkei", answerTimeout: Duration = .seconds(15),
                             logger: Logger = Logger(label: "renkei.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresSession {
         var configuration: PostgresConnection.Configuration
+        let password = PostgresPassword.lookup(address)
         switch address.transport {
         case .unixSocket:
-            configuration = .init(unixSocketPath: address.socketFile!, username: address.user, password: nil, database: address.database)
+            configuration = .init(unixSocketPath: address.socketFile!, username: address.user, password: password, database: address.database)
         case .tcp(let host):
-            configuration = .init(host: host, port: address.port, username: address.user, password: nil, database: address.database,
+            configuration = .init(host: host, port: address.port, username: address.user, password: password, database: address.database,
                                   tls: .require(try NIOSSL.NIOSSLContext(configuration: .makeClientConfiguration())))
         }
         configuration.options.connectTimeout = .seconds(5)
