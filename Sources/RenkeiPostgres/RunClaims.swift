@@ -55,4 +55,17 @@ public enum RunClaims {
             """, doing: "recording the end of run \(claim.runID)")
         return !rows.isEmpty
     }
+
+    /// Gives a claimed run back to the queue before any of its steps started (the node could not
+    /// open the run's own connection): another node, or this one later, claims it anew. False
+    /// when the claim was no longer the run's.
+    public static func giveBack(_ session: PostgresSession, _ claim: RunClaim) async throws -> Bool {
+        let rows = try await session.run("""
+            UPDATE run SET state = 'queued', owner_node = NULL, claim = NULL, started_at = NULL
+            WHERE id = \(claim.runID) AND claim = \(claim.claim) AND state = 'running'
+              AND NOT EXISTS (SELECT 1 FROM step WHERE run_id = \(claim.runID) AND state NOT IN ('pending', 'not_run', 'reused', 'skipped_by_operator'))
+            RETURNING id
+            """, doing: "giving run \(claim.runID) back to the queue")
+        return !rows.isEmpty
+    }
 }

@@ -206,7 +206,10 @@ struct ClusterNode {
             var orders: [SelfFence<ContinuousClock.Instant>.Order] = []
             switch outcome {
             case .alive:
-                if missed > 0 { logger.notice("node \(heartbeat.node.name): heartbeat recorded again after \(missed) missed") }
+                if missed > 0 {
+                    logger.notice("node \(heartbeat.node.name): heartbeat recorded again after \(missed) missed")
+                    notifier.status("node \(heartbeat.node.name) on \(address): PostgreSQL reachable again")
+                }
                 missed = 0
                 node.change { $0.fence = $0.fence.heartbeatSucceeded(attemptStart: start) }
             case .declaredDead:
@@ -219,7 +222,11 @@ struct ClusterNode {
                 // `beat` reports rather than throws: a cut connection is closed here, and the next beat opens another.
                 if problem.kind == .unreachable || problem.kind == .connectionLost { await connection.close() }
                 missed += 1
-                if missed == 1 { logger.warning("node \(heartbeat.node.name): heartbeat not recorded: \(problem)") }
+                if missed == 1 {
+                    logger.warning("node \(heartbeat.node.name): heartbeat not recorded: \(problem)")
+                    // The storage state of one machine's loop: renkeid stays up and keeps trying.
+                    notifier.status("storage: node \(heartbeat.node.name) cannot record its heartbeat in PostgreSQL; its steps stop after \(timings.selfFenceAfter) of this")
+                }
                 node.change { $0.fence = $0.fence.heartbeatFailed() }
             }
             let timings = timings
@@ -345,7 +352,7 @@ struct ClusterNode {
                 let incarnation = node.registration.incarnation
                 do {
                     if let claim = try await connection.use({ try await RunClaims.claimNext($0, node: incarnation) }) {
-                        start(claim)
+                        start(claim, claims: connection)
                         continue
                     }
                 } catch {
@@ -361,29 +368,40 @@ struct ClusterNode {
     }
 
     /// Runs a claimed run in a task of its own, on a connection of its own.
-    func start(_ claim: RunClaim) {
+    func start(_ claim: RunClaim, claims: NodeConnection) {
         let task = Task {
             defer { node.runEnded(claim.runID) }
-            await perform(claim)
+            await perform(claim, claims: claims)
         }
         node.runStarted(claim.runID, task: task)
     }
 
-    private func perform(_ claim: RunClaim) async {
+    /// The run's own connection and its row, tried a few times; nil when they cannot be had:
+    /// the run, none of whose steps started, is given back to the queue.
+    private func open(_ claim: RunClaim, claims: NodeConnection) async -> (PostgresSession, RunRecord)? {
+        let registration = node.registration
+        var lastError: any Error = CancellationError()
+        for attempt in 1...5 {
+            do {
+                let session = try await PostgresSession.open(address, applicationName: "renkeid \(registration.name) run \(claim.runID)")
+                if let row = try await PostgresRunReading.run(session, id: claim.runID) { return (session, row) }
+                await session.close()
+                return nil
+            } catch {
+                lastError = error
+                if attempt < 5 { try? await Task.sleep(for: .seconds(1)) }
+            }
+        }
+        let givenBack = (try? await claims.use { try await RunClaims.giveBack($0, claim) }) ?? false
+        logger.error("run \(claim.runID) was claimed but its connection could not be opened: \(lastError); \(givenBack ? "it is queued again for any node" : "it stays this node's until this node restarts or is declared dead, then it is interrupted and retried")",
+                     metadata: [EventField.runID: "\(claim.runID)", EventField.node: "\(registration.name)"])
+        return nil
+    }
+
+    private func perform(_ claim: RunClaim, claims: NodeConnection) async {
         let registration = node.registration
         let fields = [EventField.runID: "\(claim.runID)", EventField.node: registration.name]
-        let session: PostgresSession
-        let queued: RunRecord
-        do {
-            session = try await PostgresSession.open(address, applicationName: "renkeid \(registration.name) run \(claim.runID)")
-            guard let row = try await PostgresRunReading.run(session, id: claim.runID) else { return }
-            queued = row
-        } catch {
-            // The run stays `running` under this claim: if this node cannot reach PostgreSQL, its
-            // heartbeat fails too, and the leader interrupts and retries the run.
-            logger.error("run \(claim.runID) was claimed but cannot be started: \(error)", metadata: fields.mapValues { .string($0) })
-            return
-        }
+        guard let (session, queued) = await open(claim, claims: claims) else { return }
         defer { Task { await session.close() } }
         guard let loaded = node.read({ $0.jobs[queued.job] }) else {
             let records = ClaimedRunRecords(session: session, claim: claim, job: Job(name: JobName(queued.job) ?? JobName("unknown")!, steps: []))
