@@ -24,7 +24,7 @@ struct ClusterFailoverTests {
         let target = (killedAt + 4) / 2 * 2 + 2
         #expect(try cluster.eventually {
             try cluster.value("SELECT r.trigger || ' ' || r.state || ' ' || n.node_name FROM run r JOIN node n ON n.incarnation = r.owner_node WHERE r.job = 'tick' AND r.logical_time = \(target) AND r.attempt = 1") == "schedule succeeded b"
-        }, "slot \(target) did not run on b on time:\n\(try cluster.value("SELECT string_agg(id || ' ' || logical_time || ' ' || trigger || ' ' || state, E'\\n' ORDER BY id) FROM run"))\n\(cluster.logs())")
+        }, "slot \(target) did not run on b on time:\n\((try? cluster.value("SELECT string_agg(id || ' ' || logical_time || ' ' || trigger || ' ' || state, E'\\n' ORDER BY id) FROM run")) ?? "")\n\(cluster.logs())")
         #expect(cluster.log("b").contains("node b leads the cluster (scheduler lease epoch 2"), "\(cluster.log("b"))")
 
         // a's silence is declared, and whatever it ran is no longer `running`.
@@ -60,7 +60,7 @@ struct ClusterFailoverTests {
         #expect(try cluster.eventually { try cluster.value("SELECT state FROM run WHERE id = \(runID)") == "interrupted" }, "\(cluster.logs())")
         #expect(try cluster.eventually {
             try cluster.value("SELECT state FROM run WHERE retry_of = \(runID)") == "succeeded"
-        }, "the retry did not succeed:\n\(try cluster.value("SELECT string_agg(id || ' ' || trigger || ' ' || state || ' ' || coalesce(error_message, ''), E'\\n') FROM run"))\n\(cluster.logs())")
+        }, "the retry did not succeed:\n\((try? cluster.value("SELECT string_agg(id || ' ' || trigger || ' ' || state || ' ' || coalesce(error_message, ''), E'\\n') FROM run")) ?? "")\n\(cluster.logs())")
         let message = try cluster.value("SELECT error_message FROM run WHERE id = \(runID)")
         #expect(message.contains("node a (incarnation") && message.contains("retried on another node"), "\(message)")
         // The step of the interrupted attempt never ended: it was stopped, not finished twice.
