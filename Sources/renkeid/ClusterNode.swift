@@ -183,7 +183,13 @@ struct ClusterNode {
             let heartbeat = NodeHeartbeat(node: node.registration)
             let outcome: NodeHeartbeat.Outcome
             do {
-                outcome = try await connection.use { await heartbeat.beat($0) }
+                outcome = try await connection.use { session in
+                    let outcome = await heartbeat.beat(session)
+                    // Thrown, so the connection drops a session PostgreSQL cut (a restart) and the
+                    // next beat connects again; kept as an outcome, every later beat would fail on it.
+                    if case .failed(let problem) = outcome { throw problem }
+                    return outcome
+                }
             } catch {
                 outcome = .failed(PostgresProblem.from(error, address: address, doing: "stamping the heartbeat"))
             }
