@@ -254,7 +254,8 @@ struct ClusterNode {
         while !Task.isCancelled {
             let start = ContinuousClock.now
             let lease = LeaderLease(holder: node.registration.incarnation, timings: timings)
-            let wasLeading = leadership.epoch(at: start)
+            // The term held, trusted or not: a leader paused past its trust window says it lost it.
+            let wasLeading = leadership.term
             if node.mayWrite {
                 do {
                     if let term = try await connection.use({ try await lease.acquireOrRenew($0) }) {

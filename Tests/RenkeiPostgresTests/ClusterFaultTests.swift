@@ -60,6 +60,7 @@ struct ClusterFaultTests {
             try cluster.value("SELECT count(*) FROM node WHERE node_name = 'a' AND state = 'alive' AND incarnation <> '\(oldIncarnation)'") == "1"
         }, "a did not register again:\n\(cluster.log("a"))")
         #expect(cluster.log("a").contains("was declared dead by the leader"), "\(cluster.log("a"))")
+        #expect(cluster.log("a").contains("node a no longer leads (epoch \(oldEpoch))"), "\(cluster.log("a"))")
         // A few more slots with a awake: it follows, b leads, a heartbeats.
         let wokeAt = now()
         #expect(try cluster.eventually {
