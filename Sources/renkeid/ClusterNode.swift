@@ -153,7 +153,9 @@ struct ClusterNode {
                                   metadata: [EventField.node: "\(registration.name)"])
                 }
                 return true
-            } catch let problem as PostgresProblem where problem.kind == .refused || (problem.kind == .server && initial) {
+            } catch let problem as PostgresProblem where initial && (problem.kind == .refused || problem.kind == .server) {
+                // At start a refusal is final (the name is alive elsewhere, no privilege). After a
+                // declaration of death the node keeps trying: it must come back when let in again.
                 logger.critical("cannot start: \(problem)")
                 return false
             } catch {
@@ -171,22 +173,23 @@ struct ClusterNode {
     /// interrupts and retries its runs — never while their old steps still run.
     func recoverEarlierIncarnations(_ session: PostgresSession) async throws {
         let name = node.registration.name, host = ProcessInfo.processInfo.hostName
+        let earlier = try await NodeRestart.alive(session, name: name, host: host)
+        func stillRuns(_ incarnation: NodeRestart.EarlierIncarnation) -> Bool {
+            if let process = incarnation.process.flatMap(ProcessIdentity.init) { return process.isAlive }
+            return kill(incarnation.pid, 0) == 0
+        }
+        // A renkeid that still runs holds the name: touch nothing of it; registering is refused.
+        guard !earlier.contains(where: stillRuns) else { return }
         for step in try await NodeRestart.leftoverSteps(session, name: name, host: host) {
             guard let identity = ProcessIdentity(step.process), identity.isAlive else { continue }
             logger.warning("\(step.job): step \(step.step) of run \(step.runID) (pid \(step.pid)) was left running by an earlier renkeid of node \(name): stopping it (SIGTERM, SIGKILL after \(timings.killGrace))",
                            metadata: [EventField.job: "\(step.job)", EventField.runID: "\(step.runID)", EventField.node: "\(name)"])
             StepExecutor.stopAbandoned(processGroup: step.pid, grace: timings.killGrace)
         }
-        for earlier in try await NodeRestart.alive(session, name: name, host: host) {
-            // A renkeid that still runs holds the name: registering is refused, as it must be.
-            if let process = earlier.process.flatMap(ProcessIdentity.init) {
-                if process.isAlive { continue }
-            } else if kill(earlier.pid, 0) == 0 {
-                continue
-            }
-            try await NodeRestart.declareGone(session, earlier.incarnation)
-            logger.notice("node \(name): the earlier incarnation \(earlier.incarnation.short) (pid \(earlier.pid)) is gone; declared dead, so the leader interrupts its runs and retries them",
-                          metadata: [EventField.node: "\(name)", EventField.incarnation: "\(earlier.incarnation.short)"])
+        for gone in earlier {
+            try await NodeRestart.declareGone(session, gone.incarnation)
+            logger.notice("node \(name): the earlier incarnation \(gone.incarnation.short) (pid \(gone.pid)) is gone; declared dead, so the leader interrupts its runs and retries them",
+                          metadata: [EventField.node: "\(name)", EventField.incarnation: "\(gone.incarnation.short)"])
         }
     }
 
@@ -199,7 +202,13 @@ struct ClusterNode {
             let heartbeat = NodeHeartbeat(node: node.registration)
             let outcome: NodeHeartbeat.Outcome
             do {
-                outcome = try await connection.use { await heartbeat.beat($0) }
+                outcome = try await connection.use { session in
+                    let outcome = await heartbeat.beat(session)
+                    // Thrown, so the connection drops a session PostgreSQL cut (a restart) and the
+                    // next beat connects again; kept as an outcome, every later beat would fail on it.
+                    if case .failed(let problem) = outcome { throw problem }
+                    return outcome
+                }
             } catch {
                 outcome = .failed(PostgresProblem.from(error, address: address, doing: "stamping the heartbeat"))
             }
@@ -219,8 +228,6 @@ struct ClusterNode {
                     return orders
                 }
             case .failed(let problem):
-                // `beat` reports rather than throws: a cut connection is closed here, and the next beat opens another.
-                if problem.kind == .unreachable || problem.kind == .connectionLost { await connection.close() }
                 missed += 1
                 if missed == 1 {
                     logger.warning("node \(heartbeat.node.name): heartbeat not recorded: \(problem)")
@@ -273,7 +280,8 @@ struct ClusterNode {
         while !Task.isCancelled {
             let start = ContinuousClock.now
             let lease = LeaderLease(holder: node.registration.incarnation, timings: timings)
-            let wasLeading = leadership.epoch(at: start)
+            // The term held, trusted or not: a leader paused past its trust window says it lost it.
+            let wasLeading = leadership.term
             if node.mayWrite {
                 do {
                     if let term = try await connection.use({ try await lease.acquireOrRenew($0) }) {

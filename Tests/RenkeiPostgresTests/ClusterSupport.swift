@@ -64,9 +64,10 @@ final class Cluster {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
-    /// Starts node `name` (or starts it again, keeping its state directory and appending to its log).
+    /// Starts node `name` (or starts it again, keeping its state directory and appending to its log),
+    /// connecting as PostgreSQL role `user` (renkei_a, renkei_b: a node the tests can cut off alone).
     @discardableResult
-    func start(_ name: String, _ extra: [String] = []) throws -> Int32 {
+    func start(_ name: String, _ extra: [String] = [], user: String = "renkei") throws -> Int32 {
         let state = root + "/\(name)"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let logPath = root + "/\(name).log"
@@ -75,7 +76,7 @@ final class Cluster {
         log.seekToEndOfFile()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: renkeid)
-        process.arguments = ["--store", postgres.url(), "--node-name", name, "--jobs", root + "/jobs", "--state", state,
+        process.arguments = ["--store", postgres.url(user: user), "--node-name", name, "--jobs", root + "/jobs", "--state", state,
                              "--socket", state + "/control.sock", "--log-target", "console", "--shutdown-grace", "2"] + Self.timings + extra
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NOTIFY_SOCKET")

@@ -50,6 +50,13 @@ final class ScratchPostgres {
         guard restarted.status == 0 else { throw ScratchFailure("restart failed: \(restarted.stderr)") }
     }
 
+    /// pg_ctl stop -m immediate, then start: every connection is cut without a shutdown
+    /// checkpoint and the server recovers from its WAL, as after a crash of the machine's PostgreSQL.
+    func crash() throws {
+        let crashed = try execute(repository + "/Tests/Support/scratch-postgres.sh", ["crash", directory])
+        guard crashed.status == 0 else { throw ScratchFailure("crash and start failed: \(crashed.stderr)") }
+    }
+
     /// psql as the superuser, for what the tests check or break behind Renkei's back.
     func psql(_ sql: String, user: String = "renkei") throws -> Finished {
         try execute("/usr/lib/postgresql/15/bin/psql", ["-h", directory, "-U", user, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", "renkei", "-c", sql])

@@ -3,6 +3,7 @@
 # run as a system user because initdb and postgres refuse root.
 #   scratch-postgres.sh start            prints the new directory (the socket directory too)
 #   scratch-postgres.sh restart DIR      pg_ctl restart -m fast
+#   scratch-postgres.sh crash DIR        pg_ctl stop -m immediate (no shutdown checkpoint), then start: crash recovery
 #   scratch-postgres.sh stop DIR         pg_ctl stop -m fast, then removes DIR
 # Connect with postgresql:///renkei?host=DIR&user=renkei (or psql -h DIR -U renkei renkei).
 # The superuser is `renkei`, the database `renkei`; roles renkei_a and renkei_b (members of
@@ -42,6 +43,11 @@ restart)
   dir=$2
   as_user "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 -m fast restart >/dev/null
   ;;
+crash)
+  dir=$2
+  as_user "$PGBIN/pg_ctl" -D "$dir/data" -w -t 30 -m immediate stop >/dev/null
+  as_user "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+  ;;
 stop)
   dir=$2
   [ -d "$dir/data" ] || exit 0
@@ -49,7 +55,7 @@ stop)
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: scratch-postgres.sh start | restart DIR | stop DIR" >&2
+  echo "usage: scratch-postgres.sh start | restart DIR | crash DIR | stop DIR" >&2
   exit 2
   ;;
 esac

@@ -17,6 +17,13 @@ public enum Leadership<Instant: InstantProtocol>: Sendable, Equatable where Inst
     /// After a renewal that returned no row (another node holds the lease) or failed.
     public func lost() -> Leadership { .following }
 
+    /// The epoch of the term this node last held, even past its trust window (after a pause):
+    /// so that losing it is said in the log, not only acted on.
+    public var term: Int64? {
+        if case .leading(let epoch, _) = self { return epoch }
+        return nil
+    }
+
     /// The epoch to fence writes with, when this node may still act at `now`.
     public func epoch(at now: Instant) -> Int64? {
         switch self {
