@@ -45,6 +45,20 @@ struct ClusterRequestCommandTests {
         let ended = try cluster.ctl("a", ["cancel", "\(runID ?? -1)"])
         #expect(ended.status == 2 && ended.stderr.contains("succeeded, not running"), "\(ended.stdout) \(ended.stderr)")
 
+        // A rerun from the top of a failed run, asked on either node; other modes say they are not yet here.
+        let marker = cluster.root + "/flaky-failed-once"
+        cluster.writeJob("flaky", "steps:\n  - name: work\n    run: [\"/bin/sh\", \"-c\", \"test -e \(marker) || { touch \(marker); exit 7; }\"]\n")
+        cluster.signal("a", SIGHUP)
+        cluster.signal("b", SIGHUP)
+        #expect(try cluster.eventually { try cluster.ctl("a", ["run", "flaky"]).status == 0 }, "\(cluster.logs())")
+        let failed = Int64(try cluster.value("SELECT max(id) FROM run WHERE job = 'flaky'")) ?? -1
+        #expect(try cluster.eventually { try cluster.value("SELECT state FROM run WHERE id = \(failed)") == "failed" }, "\(cluster.logs())")
+        let fromFailed = try cluster.ctl("b", ["rerun", "\(failed)"])
+        #expect(fromFailed.status == 2 && fromFailed.stderr.contains("not yet on PostgreSQL") && fromFailed.stderr.contains("--from-top"), "\(fromFailed.stderr)")
+        let rerun = try cluster.ctl("b", ["rerun", "\(failed)", "--from-top"])
+        #expect(rerun.status == 0 && rerun.stdout.contains("rerun of run \(failed)"), "\(rerun.stdout) \(rerun.stderr)\n\(cluster.logs())")
+        #expect(try cluster.eventually { try cluster.value("SELECT state FROM run WHERE rerun_of = \(failed)") == "succeeded" }, "\(cluster.logs())")
+
         let status = try cluster.ctl("b", ["status"])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("leader: node a") && status.stdout.contains("node a: alive, leader") && status.stdout.contains("node b: alive"),
