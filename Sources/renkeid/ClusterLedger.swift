@@ -46,6 +46,7 @@ struct ClusterLedger: Sendable {
         try await recordDueSlots(session, lease: lease, epoch: epoch, node: node, logger: logger)
         try await reap(session, lease: lease, epoch: epoch, logger: logger)
         try await queueOwedRetries(session, lease: lease, epoch: epoch, logger: logger)
+        try await actOnRequests(session, lease: lease, epoch: epoch, node: node, logger: logger)
     }
 
     /// Each job's calendar from its cursor; a job no leader has seen gets its cursor at now.
@@ -68,6 +69,9 @@ struct ClusterLedger: Sendable {
     private mutating func recordDueSlots(_ session: PostgresSession, lease: LeaderLease, epoch: Int64, node: NodeState, logger: Logger) async throws {
         let now = Instant(Date())
         var actions = scheduler.advance(to: now)
+        guard !actions.isEmpty else { return }
+        // A held job's automatic slots are recorded skipped, as on one machine (`Hold`).
+        let holds = try await ClusterHolds.current(session).filter { ClusterHolds.isHolding($0.value, at: now) }
         var slots: [LedgerSlot] = []
         var queuedNow: Set<String> = []
         var index = 0
@@ -79,7 +83,9 @@ struct ClusterLedger: Sendable {
                 guard let loaded = jobs[run.job.rawValue] else { continue }
                 let name = run.job.rawValue
                 var outcome = LedgerSlot.Outcome.queued
-                if loaded.job.overlap == .skip && run.trigger == .schedule {
+                if let hold = holds[name], run.trigger != .manual {
+                    outcome = .skipped(reason: hold.skipReason)
+                } else if loaded.job.overlap == .skip && run.trigger == .schedule {
                     if let busy = try await SlotLedger.busyRun(session, job: name) {
                         let previous = LogicalTime(epochSeconds: busy.logicalTime, zoneIdentifier: busy.zone)
                         outcome = .skipped(reason: "the run for \(previous.iso8601) was still running (overlap: skip)")

@@ -41,9 +41,16 @@ struct ClusterNode {
     let shutdownGrace: Duration
     let node: NodeState
     let machineZone = MachineTimeZone.identifier
+    /// Who may use this node's control socket (`--operators-group`), and whether run, rerun
+    /// and cancel need `--reason` (`--require-reason`): as on one machine.
+    let authorization: Authorization
+    let requireReason: Bool
 
     init(address: PostgresAddress, name: String, timings: ClusterTimings, maxConcurrent: Int, locations: Locations, runner: @escaping @Sendable (any RunRecords) -> Runner,
-         events: RunEvents, notifier: SystemdNotifier, logger: Logger, shutdownGrace: Duration) {
+         events: RunEvents, notifier: SystemdNotifier, logger: Logger, shutdownGrace: Duration,
+         authorization: Authorization, requireReason: Bool, auditKey: [UInt8]?) {
+        self.authorization = authorization
+        self.requireReason = requireReason
         self.address = address
         self.timings = timings
         self.maxConcurrent = maxConcurrent
@@ -53,7 +60,7 @@ struct ClusterNode {
         self.notifier = notifier
         self.logger = logger
         self.shutdownGrace = shutdownGrace
-        node = NodeState(registration: NodeRegistration(name: name), timings: timings)
+        node = NodeState(registration: NodeRegistration(name: name), timings: timings, auditKey: auditKey)
     }
 
     /// The whole life; returns the exit status.
@@ -75,6 +82,16 @@ struct ClusterNode {
         }
         await setup.close()
         guard await register(initial: true) else { return 1 }
+        // The control socket stays local; what it is asked becomes a request row (`ClusterDesk`).
+        let desk = ClusterDesk(address: address, node: node, locations: locations, logger: logger, requireReason: requireReason)
+        let server: ControlServer
+        do {
+            server = try ControlServer(path: locations.socket, authorization: authorization) { call in await desk.handle(call) }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            return 1
+        }
+        defer { server.stop() }
         notifier.ready(status: "node \(node.registration.name) on \(address): following")
         logger.event(.daemonReady, .notice, "renkeid is ready as node \(node.registration.name) (incarnation \(node.registration.incarnation.short)) on \(address); \(maxConcurrent == 0 ? "a standby: it runs nothing, and leads when it holds the lease" : "it runs up to \(maxConcurrent) run(s) at once")",
                      [EventField.node: node.registration.name, EventField.incarnation: node.registration.incarnation.short])
@@ -367,6 +384,7 @@ struct ClusterNode {
                     logger.warning("node \(node.registration.name) cannot claim queued runs: \(error)")
                 }
             }
+            await takeCancels(connection)
             // Other nodes' queued runs are found within a second; this node's own at once.
             for _ in 0..<10 where !node.stopping && !node.change({ state in defer { state.runsQueued = false }; return state.runsQueued }) {
                 try? await Task.sleep(for: .milliseconds(100))
@@ -422,6 +440,7 @@ struct ClusterNode {
         var request = RunRequest(job: loaded, logicalTime: queued.logical, trigger: queued.trigger, attempt: queued.attempt)
         request.rerunOf = queued.rerunOf
         request.retryOf = queued.retryOf
+        request.cancellation = node.cancellation(of: claim.runID)
         let events = events
         do {
             let ended = try await runner(records).perform(request, queued: queued) { row in

@@ -22,14 +22,25 @@ struct NodeRunRecords: RunRecords {
         guard node.mayWrite else { throw Fenced(runID: runID) }
     }
 
+    /// PostgresNIO ends a query with `CancellationError` when its task is cancelled — and a run's
+    /// task is cancelled to stop its steps (an operator's cancel, the shutdown grace, the
+    /// self-fence). What the steps did must still be recorded: as with SQLite, these writes do not
+    /// heed cancellation, so each runs in a task of its own (an unstructured task is not cancelled
+    /// with the one awaiting it).
+    private func uncancelled<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await Task { try await body() }.value
+    }
+
     func start(runID: Int64, environment: [String: String], workDirectory: String, at now: Date) async throws -> RunRecord {
         try mayWrite(runID)
-        return try await claimed.start(runID: runID, environment: environment, workDirectory: workDirectory, at: now)
+        let claimed = claimed
+        return try await uncancelled { try await claimed.start(runID: runID, environment: environment, workDirectory: workDirectory, at: now) }
     }
 
     func stepStarted(runID: Int64, position: Int, command: [String], at now: Date) async throws {
         try mayWrite(runID)
-        try await claimed.stepStarted(runID: runID, position: position, command: command, at: now)
+        let claimed = claimed
+        try await uncancelled { try await claimed.stepStarted(runID: runID, position: position, command: command, at: now) }
     }
 
     func stepSpawned(runID: Int64, position: Int, pid: Int32) {
@@ -41,15 +52,18 @@ struct NodeRunRecords: RunRecords {
 
     func stepFinished(runID: Int64, position: Int, end: StepEnd) async throws {
         try mayWrite(runID)
-        try await claimed.stepFinished(runID: runID, position: position, end: end)
+        let claimed = claimed
+        try await uncancelled { try await claimed.stepFinished(runID: runID, position: position, end: end) }
     }
 
     func finish(runID: Int64, outcome: RunOutcome, at now: Date) async throws -> RunRecord {
         try mayWrite(runID)
-        return try await claimed.finish(runID: runID, outcome: outcome, at: now)
+        let claimed = claimed
+        return try await uncancelled { try await claimed.finish(runID: runID, outcome: outcome, at: now) }
     }
 
     func receipts(job: String, logicalDate: String, direction: LinkFile.Direction) async throws -> [LinkRequest.Receipt] {
-        try await claimed.receipts(job: job, logicalDate: logicalDate, direction: direction)
+        let claimed = claimed
+        return try await uncancelled { try await claimed.receipts(job: job, logicalDate: logicalDate, direction: direction) }
     }
 }

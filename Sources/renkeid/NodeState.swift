@@ -15,6 +15,8 @@ final class NodeState: Sendable {
         var jobs: [String: LoadedJob] = [:]
         /// Runs this node runs: their tasks and their steps' process groups.
         var runs: [Int64: (task: Task<Void, Never>?, processGroups: Set<Int32>)] = [:]
+        /// Why each run's task may be cancelled: set by an operator's `renkeictl cancel`.
+        var cancellations: [Int64: CancellationReason] = [:]
         var stopping = false
         /// Set by SIGHUP: the leader builds its calendar again from the new definitions.
         var jobsChanged = false
@@ -23,10 +25,13 @@ final class NodeState: Sendable {
     }
 
     let timings: ClusterTimings
+    /// The HMAC key of the audit rows this node appends (`RENKEI_AUDIT_KEY`); nil: plain rows.
+    let auditKey: [UInt8]?
     private let shared: Mutex<Shared>
 
-    init(registration: NodeRegistration, timings: ClusterTimings) {
+    init(registration: NodeRegistration, timings: ClusterTimings, auditKey: [UInt8]? = nil) {
         self.timings = timings
+        self.auditKey = auditKey
         shared = Mutex(Shared(registration: registration, fence: .registered(at: .now)))
     }
 
@@ -52,7 +57,30 @@ final class NodeState: Sendable {
     }
 
     func runEnded(_ runID: Int64) {
-        change { _ = $0.runs.removeValue(forKey: runID) }
+        change { state in
+            state.runs.removeValue(forKey: runID)
+            state.cancellations.removeValue(forKey: runID)
+        }
+    }
+
+    /// The object run `runID`'s request carries (`RunRequest.cancellation`), made on first ask.
+    func cancellation(of runID: Int64) -> CancellationReason {
+        change { state in
+            if let reason = state.cancellations[runID] { return reason }
+            let reason = CancellationReason()
+            state.cancellations[runID] = reason
+            return reason
+        }
+    }
+
+    /// An operator's cancel of run `runID` (`renkeictl cancel` on any node): marks it cancelled
+    /// by `user` and cancels its task, which stops its steps (SIGTERM, SIGKILL after the job's kill
+    /// grace); the run is recorded `cancelled` by `user`. False: this node does not run it (now).
+    func operatorCancels(_ runID: Int64, by user: String) -> Bool {
+        guard let task = read({ $0.runs[runID]?.task }) else { return false }
+        cancellation(of: runID).operatorCancels(user)
+        task.cancel()
+        return true
     }
 
     /// SIGTERM to every step, through its run's task: the executor sends it to the step's process

@@ -197,6 +197,11 @@ extension Renkeid {
             return 1
         }
         defer { withExtendedLifetime(lock) {} }
+        let auditKey: [UInt8]?
+        do { auditKey = try AuditKey.load(environment: ProcessInfo.processInfo.environment) } catch {
+            logger.critical("cannot start: \(error)")
+            return 1
+        }
         let events = RunEvents(logger: logger)
         let name = nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "renkeid"
         let sink = (toJournal ? OutputDestination.journal(logger: logger) : .console).sink
@@ -206,7 +211,8 @@ extension Renkeid {
         }
         let node = ClusterNode(address: address, name: name, timings: (try? clusterTimings()) ?? .standard, maxConcurrent: maxConcurrent,
                                locations: locations, runner: runner, events: events, notifier: SystemdNotifier(), logger: logger,
-                               shutdownGrace: .seconds(shutdownGrace))
+                               shutdownGrace: .seconds(shutdownGrace), authorization: Authorization(operatorsGroup: operatorsGroup),
+                               requireReason: requireReason, auditKey: auditKey)
         return await node.run()
     }
 }
