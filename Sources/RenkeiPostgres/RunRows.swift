@@ -32,7 +32,7 @@ enum RunRows {
     /// Queues the next automatic attempt of run `failed` (trigger `schedule`, `catch-up` or
     /// `retry`, ended in a failure) when `policy` has one left, due `wait` seconds after the
     /// database's `now()` and never before `notBefore`. At most one retry per attempt
-    /// (`run_one_retry`): a second caller queues nothing. Returns the new run's id.
+    /// (`run_one_retry`): a second caller queues nothing; a held job gets none. Returns the new run's id.
     static func queueRetry(of failed: Int64, policy: RetryPolicy?, steps: [Step], notBefore: Date? = nil,
                            _ session: PostgresSession) async throws -> Int64? {
         guard let policy else { return nil }
@@ -48,6 +48,8 @@ enum RunRows {
             SELECT job, logical_time, logical_zone, 'retry', attempt + 1, 'queued', definition_hash, '{}', '{}', id, now(),
                    greatest(now() + \(wait) * interval '1 second', coalesce(\(notBefore), now()))
             FROM run WHERE id = \(failed)
+              -- A held job's automatic runs are not started, as on one machine (its retry included).
+              AND NOT EXISTS (SELECT 1 FROM hold h WHERE h.job = run.job AND (h."until" IS NULL OR h."until" > now()))
             ON CONFLICT (retry_of) WHERE trigger = 'retry' DO NOTHING
             RETURNING id
             """, doing: "queueing the retry of run \(failed)")

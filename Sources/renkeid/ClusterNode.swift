@@ -353,12 +353,14 @@ struct ClusterNode {
             }
             try? await Task.sleep(until: max(next, .now.advanced(by: .milliseconds(20))))
         }
-        // A clean stop gives the lease up, so the next leader need not wait for its TTL.
+        // A clean stop gives the lease up, so the next leader need not wait for its TTL. This task
+        // is cancelled by now and PostgresNIO would refuse the query: the release runs in its own.
         if let epoch = leadership.epoch(at: .now) {
             let lease = LeaderLease(holder: node.registration.incarnation, timings: timings)
-            _ = try? await connection.use { try await lease.release($0, epoch: epoch) }
+            let released = await Task { (try? await connection.use { try await lease.release($0, epoch: epoch) }) ?? false }.value
+            if released { logger.notice("node \(node.registration.name) gave the scheduler lease up (epoch \(epoch)); another node may lead at once") }
         }
-        await connection.close()
+        await Task { await connection.close() }.value
     }
 
     func stepDown(epoch: Int64, why: String) {
