@@ -42,7 +42,10 @@ public struct PostgresProblem: Error, CustomStringConvertible, Sendable {
             // 28xxx: authentication; 3D000: no such database; 42501: no privilege.
             let refused = state.map { $0.hasPrefix("28") || $0 == "3D000" || $0 == "42501" } ?? false
             if refused { text += next(for: state, address: address) }
-            return PostgresProblem(kind: refused ? .refused : .server, address: place, sqlState: state, message: text)
+            // 57P01–57P03 (shutting down, crashed, starting up) and class 08 (connection): the
+            // server is not there for now, which is not a refusal; the caller tries again.
+            let passing = state.map { ["57P01", "57P02", "57P03"].contains($0) || $0.hasPrefix("08") } ?? false
+            return PostgresProblem(kind: refused ? .refused : passing ? .unreachable : .server, address: place, sqlState: state, message: text)
         }
         switch error.code {
         case .authMechanismRequiresPassword:

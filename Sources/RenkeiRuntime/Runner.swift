@@ -38,36 +38,37 @@ public struct Runner: Sendable {
     /// Each file a built-in step received or delivered, once recorded (the journal, in the daemon).
     public let onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)?
 
+    public typealias LineSink = @Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void
+    public typealias FileSink = @Sendable (RunRecord, String, LinkFile) -> Void
+
+    /// A runner on the SQLite store: runs are queued in it and recorded to it.
     public init(state: StateDirectory, store: RunStore, inherited: [String: String] = ProcessInfo.processInfo.environment,
-                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil,
-                cancelledMeans: RunState = .cancelled, linkHelper: String = LinkStepFiles.defaultHelper,
-                onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)? = nil) {
-        self.linkHelper = linkHelper
-        self.onFile = onFile
-        self.state = state
-        self.store = store
-        self.records = store
-        self.inherited = inherited
-        self.owner = owner
-        self.sink = sink
-        self.cancelledMeans = cancelledMeans
+                owner: ProcessIdentity = .current, sink: LineSink? = nil, cancelledMeans: RunState = .cancelled,
+                linkHelper: String = LinkStepFiles.defaultHelper, onFile: FileSink? = nil) {
+        self.init(state: state, store: store, records: store, inherited: inherited, owner: owner, sink: sink,
+                  cancelledMeans: cancelledMeans, linkHelper: linkHelper, onFile: onFile)
     }
 
     /// A runner that writes each run's progress to `records` and queues nothing itself (a
     /// PostgreSQL node: its runs were queued by the leader and claimed).
     public init(state: StateDirectory, records: any RunRecords, inherited: [String: String] = ProcessInfo.processInfo.environment,
-                owner: ProcessIdentity = .current, sink: (@Sendable (RunRecord, String, RenkeiCore.OutputStream, [UInt8]) -> Void)? = nil,
-                cancelledMeans: RunState = .cancelled, linkHelper: String = LinkStepFiles.defaultHelper,
-                onFile: (@Sendable (RunRecord, String, LinkFile) -> Void)? = nil) {
-        self.linkHelper = linkHelper
-        self.onFile = onFile
+                owner: ProcessIdentity = .current, sink: LineSink? = nil, cancelledMeans: RunState = .cancelled,
+                linkHelper: String = LinkStepFiles.defaultHelper, onFile: FileSink? = nil) {
+        self.init(state: state, store: nil, records: records, inherited: inherited, owner: owner, sink: sink,
+                  cancelledMeans: cancelledMeans, linkHelper: linkHelper, onFile: onFile)
+    }
+
+    private init(state: StateDirectory, store: RunStore?, records: any RunRecords, inherited: [String: String], owner: ProcessIdentity,
+                 sink: LineSink?, cancelledMeans: RunState, linkHelper: String, onFile: FileSink?) {
         self.state = state
-        self.store = nil
+        self.store = store
         self.records = records
         self.inherited = inherited
         self.owner = owner
         self.sink = sink
         self.cancelledMeans = cancelledMeans
+        self.linkHelper = linkHelper
+        self.onFile = onFile
     }
 
     /// Records `request` as a `queued` run now (manual runs and reruns get their id at once),
