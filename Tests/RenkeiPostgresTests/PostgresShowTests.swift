@@ -120,6 +120,34 @@ import RenkeiCore
         #expect(fromEnvironment.status == 0 && fromEnvironment.stdout == link, "\(fromEnvironment.stderr)")
     }
 
+    /// A run a node wrote (not a copy): times to the microsecond from now(), steps as RunRows
+    /// queues them (pending, empty tails), a file recorded at a step's end.
+    @Test func aRunANodeWroteIsShown() async throws {
+        let postgres = try await ScratchPostgres().migrated()
+        let inserted = try postgres.psql("""
+            INSERT INTO run (job, logical_time, logical_zone, trigger, attempt, state, definition_hash, environment, parameters,
+                             queued_at, started_at)
+              VALUES ('juki', 1796074200, 'Asia/Tokyo', 'schedule', 1, 'running', 'abc', '{}', '{}', now(), now());
+            INSERT INTO step (run_id, position, name, state, command, stdout_tail, stderr_tail, stdout_bytes, stderr_bytes, started_at)
+              VALUES (1, 0, 'receive', 'running', '["receive"]', '\\x', '\\x', 0, 0, now()),
+                     (1, 1, 'load', 'pending', '["/bin/true"]', '\\x', '\\x', 0, 0, NULL);
+            INSERT INTO file (run_id, position, step, job, logical_date, direction, path, source, bytes, sha256, modified_at, outcome, recorded_at)
+              VALUES (1, 0, 'receive', 'juki', '2026-12-02', 'received', '/var/lib/renkei/work/juki/1/in/IDO.csv', '/srv/outbox/IDO.csv',
+                      77, 'ef56ef56ef56ef56ef56', now(), 'received', now());
+            """)
+        try #require(inserted.status == 0, "\(inserted.stderr)")
+        let text = try renkeictlRun(["show", "1", "--store", postgres.url()])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("run 1 · juki · "), "\(text.stdout)")
+        #expect(text.stdout.contains("  1. receive  running"), "\(text.stdout)")
+        #expect(text.stdout.contains("  2. load  pending"), "\(text.stdout)")
+        #expect(text.stdout.contains("     received /srv/outbox/IDO.csv → /var/lib/renkei/work/juki/1/in/IDO.csv  77 bytes  sha256 ef56ef56ef56ef56…"), "\(text.stdout)")
+        let json = try renkeictlRun(["show", "1", "--json", "--store", postgres.url()])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["files"] as? [[String: Any]])?.first?["bytes"] as? Int == 77, "\(json.stdout)")
+    }
+
     @Test func aMissingRunExitsFiveNamingTheStore() async throws {
         let source = try source()
         let postgres = try await ScratchPostgres().migrated()
