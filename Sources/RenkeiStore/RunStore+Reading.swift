@@ -7,6 +7,13 @@ public struct RunDetail: Sendable {
     public var run: RunRecord
     public var steps: [StepRecord]
     public var files: [FileRecord] = []
+
+    /// For a store other than SQLite (PostgreSQL) that reads the same rows.
+    public init(run: RunRecord, steps: [StepRecord], files: [FileRecord] = []) {
+        self.run = run
+        self.steps = steps
+        self.files = files
+    }
 }
 
 extension RunStore {

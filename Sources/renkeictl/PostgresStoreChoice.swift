@@ -3,7 +3,7 @@ import RenkeiCore
 import RenkeiPostgres
 import RenkeiRuntime
 
-/// Which store a command reading the database directly (`status`, `report`, `history`, `audit`) hands over to:
+/// Which store a command reading the database directly (`status`, `report`, `history`, `show`, `audit`) hands over to:
 /// the PostgreSQL store that `--store` or `RENKEI_STORE` names, and the exit codes its
 /// problems end with. nil from `address` keeps the SQLite behaviour (`sqlite:` or no store).
 enum PostgresStoreChoice {

@@ -1,21 +1,30 @@
 import ArgumentParser
 import Foundation
 import RenkeiCore
+import RenkeiPostgres
 import RenkeiRuntime
 import RenkeiStore
 
-struct Show: ParsableCommand {
+struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show one run: its steps, its error and the end of each step's output.",
         discussion: """
+            Reads the store directly (no daemon needed); with a PostgreSQL store (--store or \
+            RENKEI_STORE) it reads the run from that database, whichever node ran it, and prints \
+            the same as on SQLite.
+
             Example:
               renkeictl show 412
               renkeictl show 412 --lines 100
+              renkeictl show 412 --store "postgresql:///renkei?host=/run/postgresql&user=renkei"
             """
     )
 
     @OptionGroup var location: LocationOptions
+
+    @Option(name: .long, help: ArgumentHelp("A PostgreSQL store: read the run from the database (default: $RENKEI_STORE when it names PostgreSQL).", valueName: "URL"))
+    var store: String?
 
     @Argument(help: ArgumentHelp("The run id (from 'renkeictl history').", valueName: "RUN"))
     var runID: Int64
@@ -30,23 +39,54 @@ struct Show: ParsableCommand {
         guard lines >= 0 else { throw ValidationError("--lines must be 0 or more") }
     }
 
-    func run() throws {
+    func run() async throws {
         let locations = location.locations
-        let store = try openForReading(locations)
-        guard let detail = try store.detail(runID: runID) else {
-            throw Failure(.noSuchJobOrRun, "no run \(runID) in \(store.path) (see 'renkeictl history')")
+        let shown = try await read(locations)
+        guard let stored = shown.run else {
+            throw Failure(.noSuchJobOrRun, "no run \(runID) in \(shown.store) (see \(shown.history))")
         }
+        let detail = stored.detail
         if json {
             var object = RunJSON(detail)
-            object.notifications = try store.notifications(runID: runID).map(RunJSON.NotificationJSON.init)
+            object.notifications = stored.notifications.map(RunJSON.NotificationJSON.init)
             print(try JSONOutput.encode(object))
             return
         }
         let current = JobLoader.load(directory: locations.jobs).job(named: detail.run.job)?.job
         print(RunDetailText.render(detail, lines: lines, logOutput: current?.logOutput, currentDefinition: current?.definitionHash))
-        if let purged = try store.purgedAt(runID: runID) { print("output and work directory purged on \(RunSummary.localTime(purged)) (retention)") }
-        let notifications = try store.notifications(runID: runID)
-        if !notifications.isEmpty { print(RunDetailText.notifications(notifications)) }
+        if let purged = stored.purgedAt { print("output and work directory purged on \(RunSummary.localTime(purged)) (retention)") }
+        if !stored.notifications.isEmpty { print(RunDetailText.notifications(stored.notifications)) }
+    }
+
+    /// What `show` prints of a run, from whichever store holds it.
+    struct StoredRun {
+        var detail: RunDetail
+        var notifications: [RunStore.NotificationRow]
+        var purgedAt: Date?
+    }
+
+    /// The run (nil when the store has none), the store it was looked for in, and the
+    /// command that lists that store's runs.
+    typealias Shown = (run: StoredRun?, store: String, history: String)
+
+    /// From the PostgreSQL store that `--store`, `RENKEI_STORE` or renkei.yaml names, else from
+    /// the SQLite store in `--state`.
+    func read(_ locations: Locations) async throws -> Shown {
+        if let address = try PostgresStoreChoice.address(store: store, command: "show") {
+            do {
+                let stored = try await PostgresSession.with(address, applicationName: "renkeictl show") { session in
+                    try await PostgresRunDetail.read(session, runID: runID)
+                }
+                return (stored.map { StoredRun(detail: $0.detail, notifications: $0.notifications, purgedAt: $0.purgedAt) },
+                        "\(address)", "renkeictl history --store '\(address)'")
+            } catch let problem as PostgresProblem {
+                throw PostgresStoreChoice.failure(problem, command: "show", address: address)
+            }
+        }
+        let store = try openForReading(locations)
+        guard let detail = try store.detail(runID: runID) else { return (nil, store.path, "'renkeictl history'") }
+        return (StoredRun(detail: detail, notifications: try store.notifications(runID: runID), purgedAt: try store.purgedAt(runID: runID)),
+                store.path, "'renkeictl history'")
     }
 }
 
