@@ -11,7 +11,8 @@
 # BENCH_JOBS BENCH_RUNS BENCH_DISPATCH BENCH_CONCURRENCY BENCH_IDLE_SECONDS BENCH_LATENCY_SLOTS
 # BENCH_RERUNS BENCH_LINK_MIB BENCH_ARRIVALS BENCH_DATA_MIB BENCH_CHAIN BENCH_TRIGGER_SAMPLES; BENCH_PEER=0 leaves out
 # the peers: APScheduler (which needs PyPI for its virtualenv) and systemd's .path unit (which boots a
-# private systemd, root only).
+# private systemd, root only). BENCH_CLUSTER=0 leaves out the nodes on PostgreSQL (sizes: CLUSTER_*
+# in Benchmarks/cluster-bench.sh).
 # Scheduled load: BENCH_LOAD_START (first N), BENCH_LOAD_MAX (largest N stepped to),
 # BENCH_LOAD_WINDOW and BENCH_LOAD_WARMUP (seconds), BENCH_LOAD_SETTLE (seconds a window's rows
 # may take to appear), BENCH_LOAD_STOP_TIMEOUT (seconds from SIGTERM to SIGKILL, as systemd's
@@ -550,6 +551,46 @@ done
 echo "scheduled load and overload: $(( SECONDS - loadBegan )) s"
 figure scheduled_load_steps "[$(IFS=,; echo "${loadSteps[*]}" | sed 's/},{/}, {/g')]"
 figure scheduled_load_slots_without_row "$(printf '%s\n' "${loadSteps[@]}" | sed -E 's/.*"slots_without_row": ([0-9]+).*/\1/' | awk '{ s += $1 } END { print s + 0 }')"
+
+# ---------------------------------------------------------------------------------------------
+# Several renkeid nodes on one private PostgreSQL 15 (issue 19; Benchmarks/cluster-bench.sh, root
+# only): failover after kill -9 of the leader, scheduled throughput of 2 nodes vs 1 vs SQLite, and
+# a soak of random faults checked in SQL. BENCH_CLUSTER=0 leaves it out. Its figures go under
+# "cluster" in the results; kept logs of a defect under $out/cluster.
+if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
+  clusterBegan=$SECONDS; clusterStatus=0
+  rm -rf "$out/cluster"
+  "$repo/Benchmarks/cluster-bench.sh" "$bin" "$out/cluster" >/dev/null || clusterStatus=$?
+  if [ "$clusterStatus" = 2 ] || [ ! -s "$out/cluster/figures.json" ]; then
+    row "several nodes on one PostgreSQL" "not measured (see above)" "" "" ""
+    [ "$clusterStatus" = 2 ] || defects+=("several nodes on one PostgreSQL: the cluster bench ended (status $clusterStatus) before its figures")
+  else
+    cluster=$(cat "$out/cluster/figures.json")
+    figure cluster "$cluster"
+    c() { json "$cluster" "$1"; }
+    ttl=$(c failover_lease_ttl_seconds)
+    defaultsText=""
+    [[ $cluster == *failover_default_p50_seconds* ]] && defaultsText="; renkeid's defaults (lease TTL $(c failover_default_lease_ttl_seconds) s, $(c failover_default_kills | cut -d. -f1) kills): p50 $(fmt "$(c failover_default_p50_seconds)" 1) s, max $(fmt "$(c failover_default_max_seconds)" 1) s"
+    row "failover: kill -9 of the leader → next slot's step on the other node ($(c failover_kills | cut -d. -f1) kills, 2 nodes, slot every 2 s)" \
+      "p50 $(fmt "$(c failover_p50_seconds)" 1) s, max $(fmt "$(c failover_max_seconds)" 1) s" "lease TTL $ttl s, renewed every 1 s$defaultsText" \
+      "max ≤ TTL + renewal + one slot + 1 s" "$(verdict "$(c failover_max_seconds) <= $ttl + 1 + 2 + 1")"
+    if [[ $cluster == *load_sqlite_runs_per_second* ]]; then
+      loadText() { echo "$(fmt "$(c "load_$1_runs_per_second")" 1) runs/s, slot → step p50 $(fmt "$(c "load_$1_lag_p50_ms")" 0) ms, max $(fmt "$(c "load_$1_lag_max_ms")" 0) ms"; }
+      row "scheduled throughput, $(c load_jobs | cut -d. -f1) jobs due every second for $(c load_seconds | cut -d. -f1) s: 2 nodes on PostgreSQL" \
+        "$(loadText postgres_2_nodes)" "1 node: $(loadText postgres_1_node); 1 renkeid on SQLite: $(loadText sqlite)" "every slot one run" \
+        "$( [ "$(c load_postgres_2_nodes_slots_without_run)$(c load_postgres_1_node_slots_without_run)$(c load_sqlite_slots_without_run)" = 000 ] && echo met || echo DEFECT)"
+    fi
+    if [[ $cluster == *soak_faults* ]]; then
+      soakBad=$(awk "BEGIN { print $(c soak_duplicate_first_attempts) + $(c soak_missing_slots) + $(c soak_slots_without_run) + $(c soak_running_under_dead_node) + $(c soak_overlapping_steps) + $(c soak_audit_broken) }")
+      row "soak: $(c soak_faults | cut -d. -f1) faults on 3 nodes (kill -9 $(c soak_kills | cut -d. -f1), SIGSTOP past the lease $(c soak_stops | cut -d. -f1), PostgreSQL restart $(c soak_postgres_restarts | cut -d. -f1))" \
+        "duplicates $(c soak_duplicate_first_attempts | cut -d. -f1), missing slots $(c soak_missing_slots | cut -d. -f1), running under a dead node $(c soak_running_under_dead_node | cut -d. -f1)" \
+        "$(c soak_slots | cut -d. -f1) slots; slots without run $(c soak_slots_without_run | cut -d. -f1), steps twice at once $(c soak_overlapping_steps | cut -d. -f1), audit broken $(c soak_audit_broken | cut -d. -f1), nodes that exited $(c soak_nodes_exited_on_their_own | cut -d. -f1)" \
+        "all 0" "$( [ "$soakBad" = 0 ] && echo met || echo DEFECT)"
+    fi
+    while IFS= read -r line; do defects+=("several nodes on one PostgreSQL: $line"); done < "$out/cluster/defects.txt"
+  fi
+  echo "several nodes on one PostgreSQL: $(( SECONDS - clusterBegan )) s"
+fi
 
 # ---------------------------------------------------------------------------------------------
 machine="$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $configuration build"
