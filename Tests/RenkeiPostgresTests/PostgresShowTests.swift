@@ -91,7 +91,7 @@ import RenkeiCore
         #expect(failed.hasPrefix("run 1 · link · "), "\(failed)")
         #expect(failed.contains("resolved by   run 2 at "), "\(failed)")
         #expect(failed.contains("       | target refused"), "\(failed)")
-        #expect(failed.contains("notifications:\n") && failed.contains("failed by mail to ops@city.example: FAILED: "), "\(failed)")
+        #expect(failed.contains("notifications:\n") && failed.contains("failed by mail to ops@city.example: sent"), "\(failed)")
         let rerun = try shown(2)
         #expect(rerun.contains("rerun of      run 1"), "\(rerun)")
         #expect(rerun.contains("     delivered /srv/out/juki.csv (from ?)  1,234 bytes  sha256 ab12…"), "\(rerun)")

@@ -41,7 +41,7 @@ import RenkeiCore
                 INSERT INTO trigger_file (job, path, sha256, bytes, logical_date, run_id, seen_at) VALUES ('link', '/srv/in/a.csv', 'cd34', 99, '2026-12-01', 3, '2026-12-01 21:29:59.250');
                 INSERT INTO hold (job, held_by, reason, since, "until") VALUES ('link', 'tanaka (uid 1001)', 'ticket 4411: welfare system down', '2026-12-01 23:00:00.000', NULL);
                 INSERT INTO notification (run_id, job, logical_date, event, channel, recipients, at, result, attempt)
-                  VALUES (1, 'link', '2026-11-26', 'failed', 'mail', 'ops@city.example', '2026-12-01 21:30:05.123', 'sent', 1);
+                  VALUES (1, 'link', '2026-11-26', 'failed', 'mail', 'ops@city.example', '2026-12-01 21:30:05.123', 'ok', 1);
                 """)
         }
 
@@ -115,7 +115,7 @@ import RenkeiCore
                 == "link|ticket 4411: welfare system down|2026-12-01 23:00:00.000|t")
         #expect(try psql(postgres, "SELECT run_id, path, bytes, records IS NULL FROM file") == "2|/srv/out/juki.csv|1234|t")
         #expect(try psql(postgres, "SELECT run_id, sha256, to_char(seen_at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') FROM trigger_file") == "3|cd34|21:29:59.250")
-        #expect(try psql(postgres, "SELECT run_id, recipients, result FROM notification") == "1|ops@city.example|sent")
+        #expect(try psql(postgres, "SELECT run_id, recipients, result FROM notification") == "1|ops@city.example|ok")
         #expect(try psql(postgres, "SELECT kind, to_char(recorded_at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') FROM deadline_breach") == "finish|22:00:00.500")
 
         // The slot ledger continues from the scheduled run; new ids come after the copied ones.
