@@ -73,7 +73,7 @@ defect() { echo "$*" >> "$work/defects.txt"; say "DEFECT: $*"; }
 now() { date +%s.%N; }
 # eventually SECONDS COMMAND…: true once COMMAND succeeds, false after SECONDS.
 eventually() {
-  local end; end=$(awk "BEGIN { print $(now) + $1 }"); shift
+  local end; end=$(awk "BEGIN { printf \"%.6f\", $(now) + $1 }"); shift
   until "$@"; do awk "BEGIN { exit !($(now) > $end) }" && return 1; sleep 0.2; done
 }
 # pct P: the P-th percentile (nearest rank) of numbers on standard input; -1 when none.
@@ -171,7 +171,7 @@ load_pass() {
     epoch() { echo "extract(epoch FROM $1)"; }
   fi
   from=$(( $(date +%s) + 4 )); to=$((from + loadSeconds))
-  sleep "$(awk "BEGIN { print $to - $(now) }")"
+  sleep "$(awk "BEGIN { d = $to - $(now); printf \"%.3f\", (d > 0 ? d : 0) }")"
   # Settled: every run of the window's slots has ended (or 30 s passed).
   settled() { [ "$(sql "SELECT count(*) FROM run WHERE logical_time >= $from AND logical_time < $to AND state IN ('queued', 'running')")" = 0 ]; }
   eventually 30 settled || true

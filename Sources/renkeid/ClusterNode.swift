@@ -41,6 +41,8 @@ struct ClusterNode {
     let shutdownGrace: Duration
     let node: NodeState
     let machineZone = MachineTimeZone.identifier
+    /// The runs' connections, reused from one run to the next.
+    let runSessions: SessionPool
     /// Who may use this node's control socket (`--operators-group`), and whether run, rerun
     /// and cancel need `--reason` (`--require-reason`): as on one machine.
     let authorization: Authorization
@@ -60,6 +62,7 @@ struct ClusterNode {
         self.notifier = notifier
         self.logger = logger
         self.shutdownGrace = shutdownGrace
+        runSessions = SessionPool(address, applicationName: "renkeid \(name) runs", idleLimit: max(maxConcurrent, 1))
         node = NodeState(registration: NodeRegistration(name: name), timings: timings, auditKey: auditKey)
     }
 
@@ -118,6 +121,7 @@ struct ClusterNode {
         heartbeat.cancel()
         _ = await heartbeat.value
         signals.cancel()
+        await runSessions.closeAll()
         let registration = node.registration
         try? await PostgresSession.with(address, applicationName: "renkeid \(registration.name)") { session in
             try await registration.leave(session)
@@ -387,8 +391,8 @@ struct ClusterNode {
                 }
             }
             await takeCancels(connection)
-            // Other nodes' queued runs are found within a second; this node's own at once.
-            for _ in 0..<10 where !node.stopping && !node.change({ state in defer { state.runsQueued = false }; return state.runsQueued }) {
+            // Other nodes' queued runs are found within half a second; this node's own at once.
+            for _ in 0..<5 where !node.stopping && !node.change({ state in defer { state.runsQueued = false }; return state.runsQueued }) {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -411,9 +415,9 @@ struct ClusterNode {
         var lastError: any Error = CancellationError()
         for attempt in 1...5 {
             do {
-                let session = try await PostgresSession.open(address, applicationName: "renkeid \(registration.name) run \(claim.runID)")
+                let session = try await runSessions.take()
                 if let row = try await PostgresRunReading.run(session, id: claim.runID) { return (session, row) }
-                await session.close()
+                await runSessions.give(session)
                 return nil
             } catch {
                 lastError = error
@@ -430,7 +434,7 @@ struct ClusterNode {
         let registration = node.registration
         let fields = [EventField.runID: "\(claim.runID)", EventField.node: registration.name]
         guard let (session, queued) = await open(claim, claims: claims) else { return }
-        defer { Task { await session.close() } }
+        defer { Task { await runSessions.give(session) } }
         guard let loaded = node.read({ $0.jobs[queued.job] }) else {
             let records = ClaimedRunRecords(session: session, claim: claim, job: Job(name: JobName(queued.job) ?? JobName("unknown")!, steps: []))
             let outcome = RunOutcome(state: .failed, errorClass: .spawn,
