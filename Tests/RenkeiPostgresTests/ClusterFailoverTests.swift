@@ -59,7 +59,7 @@ struct ClusterFailoverTests {
         // No systemd kills a's cgroup here: a starts again at once, as Restart= would, stops the
         // step its earlier incarnation left, and declares that incarnation dead.
         try cluster.start("a")
-        #expect(try cluster.eventually { kill(stepPID!, 0) != 0 }, "the old step (pid \(stepPID!)) still runs:\n\(cluster.logs())")
+        #expect(cluster.eventually { kill(stepPID!, 0) != 0 }, "the old step (pid \(stepPID!)) still runs:\n\(cluster.logs())")
         #expect(try cluster.eventually { try cluster.value("SELECT state FROM run WHERE id = \(runID)") == "interrupted" }, "\(cluster.logs())")
         #expect(try cluster.eventually {
             try cluster.value("SELECT state FROM run WHERE retry_of = \(runID)") == "succeeded"

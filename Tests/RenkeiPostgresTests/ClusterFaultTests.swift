@@ -55,7 +55,7 @@ struct ClusterFaultTests {
         #expect(kill(stepPID, 0) == 0, "the step of run \(longRun) ended while a was paused")
 
         cluster.signal("a", SIGCONT)
-        #expect(try cluster.eventually { kill(stepPID, 0) != 0 }, "a did not kill its step (pid \(stepPID)) after waking:\n\(cluster.log("a"))")
+        #expect(cluster.eventually { kill(stepPID, 0) != 0 }, "a did not kill its step (pid \(stepPID)) after waking:\n\(cluster.log("a"))")
         #expect(try cluster.eventually {
             try cluster.value("SELECT count(*) FROM node WHERE node_name = 'a' AND state = 'alive' AND incarnation <> '\(oldIncarnation)'") == "1"
         }, "a did not register again:\n\(cluster.log("a"))")
@@ -106,7 +106,7 @@ struct ClusterFaultTests {
 
         _ = try cluster.value("ALTER ROLE renkei_a NOLOGIN")
         _ = try cluster.value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'renkei_a'")
-        #expect(try cluster.eventually { kill(stepPID, 0) != 0 }, "the cut-off a did not stop its step (pid \(stepPID)):\n\(cluster.log("a"))")
+        #expect(cluster.eventually { kill(stepPID, 0) != 0 }, "the cut-off a did not stop its step (pid \(stepPID)):\n\(cluster.log("a"))")
         #expect(cluster.log("a").contains("could not record its heartbeat"), "\(cluster.log("a"))")
         #expect(try cluster.eventually { try cluster.value("SELECT state FROM node WHERE incarnation = '\(oldIncarnation)'") == "dead" },
                 "c never declared a dead:\n\(cluster.logs())")

@@ -94,7 +94,7 @@ struct ClusterRequestCommandTests {
         #expect(try cluster.eventually { try cluster.value("SELECT state FROM run WHERE id = \(runID)") == "cancelled" }, "\(cluster.logs())")
         let message = try cluster.value("SELECT error_message FROM run WHERE id = \(runID)")
         #expect(message.contains("cancelled by root"), "\(message)")
-        #expect(try cluster.eventually { kill(stepPID, 0) != 0 }, "the step (pid \(stepPID)) still runs")
+        #expect(cluster.eventually { kill(stepPID, 0) != 0 }, "the step (pid \(stepPID)) still runs")
         #expect(try cluster.value("SELECT q.state || ' ' || n.node_name FROM request q JOIN node n ON n.incarnation = q.taken_by WHERE q.kind = 'cancel'") == "done \(owner)")
         let verified = try execute(renkeictl, ["audit", "--verify", "--store", postgres.url()])
         #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")

@@ -28,7 +28,7 @@ final class Cluster {
         try FileManager.default.createDirectory(atPath: root + "/jobs", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         chmod(root, 0o755)
-        FileManager.default.createFile(atPath: executions, contents: nil, attributes: [.posixPermissions: 0o666])
+        _ = FileManager.default.createFile(atPath: executions, contents: nil, attributes: [.posixPermissions: 0o666])
     }
 
     deinit {
@@ -40,7 +40,7 @@ final class Cluster {
 
     /// A job file in the shared jobs directory.
     func writeJob(_ name: String, _ yaml: String) {
-        FileManager.default.createFile(atPath: root + "/jobs/\(name).yaml", contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: root + "/jobs/\(name).yaml", contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o644])
     }
 
     /// A job every `every` seconds whose one step holds an exclusive lock on its logical time for
@@ -71,7 +71,7 @@ final class Cluster {
         let state = root + "/\(name)"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let logPath = root + "/\(name).log"
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let process = Process()

@@ -10,7 +10,7 @@ import Testing
 
     private func scratch(_ name: String, _ text: String, mode: mode_t) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("renkei-pw-\(UUID().uuidString.prefix(8))-\(name)").path
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
         return path
     }
 
@@ -40,7 +40,7 @@ import Testing
         let credentials = FileManager.default.temporaryDirectory.appendingPathComponent("renkei-cred-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: credentials) }
-        FileManager.default.createFile(atPath: credentials + "/renkei-store-password", contents: Data("from-systemd\n".utf8),
+        _ = FileManager.default.createFile(atPath: credentials + "/renkei-store-password", contents: Data("from-systemd\n".utf8),
                                        attributes: [.posixPermissions: 0o400])
         let file = scratch("pgpass2", "*:*:*:*:from-file\n", mode: 0o600)
         defer { try? FileManager.default.removeItem(atPath: file) }
