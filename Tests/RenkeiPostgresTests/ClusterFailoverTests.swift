@@ -7,14 +7,8 @@ import Testing
 struct ClusterFailoverTests {
     @Test("kill -9 of the leader: the other node takes the lease, the next slots run there on time, nothing is doubled or lost")
     func leaderKilled() async throws {
-        let postgres = try await ScratchPostgres().migrated()
-        let cluster = try Cluster(postgres: postgres)
-        cluster.tickJob(every: 2, seconds: 0.3)
-        try cluster.start("a")
-        #expect(try cluster.eventually { try cluster.leader() == "a" }, "a never led:\n\(cluster.logs())")
-        try cluster.start("b")
-        #expect(try cluster.eventually { Int(try cluster.value("SELECT count(*) FROM run WHERE state = 'succeeded'"))! >= 2 },
-                "no run succeeded under a:\n\(cluster.logs())")
+        let cluster = try await Cluster.ledByA(succeeded: 2)
+        let postgres = cluster.postgres
 
         cluster.signal("a", SIGKILL)
         let killedAt = Int64(Date().timeIntervalSince1970)

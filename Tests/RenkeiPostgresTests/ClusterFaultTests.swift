@@ -133,14 +133,8 @@ struct ClusterFaultTests {
     /// PostgreSQL goes away for less than the nodes' limits (`fault`): nobody is declared dead,
     /// no run is interrupted, slots go on, and nothing is doubled or lost.
     private func briefOutage(_ fault: (ScratchPostgres) throws -> Void) async throws {
-        let postgres = try await ScratchPostgres().migrated()
-        let cluster = try Cluster(postgres: postgres)
-        cluster.tickJob(every: 2, seconds: 0.3)
-        try cluster.start("a")
-        #expect(try cluster.eventually { try cluster.leader() == "a" }, "a never led:\n\(cluster.logs())")
-        try cluster.start("b")
-        #expect(try cluster.eventually { Int(try cluster.value("SELECT count(*) FROM run WHERE state = 'succeeded'"))! >= 3 },
-                "no runs before the fault:\n\(cluster.logs())")
+        let cluster = try await Cluster.ledByA(succeeded: 3)
+        let postgres = cluster.postgres
         let incarnations = try cluster.value("SELECT string_agg(incarnation::text, ' ' ORDER BY node_name) FROM node")
 
         try fault(postgres)
@@ -170,14 +164,8 @@ struct ClusterFaultTests {
 
     @Test("The lease table locked for 8 s: renewals fail, the leader stops leading; once the lock is gone a leader records slots again, none twice, none lost")
     func leaseTableStalled() async throws {
-        let postgres = try await ScratchPostgres().migrated()
-        let cluster = try Cluster(postgres: postgres)
-        cluster.tickJob(every: 2, seconds: 0.3)
-        try cluster.start("a")
-        #expect(try cluster.eventually { try cluster.leader() == "a" }, "a never led:\n\(cluster.logs())")
-        try cluster.start("b")
-        #expect(try cluster.eventually { Int(try cluster.value("SELECT count(*) FROM run WHERE state = 'succeeded'"))! >= 2 },
-                "no runs before the stall:\n\(cluster.logs())")
+        let cluster = try await Cluster.ledByA(succeeded: 2)
+        let postgres = cluster.postgres
 
         // While the lock is held, no query of the test may touch the lease table (it would wait too).
         let stall = Process()

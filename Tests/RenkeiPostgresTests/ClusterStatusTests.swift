@@ -6,14 +6,6 @@ import RenkeiCore
 /// `renkeictl status --store postgresql:…` as an operator runs it: the built renkeictl as a child
 /// process against a real PostgreSQL 15 holding two nodes, a leader and their runs.
 @Suite(.serialized) struct ClusterStatusTests {
-    /// renkeictl with this environment minus anything that would point it elsewhere.
-    private func renkeictlRun(_ arguments: [String], store: String? = nil) throws -> Finished {
-        var environment = ProcessInfo.processInfo.environment
-        environment["RENKEI_STORE"] = store
-        environment["RENKEI_SOCKET"] = "/nonexistent/control.sock"
-        return try execute(renkeictl, arguments, environment: environment)
-    }
-
     /// The lines of `text` from the heading `node NAME:` up to the next node heading.
     private func section(_ text: String, node: String) -> [String] {
         let lines = text.split(separator: "\n").map(String.init)

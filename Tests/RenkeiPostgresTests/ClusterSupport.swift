@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import RenkeiCore
 import RenkeiPostgres
 
@@ -174,5 +175,18 @@ final class Cluster {
     /// The node that started run `id` (its owner), by name.
     func owner(ofRun id: Int64) throws -> String {
         try value("SELECT n.node_name FROM run r JOIN node n ON n.incarnation = r.owner_node WHERE r.id = \(id)")
+    }
+
+    /// The scene most fault tests start from: a fresh database, the job `tick` every 2 s, node a
+    /// leading, node b following, and `succeeded` runs of tick already done (under a).
+    static func ledByA(succeeded: Int) async throws -> Cluster {
+        let cluster = try Cluster(postgres: try await ScratchPostgres().migrated())
+        cluster.tickJob(every: 2, seconds: 0.3)
+        try cluster.start("a")
+        #expect(try cluster.eventually { try cluster.leader() == "a" }, "a never led:\n\(cluster.logs())")
+        try cluster.start("b")
+        #expect(try cluster.eventually { Int(try cluster.value("SELECT count(*) FROM run WHERE state = 'succeeded'"))! >= succeeded },
+                "fewer than \(succeeded) runs succeeded under a:\n\(cluster.logs())")
+        return cluster
     }
 }

@@ -8,15 +8,6 @@ import RenkeiCore
 /// store it made itself and a real PostgreSQL 15 holding the copy. The same command must print
 /// the same thing from either store.
 @Suite(.serialized) struct PostgresReadCommandTests {
-    /// renkeictl with this environment minus anything that would point it elsewhere.
-    private func renkeictlRun(_ arguments: [String], store: String? = nil) throws -> Finished {
-        var environment = ProcessInfo.processInfo.environment
-        environment["RENKEI_STORE"] = store
-        environment["RENKEI_STATE"] = nil
-        environment["RENKEI_SOCKET"] = "/nonexistent/control.sock"
-        return try execute(renkeictl, arguments, environment: environment)
-    }
-
     /// StoreCopyTests' store (run 1 failed, run 2 its rerun, run 3 scheduled) plus a scheduled
     /// run that failed and its retry (runs 4 and 5), and a run of another job (6).
     private func sourceWithChains() throws -> StoreCopyTests.SourceStore {

@@ -9,15 +9,6 @@ import RenkeiCore
 /// run, notifications) and a real PostgreSQL 15 holding the copy. Each run must print the same,
 /// byte for byte, from either store.
 @Suite(.serialized) struct PostgresShowTests {
-    /// renkeictl with this environment minus anything that would point it elsewhere.
-    private func renkeictlRun(_ arguments: [String], store: String? = nil) throws -> Finished {
-        var environment = ProcessInfo.processInfo.environment
-        environment["RENKEI_STORE"] = store
-        environment["RENKEI_STATE"] = nil
-        environment["RENKEI_SOCKET"] = "/nonexistent/control.sock"
-        return try execute(renkeictl, arguments, environment: environment)
-    }
-
     /// StoreCopyTests' store (runs 1–3) plus run 4, a link that received and delivered a file
     /// (its files recorded by the link steps themselves), run 5, a step whose output has escape
     /// and invalid UTF-8 bytes and fails, and notifications; run 3 purged by retention.

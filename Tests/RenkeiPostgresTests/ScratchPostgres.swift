@@ -100,6 +100,17 @@ struct Finished {
     let stderr: String
 }
 
+/// The built renkeictl with this environment minus anything that would point it elsewhere (a
+/// store, a state directory, a socket, a renkei.yaml naming a store); `store` as RENKEI_STORE.
+func renkeictlRun(_ arguments: [String], store: String? = nil) throws -> Finished {
+    var environment = ProcessInfo.processInfo.environment
+    environment["RENKEI_STORE"] = store
+    environment["RENKEI_STATE"] = nil
+    environment["RENKEI_SOCKET"] = "/nonexistent/control.sock"
+    environment["RENKEI_CONFIG"] = "/nonexistent/renkei.yaml"
+    return try execute(renkeictl, arguments, environment: environment)
+}
+
 /// Runs a program to its end and returns its exit status and output.
 func execute(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Finished {
     let process = Process()
