@@ -1,8 +1,9 @@
 import Foundation
 import RenkeiCore
 
-/// Connections a node keeps for its runs' records: a run takes one for its whole life (its end is
-/// a transaction, and two runs' writes must not interleave inside it) and gives it back. Reusing
+/// Connections a node keeps for its runs' records and its control socket's calls: a run (or a
+/// call) takes one for its whole life (its end is a transaction, and two users' writes must not
+/// interleave inside it) and gives it back. Reusing
 /// them spares each run a connection's start (a socket, authentication, settings), which on a busy
 /// node cost more than all of the run's own statements.
 public actor SessionPool {
@@ -27,12 +28,25 @@ public actor SessionPool {
         return try await PostgresSession.open(address, applicationName: applicationName)
     }
 
-    /// Back after a run: kept while connected and there is room, else closed.
+    /// Back after use: kept while connected and there is room, else closed.
     public func give(_ session: PostgresSession) async {
         if session.isClosed || idle.count >= idleLimit {
             await session.close()
         } else {
             idle.append(session)
+        }
+    }
+
+    /// `body` on a connection of the pool, given back however `body` ends.
+    public func with<Result: Sendable>(_ body: @Sendable (PostgresSession) async throws -> Result) async throws -> Result {
+        let session = try await take()
+        do {
+            let result = try await body(session)
+            await give(session)
+            return result
+        } catch {
+            await give(session)
+            throw error
         }
     }
 

@@ -15,6 +15,8 @@ import RenkeiStore
 /// follow it. `status`, `jobs` and `run-state` read the database.
 struct ClusterDesk: Sendable {
     let address: PostgresAddress
+    /// The node's connections (shared with its runs): a crowd of callers never opens more.
+    let sessions: SessionPool
     let node: NodeState
     let locations: Locations
     let logger: Logger
@@ -30,7 +32,7 @@ struct ClusterDesk: Sendable {
         switch call.content {
         case .request(let request):
             do {
-                return try await PostgresSession.with(address, applicationName: "renkeid \(node.registration.name) control") { session in
+                return try await sessions.with { session in
                     await answer(request, caller: caller, raw: call.sent, session)
                 }
             } catch {
@@ -40,7 +42,7 @@ struct ClusterDesk: Sendable {
         case .refused(let refusal):
             let who = "\(caller.userName) (uid \(caller.uid), pid \(caller.pid))"
             if refusal.isAudited {
-                try? await PostgresSession.with(address, applicationName: "renkeid \(node.registration.name) control") { session in
+                try? await sessions.with { session in
                     await audit(caller, call.sent, nil, refusal.result, nil, session)
                 }
                 logger.event(.rerunRefused, .warning, "control socket: \(refusal.result) from \(who)", [EventField.requestedBy: caller.userName])

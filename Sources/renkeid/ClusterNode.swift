@@ -41,7 +41,7 @@ struct ClusterNode {
     let shutdownGrace: Duration
     let node: NodeState
     let machineZone = MachineTimeZone.identifier
-    /// The runs' connections, reused from one run to the next.
+    /// The runs' and the control socket's connections, reused from one to the next.
     let runSessions: SessionPool
     /// Who may use this node's control socket (`--operators-group`), and whether run, rerun
     /// and cancel need `--reason` (`--require-reason`): as on one machine.
@@ -86,7 +86,7 @@ struct ClusterNode {
         await setup.close()
         guard await register(initial: true) else { return 1 }
         // The control socket stays local; what it is asked becomes a request row (`ClusterDesk`).
-        let desk = ClusterDesk(address: address, node: node, locations: locations, logger: logger, requireReason: requireReason)
+        let desk = ClusterDesk(address: address, sessions: runSessions, node: node, locations: locations, logger: logger, requireReason: requireReason)
         let server: ControlServer
         do {
             server = try ControlServer(path: locations.socket, authorization: authorization) { call in await desk.handle(call) }
