@@ -65,3 +65,10 @@ extension RunRows.Step {
         job.steps.map { RunRows.Step(name: $0.name, command: $0.command.arguments) }
     }
 }
+
+extension QueuedRun.Step {
+    /// A job's steps as a queued run's rows keep them (`pending`, the argv as SQLite writes it).
+    public static func all(of job: Job) -> [QueuedRun.Step] {
+        RunRows.Step.of(job).map { QueuedRun.Step(name: $0.name, command: RunRows.jsonText($0.command)) }
+    }
+}

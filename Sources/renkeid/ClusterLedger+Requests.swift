@@ -29,7 +29,7 @@ extension ClusterLedger {
                 try await decide(taken, session)
             }, inTransaction: { session, handling in
                 guard handling.status.isFinished else { return }
-                try await PostgresAudit.append(Self.auditEntry(handling.request, handling.status, by: name), runID: handling.status.resultRunID ?? handling.request.request.runID,
+                try await PostgresAudit.append(Self.auditEntry(handling.request, done: handling.status.state == .done, outcome: handling.status.outcome ?? "", by: name), runID: handling.status.resultRunID ?? handling.request.request.runID,
                                                key: node.auditKey, inTransactionOf: session)
             })
             switch handled {
@@ -67,8 +67,8 @@ extension ClusterLedger {
         case .run:
             guard let loaded = jobs[request.job] else { return .refuse(Self.undefined(request.job)) }
             let logicalTime = request.logicalTime ?? Instant(Date()).secondsSinceEpoch
-            return .queue(QueuedRun(job: request.job, logicalTime: logicalTime, zone: zone(ofJob: request.job), trigger: .manual,
-                                    definitionHash: loaded.job.definitionHash, parameters: request.parameters, steps: Self.steps(of: loaded.job)))
+            return .queue(QueuedRun(job: request.job, logicalTime: logicalTime, zone: zone(of: request.job), trigger: .manual,
+                                    definitionHash: loaded.job.definitionHash, parameters: request.parameters, steps: QueuedRun.Step.all(of: loaded.job)))
         case .rerun:
             guard let id = request.runID, let run = try await PostgresRunReading.run(session, id: id) else {
                 return .refuse("there is no run \(request.runID.map(String.init) ?? "?") (renkeictl history --store URL)")
@@ -87,33 +87,20 @@ extension ClusterLedger {
             }
             return .queue(QueuedRun(job: run.job, logicalTime: run.logicalTime, zone: run.logicalZone, trigger: .rerun,
                                     definitionHash: loaded.job.definitionHash, parameters: run.parameters, rerunOf: id,
-                                    steps: Self.steps(of: loaded.job)))
+                                    steps: QueuedRun.Step.all(of: loaded.job)))
         }
-    }
-
-    func zone(ofJob job: String) -> String {
-        jobs[job]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? machineZone
     }
 
     static func undefined(_ job: String) -> String {
         "no job named \(job) on the leader (no valid \(job).yaml in its jobs directory): every node needs the same job files"
     }
 
-    /// The job's steps as its run's rows keep them: the argv as a JSON array, as SQLite writes it.
-    static func steps(of job: Job) -> [QueuedRun.Step] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return job.steps.map { step in
-            let argv = (try? encoder.encode(step.command.arguments)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-            return QueuedRun.Step(name: step.name, command: argv)
-        }
-    }
-
-    /// The audit row of a request's outcome, in the name of the operator who asked.
-    static func auditEntry(_ taken: TakenRequest, _ status: RequestStatus, by node: String) -> AuditEntry {
+    /// The audit row of a request's outcome, in the name of the operator who asked (the leader's
+    /// outcomes and a run owner's cancel alike).
+    static func auditEntry(_ taken: TakenRequest, done: Bool, outcome: String, by node: String) -> AuditEntry {
         let request = taken.request
         return AuditEntry(uid: request.requestedByUid, user: request.requestedByUser, pid: 0,
                           request: "request \(taken.id): \(request.summary)", reason: request.reason,
-                          result: "\(status.state == .done ? "done" : "refused") by node \(node): \(status.outcome ?? "")")
+                          result: "\(done ? "done" : "refused") by node \(node): \(outcome)")
     }
 }

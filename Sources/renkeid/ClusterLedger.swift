@@ -35,7 +35,8 @@ struct ClusterLedger: Sendable {
     /// When the next slot of any job is due.
     var nextWakeUp: Instant? { started ? scheduler.nextWakeUp(now: Instant(Date())) : nil }
 
-    private func zone(of job: String) -> String {
+    /// The zone of a job's logical times: its schedule's, else the machine's.
+    func zone(of job: String) -> String {
         jobs[job]?.job.jobSchedule(machineZone: machineZone)?.effectiveZone.identifier ?? machineZone
     }
 

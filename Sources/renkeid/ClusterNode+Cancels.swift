@@ -29,10 +29,8 @@ extension ClusterNode {
         let fields: Logger.Metadata = [EventField.runID: "\(runID)", EventField.job: "\(request.job)", EventField.requestedBy: "\(request.requestedByUser)"]
         let audit = { (status: RequestStatus.State, outcome: String) in
             { (session: PostgresSession) async throws -> Void in
-                _ = try await PostgresAudit.append(AuditEntry(uid: request.requestedByUid, user: request.requestedByUser, pid: 0,
-                                                          request: "request \(taken.id): \(request.summary)", reason: request.reason,
-                                                          result: "\(status == .done ? "done" : "refused") by node \(name): \(outcome)"),
-                                               runID: runID, key: node.auditKey, inTransactionOf: session)
+                _ = try await PostgresAudit.append(ClusterLedger.auditEntry(taken, done: status == .done, outcome: outcome, by: name),
+                                                   runID: runID, key: node.auditKey, inTransactionOf: session)
             }
         }
         if node.operatorCancels(runID, by: request.requestedByUser) {

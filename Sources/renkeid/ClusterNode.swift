@@ -456,9 +456,28 @@ struct ClusterNode {
         } catch let lost as RunNotRecorded where lost.failure is ClaimedRunRecords.LostClaim || lost.failure is NodeRunRecords.Fenced {
             logger.event(.runLost, .error, "\(queued.job): run \(claim.runID) for \(queued.logical.iso8601) is no longer this node's: \(lost.failure); what it did here was not recorded",
                          fields.merging([EventField.job: queued.job]) { a, _ in a })
-        } catch {
-            logger.error("\(queued.job): run \(claim.runID) could not be recorded: \(error); the leader interrupts it if this node stops heartbeating",
+        } catch let unrecorded as RunNotRecorded {
+            // The database refused or lost the end twice (a restart, a full disk on its side): the
+            // run must not stay `running` under a node that is alive, where no reaper looks. Its end
+            // is tried again every heartbeat until written, the claim lost, or this node fences itself.
+            logger.error("\(queued.job): the end of run \(claim.runID) could not be recorded: \(unrecorded.failure); trying again every \(timings.heartbeat)",
                          metadata: fields.mapValues { .string($0) })
+            while !Task.isCancelled {
+                try? await Task.sleep(for: timings.heartbeat.duration)
+                do {
+                    let ended = try await records.finish(runID: claim.runID, outcome: unrecorded.outcome, at: Date())
+                    events.ended(ended, job: loaded.job, retryAt: nil)
+                    return
+                } catch is ClaimedRunRecords.LostClaim {
+                    return
+                } catch is NodeRunRecords.Fenced {
+                    return
+                } catch {
+                    continue
+                }
+            }
+        } catch {
+            logger.error("\(queued.job): run \(claim.runID) could not be run: \(error)", metadata: fields.mapValues { .string($0) })
         }
     }
 
